@@ -1,0 +1,292 @@
+/*
+ * connpool.h - libconnpool, a generic connection pool with a stable C ABI.
+ *
+ * OBJECT MODEL
+ *   connpool_config_t   settings (string keys, see docs/CONFIGURATION.md); owned by the caller.
+ *   connpool_factory_t  your callbacks (create/validate/reset/destroy) plus a context pointer
+ *                       and its destructor; owned by the pool once given to connpool_pool_new.
+ *   connpool_pool_t     the pool; owned by the caller, released with connpool_pool_free.
+ *   connpool_lease_t    a value (not a pointer) naming one borrowed connection. It carries a
+ *                       pool tag, a slot index and a generation, so a lease released twice,
+ *                       never issued, or issued by another pool is refused with
+ *                       CONNPOOL_ESTALE and never corrupts the pool. 0 is never a valid lease.
+ *
+ * THREAD SAFETY
+ *   Every function taking a connpool_pool_t may be called from any thread at any time until
+ *   connpool_pool_free returns (releases of outstanding leases stay valid even after that, see
+ *   connpool_pool_free). A config object is not synchronised: do not modify one from two threads.
+ *   Factory callbacks run on acquiring/releasing threads or on the pool's background threads
+ *   (maintenance and connectors), never with a pool lock held. A callback may read its pool's
+ *   stats but must not call connpool_pool_free.
+ *
+ * ERRORS
+ *   Functions return a status code (CONNPOOL_OK = 0, others below). Functions that can explain
+ *   a failure take a caller buffer `char *err, size_t errlen` (may be NULL/0) that receives a
+ *   NUL-terminated message with secrets redacted. No function throws, aborts, or blocks forever
+ *   unless you ask it to wait.
+ *
+ * EXAMPLE
+ *   connpool_factory_t *f = connpool_factory_new(ctx, ctx_free, my_create, my_destroy);
+ *   connpool_pool_t *pool;
+ *   char err[256];
+ *   if (connpool_pool_new(NULL, f, &pool, err, sizeof err) != CONNPOOL_OK) { puts(err); return 1; }
+ *   connpool_lease_t lease; void *conn;
+ *   int rc = connpool_acquire(pool, 1000, &lease, &conn);
+ *   if (rc == CONNPOOL_OK) { use(conn); connpool_release(pool, lease); }
+ *   else fprintf(stderr, "%s: %s\n", connpool_errname(rc), connpool_strerror(rc));
+ *   connpool_pool_free(pool);
+ */
+#ifndef CONNPOOL_CONNPOOL_H
+#define CONNPOOL_CONNPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Marks every exported function; everything else in the library is hidden. */
+#if defined(_WIN32)
+#  define CONNPOOL_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#  define CONNPOOL_API __attribute__((visibility("default")))
+#else
+#  define CONNPOOL_API
+#endif
+
+/* ------------------------------------------------------------------------------------------ */
+/* Version                                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+#define CONNPOOL_VERSION_MAJOR 1
+#define CONNPOOL_VERSION_MINOR 0
+#define CONNPOOL_VERSION_PATCH 0
+/** MAJOR*10000 + MINOR*100 + PATCH, comparable with connpool_version_number(). */
+#define CONNPOOL_VERSION_NUMBER \
+    (CONNPOOL_VERSION_MAJOR * 10000 + CONNPOOL_VERSION_MINOR * 100 + CONNPOOL_VERSION_PATCH)
+#define CONNPOOL_VERSION_STRING "1.0.0"
+
+/** Version of the library actually loaded, as "MAJOR.MINOR.PATCH"; static, never NULL. */
+CONNPOOL_API const char *connpool_version_string(void);
+/** Version of the library actually loaded, as CONNPOOL_VERSION_NUMBER computes it. */
+CONNPOOL_API int connpool_version_number(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Status codes                                                                               */
+/* ------------------------------------------------------------------------------------------ */
+
+/**
+ * The one list of status codes: X(NAME, value, message). Values are pinned and the list is
+ * append-only. The enum, connpool_strerror(), connpool_errname() and the bindings' exception
+ * tables are all generated from it.
+ */
+#define CONNPOOL_STATUS_MAP(X)                                                                    \
+    X(OK, 0, "success")                                                                           \
+    X(EINVAL, 1, "invalid argument")                                                              \
+    X(ETIMEOUT, 2, "no connection became available within the acquire timeout")                   \
+    X(EUNAVAILABLE, 3, "backend unavailable: failing fast")                                       \
+    X(ECLOSED, 4, "pool is draining or closed")                                                   \
+    X(EOVERLOAD, 5, "too many waiters: request shed")                                             \
+    X(ESTALE, 6, "lease is not current: released twice, never issued, or from another pool")      \
+    X(EFACTORY, 7, "a factory callback failed")                                                   \
+    X(ENOMEM, 8, "out of memory")                                                                 \
+    X(EINTERNAL, 9, "internal error (a bug in libconnpool)")
+
+enum connpool_status {
+#define CONNPOOL_STATUS_ENUM_(name, value, text) CONNPOOL_##name = value,
+    CONNPOOL_STATUS_MAP(CONNPOOL_STATUS_ENUM_)
+#undef CONNPOOL_STATUS_ENUM_
+    CONNPOOL_STATUS_COUNT_ /* one past the last code; not a status */
+};
+
+/** Human-readable text for a status code; static, never NULL (also for unknown codes). */
+CONNPOOL_API const char *connpool_strerror(int code);
+/** The code's name, e.g. "CONNPOOL_ETIMEOUT"; "CONNPOOL_EUNKNOWN" for an unknown code. */
+CONNPOOL_API const char *connpool_errname(int code);
+
+/** Frees any string the library returned (stats, metrics, config JSON). NULL is a no-op. */
+CONNPOOL_API void connpool_free(void *p);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Configuration                                                                              */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Opaque configuration object. Every key starts at its documented default. */
+typedef struct connpool_config_s connpool_config_t;
+
+/** A new configuration holding every default; NULL only when out of memory. */
+CONNPOOL_API connpool_config_t *connpool_config_new(void);
+/** Frees a configuration. NULL is a no-op. Pools made from it keep their own copy. */
+CONNPOOL_API void connpool_config_free(connpool_config_t *cfg);
+
+/**
+ * Sets one key from its text form ("20", "true", "idle", "forever", ...).
+ * Returns CONNPOOL_EINVAL for a NULL argument, an unknown key or a value out of range; `err`
+ * then names the key and the allowed range. The configuration is unchanged on failure.
+ */
+CONNPOOL_API int connpool_config_set(connpool_config_t *cfg, const char *key, const char *value,
+                                     char *err, size_t errlen);
+
+/**
+ * Builds a configuration from a JSON object whose members are keys; values may be numbers,
+ * booleans or strings ({"max_size": 20, "reset_on_release": false, "startup_retry": "forever"}).
+ * On success *out is a new configuration (free with connpool_config_free); on failure *out is
+ * NULL and the status is CONNPOOL_EINVAL (malformed JSON, unknown key, bad value).
+ */
+CONNPOOL_API int connpool_config_from_json(const char *json, connpool_config_t **out, char *err,
+                                           size_t errlen);
+
+/** Every effective value as a JSON object, each in its natural type; free with connpool_free. */
+CONNPOOL_API char *connpool_config_to_json(const connpool_config_t *cfg);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Factory: the only code that talks to your backend                                          */
+/* ------------------------------------------------------------------------------------------ */
+
+/** create() results. */
+#define CONNPOOL_FACTORY_OK 0    /**< *conn_out holds a new, usable connection */
+#define CONNPOOL_FACTORY_RETRY 1 /**< transient failure (backend down): retry with backoff */
+#define CONNPOOL_FACTORY_FATAL 2 /**< permanent failure (bad credentials): pool turns unavailable */
+
+/** Opaque factory: your context, its destructor and your callbacks. */
+typedef struct connpool_factory_s connpool_factory_t;
+
+/**
+ * A factory over your callbacks. `create` opens one connection into *conn_out and returns a
+ * CONNPOOL_FACTORY_* result, writing a reason into `err` on failure; `destroy` closes one.
+ * `ctx` is passed to every callback; `ctx_free` (may be NULL) is called exactly once when the
+ * factory is freed: by connpool_factory_free, or by the pool that owns it after its last
+ * callback. Returns NULL if `create` or `destroy` is NULL, or when out of memory (then
+ * ctx_free is not called: the context stays yours).
+ */
+CONNPOOL_API connpool_factory_t *connpool_factory_new(
+    void *ctx, void (*ctx_free)(void *ctx),
+    int (*create)(void *ctx, void **conn_out, char *err, size_t errlen),
+    void (*destroy)(void *ctx, void *conn));
+
+/** Optional health check: return 0 if `conn` is usable, non-zero to have it destroyed. */
+CONNPOOL_API void connpool_factory_set_validate(connpool_factory_t *f,
+                                                int (*validate)(void *ctx, void *conn));
+/** Optional clean-up on release (reset_on_release): 0 if usable, non-zero to destroy it. */
+CONNPOOL_API void connpool_factory_set_reset(connpool_factory_t *f,
+                                             int (*reset)(void *ctx, void *conn));
+/** Frees a factory that was never given to a pool, calling ctx_free once. NULL is a no-op. */
+CONNPOOL_API void connpool_factory_free(connpool_factory_t *f);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Pool                                                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef struct connpool_pool_s connpool_pool_t;
+/** A borrowed connection, by value. 0 is never valid. */
+typedef uint64_t connpool_lease_t;
+
+/**
+ * Makes a pool. Takes ownership of `factory` on success and on failure. A NULL `cfg` means all
+ * defaults; the configuration is copied. Never fails because the backend is down: the pool
+ * starts in CONNPOOL_STATE_STARTING and connects in the background with backoff.
+ * Errors: EINVAL (NULL factory or out, inconsistent config), ENOMEM.
+ */
+CONNPOOL_API int connpool_pool_new(const connpool_config_t *cfg, connpool_factory_t *factory,
+                                   connpool_pool_t **out, char *err, size_t errlen);
+
+/**
+ * Waits until the pool is ready or degraded. OK then; ECLOSED if draining or closed;
+ * EUNAVAILABLE if unavailable; ETIMEOUT when `timeout_ms` passes (< 0: the configured
+ * acquire_timeout_ms). EINVAL for a NULL pool.
+ */
+CONNPOOL_API int connpool_pool_wait_ready(connpool_pool_t *pool, int64_t timeout_ms);
+
+/**
+ * Borrows a connection. `timeout_ms` < 0 uses acquire_timeout_ms; 0 never waits (if a
+ * connection must be created and create fails: EFACTORY). A waiting acquire keeps waiting
+ * through create failures and ends with ETIMEOUT, or EUNAVAILABLE if the pool turns unavailable.
+ * On OK, *lease_out names the lease and *conn_out (if not NULL) receives the connection.
+ * Errors: EINVAL (NULL pool or lease_out), ETIMEOUT, EUNAVAILABLE, ECLOSED, EOVERLOAD, EFACTORY.
+ */
+CONNPOOL_API int connpool_acquire(connpool_pool_t *pool, int64_t timeout_ms,
+                                  connpool_lease_t *lease_out, void **conn_out);
+
+/** As connpool_acquire; higher `priority` waiters are served first, FIFO within a priority. */
+CONNPOOL_API int connpool_acquire_priority(connpool_pool_t *pool, int priority,
+                                           int64_t timeout_ms, connpool_lease_t *lease_out,
+                                           void **conn_out);
+
+/**
+ * Returns a connection (reset first when reset_on_release and a reset callback are set).
+ * ESTALE if the lease is not current (0, forged, released twice, or from another pool);
+ * EINVAL for a NULL pool.
+ */
+CONNPOOL_API int connpool_release(connpool_pool_t *pool, connpool_lease_t lease);
+/** Returns a connection you found broken: it is destroyed, never handed out again. */
+CONNPOOL_API int connpool_release_broken(connpool_pool_t *pool, connpool_lease_t lease);
+
+/**
+ * Stops new acquires (they fail with ECLOSED), wakes waiters with ECLOSED, destroys idle
+ * connections and waits up to `deadline_ms` (0: do not wait) for leases to come back. OK when
+ * none remain (state closed), ETIMEOUT if some do (state stays draining; each remaining lease
+ * can still be released and its connection is then destroyed). May be called again.
+ */
+CONNPOOL_API int connpool_pool_drain(connpool_pool_t *pool, int64_t deadline_ms);
+
+/**
+ * Closes the pool (drain with deadline 0), stops and joins its background threads (waiting for
+ * any create/validate callback already running there to return), and destroys every idle
+ * connection. If leases are still out, the pool lives on internally until each comes back:
+ * connpool_release/connpool_release_broken on them stay valid, destroy that connection and
+ * return OK, and the last one frees the pool and calls ctx_free. Otherwise everything is freed
+ * before this returns. NULL is a no-op. No other call may use `pool` after this returns.
+ */
+CONNPOOL_API void connpool_pool_free(connpool_pool_t *pool);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Health and stats                                                                           */
+/* ------------------------------------------------------------------------------------------ */
+
+#define CONNPOOL_STATE_STARTING 0    /**< never connected yet; retrying with backoff */
+#define CONNPOOL_STATE_READY 1       /**< serving */
+#define CONNPOOL_STATE_DEGRADED 2    /**< creates failing; healthy connections still served */
+#define CONNPOOL_STATE_UNAVAILABLE 3 /**< backend down past the cutoff: acquires fail fast */
+#define CONNPOOL_STATE_DRAINING 4    /**< no new acquires; waiting for leases */
+#define CONNPOOL_STATE_CLOSED 5      /**< drained */
+
+/** The pool's health state (CONNPOOL_STATE_*); CLOSED for NULL. */
+CONNPOOL_API int connpool_pool_state(const connpool_pool_t *pool);
+/** "starting", "ready", "degraded", "unavailable", "draining", "closed" or "unknown". */
+CONNPOOL_API const char *connpool_state_name(int state);
+/** 200 when ready or degraded, else 503 (also for NULL): what /readyz should answer. */
+CONNPOOL_API int connpool_pool_http_status(const connpool_pool_t *pool);
+
+/**
+ * A JSON document with the pool's state, connections, waiters, counters, wait histogram,
+ * retry status, last error and leaks (docs/STATS.md). Never touches the backend; safe from any
+ * thread, including a factory callback. Free with connpool_free. NULL for a NULL pool or when
+ * out of memory.
+ */
+CONNPOOL_API char *connpool_pool_stats_json(connpool_pool_t *pool);
+/** The same figures in Prometheus text format 0.0.4 with label pool="<name>"; connpool_free. */
+CONNPOOL_API char *connpool_pool_metrics_text(connpool_pool_t *pool);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Logging                                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+#define CONNPOOL_LOG_ERROR 0
+#define CONNPOOL_LOG_WARN 1
+#define CONNPOOL_LOG_INFO 2
+#define CONNPOOL_LOG_DEBUG 3
+
+/**
+ * Sets the process-wide log sink (NULL: silent, the default). Safe to call at any time from any
+ * thread; `cb` may be called from any thread and must not call back into the pool that logs.
+ * Messages never contain secrets (password=, pwd=, secret=, token=, URI user:pass@ are redacted).
+ */
+CONNPOOL_API void connpool_set_log_callback(void (*cb)(void *ud, int level, const char *msg),
+                                            void *ud);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CONNPOOL_CONNPOOL_H */

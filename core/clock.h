@@ -1,0 +1,67 @@
+// Monotonic time for the pool, injectable so tests drive time instead of sleeping.
+//
+// Every deadline, backoff, lifetime and idle decision reads a Clock. The real one is
+// SteadyClock. FakeClock only moves when a test calls Advance(); it then calls each listener
+// so that threads sleeping on a deadline wake up and compare it with the new time.
+#ifndef CONNPOOL_CORE_CLOCK_H
+#define CONNPOOL_CORE_CLOCK_H
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+namespace connpool {
+
+// Told when a fake clock moves. Called with no pool lock held by the clock.
+class ClockListener {
+ public:
+  virtual void OnClockAdvanced() = 0;
+
+ protected:
+  ~ClockListener() = default;
+};
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  // Nanoseconds on a monotonic scale; precise.
+  virtual int64_t NowNs() const = 0;
+  // Cheap reading for bookkeeping on the hot path (a few ms of resolution is enough for
+  // lifetimes, idle times and leak ages).
+  virtual int64_t CoarseNowNs() const { return NowNs(); }
+  // True when the clock only moves through Advance(): sleepers then wait for a listener call
+  // instead of a real timeout.
+  virtual bool IsFake() const { return false; }
+  virtual void AddListener(ClockListener*) {}
+  virtual void RemoveListener(ClockListener*) {}
+};
+
+class SteadyClock final : public Clock {
+ public:
+  int64_t NowNs() const override;
+  int64_t CoarseNowNs() const override;
+  // The process-wide instance; never destroyed, so pools may outlive static destructors.
+  static const Clock* Instance();
+};
+
+class FakeClock final : public Clock {
+ public:
+  explicit FakeClock(int64_t start_ns = 1'000'000'000) : now_(start_ns) {}
+  int64_t NowNs() const override { return now_.load(std::memory_order_acquire); }
+  bool IsFake() const override { return true; }
+  void AddListener(ClockListener* l) override;
+  void RemoveListener(ClockListener* l) override;
+
+  void Advance(int64_t ns);
+  void AdvanceMs(int64_t ms) { Advance(ms * 1'000'000); }
+
+ private:
+  std::atomic<int64_t> now_;
+  std::mutex mu_;                          // guards listeners_; held while notifying them
+  std::vector<ClockListener*> listeners_;  // guarded by mu_
+};
+
+}  // namespace connpool
+
+#endif

@@ -1,0 +1,226 @@
+// connpool::Pool - the engine behind connpool_pool_t.
+//
+// Requirements: a Factory whose callbacks may be slow, fail or throw; any number of threads.
+// Guarantees:
+//   * An uncontended acquire/release takes no mutex and allocates nothing: it claims an idle
+//     slot with one CAS and gives it back with two (slot.h). The mutex mu_ is taken only when
+//     nothing is idle, when waiters exist, or for creates, retirements and health changes.
+//   * Waiters are served by direct hand-off, highest priority first, FIFO within a priority.
+//   * Factory callbacks never run with mu_ held. Creates run on the connector threads (at most
+//     connect_concurrency at once, with backoff), except for an acquire with timeout 0, which
+//     creates on its own thread so that a failing create can be reported as EFACTORY.
+//   * Every connection created is idle, leased, or destroyed: created - destroyed = live_.
+// Lifetime: Close() (connpool_pool_free) drains, joins the background threads and, once the
+// last lease is back, deletes the pool. A release that ends the last lease of a closed pool
+// deletes it; such a release touches no pool memory after its final mutex section (see
+// Release and RetireOwned).
+#ifndef CONNPOOL_CORE_POOL_H
+#define CONNPOOL_CORE_POOL_H
+
+#include <atomic>
+#include <boost/thread/condition_variable.hpp>
+#include <boost/thread/thread.hpp>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "clock.h"
+#include "config.h"
+#include "factory.h"
+#include "histogram.h"
+#include "slot.h"
+#include "status.h"
+#include "striped_counter.h"
+#include "waiter_queue.h"
+
+namespace connpool {
+
+struct PoolOptions {
+  Clock* clock = nullptr;          // nullptr: the process's SteadyClock
+  bool maintenance_thread = true;  // false: tests call RunMaintenance() themselves
+  uint64_t seed = 0;               // jitter randomness; 0: seeded from std::random_device
+};
+
+struct LeakInfo {
+  uint64_t lease = 0;
+  int64_t held_ms = 0;
+  uint64_t thread = 0;
+  int priority = 0;
+};
+
+struct StatsSnapshot {
+  std::string name;
+  Health state = Health::kStarting;
+  int64_t uptime_ms = 0;
+  int64_t state_since_ms = 0;
+  uint64_t total = 0, idle = 0, in_use = 0, creating = 0;
+  int64_t max_size = 0, min_idle = 0;
+  uint64_t waiters = 0;
+  uint64_t acquired = 0, timeouts = 0, unavailable = 0, overload = 0, closed_rejected = 0;
+  uint64_t created = 0, create_failures = 0, destroyed = 0, validation_failures = 0;
+  uint64_t closed_idle = 0, closed_lifetime = 0, closed_broken = 0, closed_max_uses = 0;
+  uint64_t stale_releases = 0, reset_failures = 0;
+  HistogramSummary acquire_wait_us, lease_hold_us, create_us;
+  uint64_t consecutive_failures = 0;
+  int64_t next_attempt_in_ms = -1;  // -1: none scheduled
+  int64_t outage_ms = 0;
+  bool has_last_error = false;
+  std::string last_error_message;
+  int last_error_code = 0;
+  int64_t last_error_age_ms = 0;
+  int64_t leak_threshold_ms = 0;
+  std::vector<LeakInfo> leaks;
+};
+
+class Pool final : private ClockListener {
+ public:
+  static Status Create(const Config& cfg, std::unique_ptr<Factory> factory,
+                       const PoolOptions& opts, Pool** out, std::string* err);
+
+  Status Acquire(int priority, int64_t timeout_ms, uint64_t* lease, void** conn);
+  Status Release(uint64_t lease, bool broken);
+  Status WaitReady(int64_t timeout_ms);
+  Status Drain(int64_t deadline_ms);
+  // connpool_pool_free: may delete `this` now or on the last release.
+  void Close();
+
+  Health state() const { return health_.load(std::memory_order_acquire); }
+  const Config& config() const { return cfg_; }
+  StatsSnapshot Snapshot();
+  // Prometheus needs the raw histogram buckets.
+  const Histogram& acquire_wait_histogram() const { return acquire_wait_us_; }
+  uint64_t zero_wait_acquires() const { return zero_wait_acquires_.Read(); }
+
+  // One maintenance pass on the calling thread (what the maintenance thread runs each
+  // maintenance_interval_ms): idle timeout, lifetime, keepalive, leaks, health cutoffs.
+  void RunMaintenance();
+
+ private:
+  Pool(const Config& cfg, std::unique_ptr<Factory> factory, const PoolOptions& opts);
+  ~Pool();
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  enum class Reason { kNone, kBroken, kIdle, kLifetime, kMaxUses, kValidation };
+
+  // --- slots (pool.cpp)
+  Slot& SlotAt(uint32_t idx) const;
+  bool ReserveSlotLocked(uint32_t* idx);
+  // Slot `idx` (owned by the caller, connection destroyed) becomes empty. Returns true when
+  // the caller must delete the pool after unlocking.
+  bool SlotEmptiedLocked(uint32_t idx, Reason reason);
+  bool ShouldDeleteLocked();
+  // Destroys the connection of an owned slot, then empties it; may delete the pool, so the
+  // caller must not touch `this` afterwards when `may_delete`.
+  void RetireOwned(uint32_t idx, Reason reason);
+  // Gives an owned slot holding a good connection to the best waiter, or makes it idle.
+  void PutBackLocked(uint32_t idx);
+  void HandToWaiterLocked(uint32_t idx, Waiter* w);
+  void WakeAllWaitersLocked(Status st);
+  template <typename Cv>
+  void WaitLocked(Cv& cv, std::unique_lock<std::mutex>& lk, int64_t deadline_ns);
+  void OnClockAdvanced() override;
+
+  // --- hot path (pool_acquire.cpp)
+  bool TryClaimIdle(bool mark_returning, uint32_t* idx, uint64_t* gen);
+  // Checks a just-claimed connection (lifetime, validation). True: the lease is issued.
+  bool FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t start_ns, uint64_t* lease,
+                   void** conn);
+  Status AcquireSlow(int priority, int64_t timeout_ms, uint64_t* lease, void** conn);
+  Status AdmissionLocked() const;
+  Status CreateForCaller(std::unique_lock<std::mutex>& lk, int priority, int64_t start_ns,
+                         uint64_t* lease, void** conn);
+  void ReturnSlow(uint32_t idx);
+
+  // --- creation and health (pool_health.cpp)
+  bool CanCreateNowLocked(int64_t now_ns, int64_t* wake_at) const;
+  bool ShouldCreateLocked(int64_t now_ns, int64_t* wake_at) const;
+  uint32_t BeginCreateLocked();
+  CreateResult SafeCreate(void** conn, std::string* err);
+  // Records a finished create on slot `idx`. On success the slot holds the connection and is
+  // still kCreating (the caller decides who gets it); on failure the slot is empty again.
+  bool FinishCreateLocked(uint32_t idx, CreateResult r, void* conn, const std::string& err,
+                          int64_t t0_ns, int64_t t1_ns);
+  void OnCreateSuccessLocked(int64_t now_ns);
+  void OnCreateFailureLocked(int64_t now_ns, CreateResult r, const std::string& msg);
+  // Time-driven transitions (startup limit, unavailable cutoff); returns when to look again.
+  int64_t UpdateHealthLocked(int64_t now_ns);
+  void SetHealthLocked(Health h, int64_t now_ns);
+  void SetLastErrorLocked(const std::string& msg, Status code, int64_t now_ns);
+  double UnitRandomLocked();
+
+  // --- callbacks, exception-safe
+  void SafeDestroy(void* conn);
+  bool SafeValidate(void* conn);
+  bool SafeReset(void* conn);
+
+  // --- background (pool_background.cpp)
+  void ConnectorLoop();
+  void MaintenanceLoop();
+  void LogLeaks(int64_t now_ns);
+
+  const Config cfg_;
+  const std::unique_ptr<Factory> factory_;
+  Clock* const clock_;
+  const uint64_t tag_;
+  const int64_t created_ns_;
+  const bool has_validate_;
+  const bool reset_on_release_;
+
+  // Fast-path state: read without mu_.
+  std::atomic<bool> accepting_{true};  // false once unavailable, draining or closed
+  std::atomic<Health> health_{Health::kStarting};
+  alignas(64) std::atomic<uint64_t> waiters_count_{0};  // written under mu_, read lock-free
+  alignas(64) std::atomic<uint32_t> capacity_{0};       // slot indices handed out so far
+
+  static constexpr uint32_t kChunkSlots = 64;
+  static constexpr uint32_t kMaxChunks =
+      static_cast<uint32_t>((kMaxPoolSize + kChunkSlots - 1) / kChunkSlots);
+  std::unique_ptr<std::atomic<Slot*>[]> chunks_;  // kMaxChunks entries, filled on demand
+
+  StripedCounter acquired_;
+  StripedCounter zero_wait_acquires_;
+  std::atomic<uint64_t> timeouts_{0}, unavailable_{0}, overload_{0}, closed_rejected_{0};
+  std::atomic<uint64_t> created_{0}, create_failures_{0}, destroyed_{0};
+  std::atomic<uint64_t> validation_failures_{0}, reset_failures_{0};
+  std::atomic<uint64_t> closed_idle_{0}, closed_lifetime_{0}, closed_broken_{0};
+  std::atomic<uint64_t> closed_max_uses_{0}, stale_releases_{0};
+  Histogram acquire_wait_us_;
+  Histogram lease_hold_us_;
+  Histogram create_us_;
+
+  mutable std::mutex mu_;
+  WaiterQueue queue_;                       // guarded by mu_
+  uint64_t next_seq_ = 0;                   // guarded by mu_
+  std::vector<uint32_t> free_list_;         // guarded by mu_: empty slot indices
+  int64_t live_ = 0;                        // guarded by mu_: slots holding a connection
+  int64_t creating_ = 0;                    // guarded by mu_: creates in flight
+  int64_t slow_callers_ = 0;                // guarded by mu_: threads inside AcquireSlow
+  int64_t state_since_ns_;                  // guarded by mu_
+  uint64_t consecutive_failures_ = 0;       // guarded by mu_
+  int64_t outage_start_ns_ = -1;            // guarded by mu_; -1: no outage
+  int64_t next_attempt_ns_ = 0;             // guarded by mu_; 0: none scheduled
+  bool ever_connected_ = false;             // guarded by mu_
+  bool closing_ = false;                    // guarded by mu_: drain started
+  bool stopping_ = false;                   // guarded by mu_: background threads must exit
+  bool freed_ = false;                      // guarded by mu_: Close() called
+  bool deleting_ = false;                   // guarded by mu_
+  std::string last_error_;                  // guarded by mu_ (already redacted)
+  int last_error_code_ = 0;                 // guarded by mu_
+  int64_t last_error_ns_ = -1;              // guarded by mu_
+  std::mt19937_64 rng_;                     // guarded by mu_
+  boost::condition_variable_any connector_cv_;
+  boost::condition_variable_any maintenance_cv_;
+  std::condition_variable state_cv_;        // health changes, drain progress
+
+  std::vector<boost::thread> threads_;
+  std::vector<uint64_t> leak_logged_;       // maintenance only: lease already reported per slot
+};
+
+}  // namespace connpool
+
+#endif

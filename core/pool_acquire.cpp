@@ -1,0 +1,276 @@
+// The hot path: acquire and release.
+//
+// Memory ordering. A releaser publishes kReturning (seq_cst CAS) and then reads
+// waiters_count_ (seq_cst); a waiter increments waiters_count_ (seq_cst) and then reads every
+// slot word (seq_cst). Whichever runs second sees the other, so a release can never slip past
+// a newly queued waiter (Dekker): either the releaser sees the waiter and hands off under mu_,
+// or the waiter sees kReturning and sets kWanted, which makes the releaser's final CAS fail
+// into the slow path.
+#include <limits>
+#include <thread>
+
+#include "log.h"
+#include "pool.h"
+
+namespace connpool {
+
+namespace {
+
+// Last slot this thread got, per pool: the next acquire tries it first (ConcurrentBag's
+// thread-local list, reduced to one index).
+struct Hint {
+  const void* pool = nullptr;
+  uint32_t idx = 0;
+};
+thread_local Hint t_hint;
+
+uint64_t ThisThreadId() {
+  thread_local uint64_t id = std::hash<std::thread::id>{}(std::this_thread::get_id());
+  return id;
+}
+
+int64_t SaturatingDeadline(int64_t now_ns, int64_t timeout_ms) {
+  const int64_t max = std::numeric_limits<int64_t>::max();
+  if (timeout_ms >= (max - now_ns) / 1'000'000) return max - 1;
+  return now_ns + timeout_ms * 1'000'000;
+}
+
+}  // namespace
+
+bool Pool::TryClaimIdle(bool mark_returning, uint32_t* idx_out, uint64_t* gen_out) {
+  const uint32_t cap = capacity_.load(std::memory_order_acquire);
+  if (cap == 0) return false;
+  uint32_t start = (t_hint.pool == this && t_hint.idx < cap) ? t_hint.idx : ThreadStripe() % cap;
+  for (uint32_t i = 0; i < cap; ++i) {
+    uint32_t idx = start + i < cap ? start + i : start + i - cap;
+    Slot& s = SlotAt(idx);
+    uint64_t w = s.word.load(mark_returning ? std::memory_order_seq_cst : std::memory_order_relaxed);
+    if ((w & (kStateMask | kFlagMask)) == kIdle) {
+      uint64_t gen = GenOf(w) + 1;
+      if (s.word.compare_exchange_strong(w, MakeWord(gen, 0, kLeased), std::memory_order_seq_cst)) {
+        *idx_out = idx;
+        *gen_out = gen;
+        return true;
+      }
+    } else if (mark_returning && StateOf(w) == kReturning && !(w & kWanted)) {
+      s.word.compare_exchange_strong(w, w | kWanted, std::memory_order_seq_cst);
+    }
+  }
+  return false;
+}
+
+bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t start_ns,
+                       uint64_t* lease_out, void** conn_out) {
+  Slot& s = SlotAt(idx);
+  const int64_t now = clock_->CoarseNowNs();
+  if (s.expires_ns != 0 && now >= s.expires_ns) {
+    RetireOwned(idx, Reason::kLifetime);
+    return false;
+  }
+  ValidateMode mode = cfg_.validate_mode();
+  bool check = has_validate_ &&
+               (mode == ValidateMode::kAlways ||
+                (mode == ValidateMode::kIdle &&
+                 now - s.last_used_ns.load(std::memory_order_relaxed) > cfg_.validation_idle_ms * 1'000'000));
+  if (check) {
+    if (!SafeValidate(s.conn)) {
+      validation_failures_.fetch_add(1, std::memory_order_relaxed);
+      RetireOwned(idx, Reason::kValidation);
+      return false;
+    }
+    s.checked_ns = now;
+  }
+  // Drain may have begun while we held the slot: do not lend from a closing pool.
+  if (s.word.load(std::memory_order_acquire) & kClosing) {
+    RetireOwned(idx, Reason::kNone);
+    return false;
+  }
+  s.lease_start_ns.store(now, std::memory_order_relaxed);
+  s.holder_thread.store(ThisThreadId(), std::memory_order_relaxed);
+  s.holder_priority.store(priority, std::memory_order_relaxed);
+  t_hint.pool = this;
+  t_hint.idx = idx;
+  acquired_.Add();
+  if (start_ns == 0) {
+    zero_wait_acquires_.Add();
+  } else {
+    int64_t waited = clock_->NowNs() - start_ns;
+    acquire_wait_us_.Record(waited > 0 ? static_cast<uint64_t>(waited / 1000) : 0);
+  }
+  *lease_out = MakeLease(tag_, idx, gen);
+  if (conn_out) *conn_out = s.conn;
+  return true;
+}
+
+Status Pool::Acquire(int priority, int64_t timeout_ms, uint64_t* lease, void** conn) {
+  if (timeout_ms < 0) timeout_ms = cfg_.acquire_timeout_ms;
+  if (accepting_.load(std::memory_order_acquire)) {
+    uint32_t idx;
+    uint64_t gen;
+    if (TryClaimIdle(false, &idx, &gen) && FinishClaim(idx, gen, priority, 0, lease, conn))
+      return Status::kOK;
+  }
+  return AcquireSlow(priority, timeout_ms, lease, conn);
+}
+
+Status Pool::AdmissionLocked() const {
+  if (closing_) return Status::kECLOSED;
+  if (health_.load(std::memory_order_relaxed) == Health::kUnavailable) return Status::kEUNAVAILABLE;
+  return Status::kOK;
+}
+
+Status Pool::AcquireSlow(int priority, int64_t timeout_ms, uint64_t* lease, void** conn) {
+  const int64_t start = clock_->NowNs();
+  const int64_t deadline = SaturatingDeadline(start, timeout_ms);
+  std::unique_lock<std::mutex> lk(mu_);
+  ++slow_callers_;
+  auto leave = [&](Status st) {
+    switch (st) {
+      case Status::kETIMEOUT: timeouts_.fetch_add(1, std::memory_order_relaxed); break;
+      case Status::kEUNAVAILABLE: unavailable_.fetch_add(1, std::memory_order_relaxed); break;
+      case Status::kEOVERLOAD: overload_.fetch_add(1, std::memory_order_relaxed); break;
+      case Status::kECLOSED: closed_rejected_.fetch_add(1, std::memory_order_relaxed); break;
+      default: break;
+    }
+    --slow_callers_;
+    bool del = ShouldDeleteLocked();
+    lk.unlock();
+    if (del) delete this;
+    return st;
+  };
+  for (;;) {
+    Status gate = AdmissionLocked();
+    if (gate != Status::kOK) return leave(gate);
+    uint32_t idx;
+    uint64_t gen;
+    if (TryClaimIdle(false, &idx, &gen)) {
+      lk.unlock();
+      if (FinishClaim(idx, gen, priority, start, lease, conn)) {
+        lk.lock();
+        return leave(Status::kOK);
+      }
+      lk.lock();
+      continue;
+    }
+    if (timeout_ms == 0) return leave(CreateForCaller(lk, priority, start, lease, conn));
+    if (cfg_.max_waiters > 0 && queue_.Size() >= static_cast<size_t>(cfg_.max_waiters))
+      return leave(Status::kEOVERLOAD);
+
+    Waiter w;
+    w.priority = priority;
+    w.seq = next_seq_++;
+    w.thread_id = ThisThreadId();
+    queue_.Push(&w);
+    waiters_count_.fetch_add(1, std::memory_order_seq_cst);
+    if (TryClaimIdle(true, &idx, &gen)) {
+      queue_.Remove(&w);
+      waiters_count_.fetch_sub(1, std::memory_order_seq_cst);
+      lk.unlock();
+      bool ok = FinishClaim(idx, gen, priority, start, lease, conn);
+      lk.lock();
+      if (ok) return leave(Status::kOK);
+      continue;
+    }
+    connector_cv_.notify_all();  // demand grew
+    while (!w.done) {
+      if (clock_->NowNs() >= deadline) {
+        queue_.Remove(&w);
+        waiters_count_.fetch_sub(1, std::memory_order_seq_cst);
+        return leave(Status::kETIMEOUT);
+      }
+      WaitLocked(w.cv, lk, deadline);
+    }
+    if (w.status != Status::kOK) return leave(w.status);
+    lk.unlock();
+    bool ok = FinishClaim(w.slot, LeaseGen(w.lease), priority, start, lease, conn);
+    lk.lock();
+    if (ok) return leave(Status::kOK);
+    // The handed connection failed its checks: wait again within the same deadline.
+  }
+}
+
+Status Pool::CreateForCaller(std::unique_lock<std::mutex>& lk, int priority, int64_t start_ns,
+                             uint64_t* lease, void** conn) {
+  int64_t wake_at;
+  if (!CanCreateNowLocked(clock_->NowNs(), &wake_at)) return Status::kETIMEOUT;
+  uint32_t idx = BeginCreateLocked();
+  lk.unlock();
+  void* c = nullptr;
+  std::string err;
+  int64_t t0 = clock_->NowNs();
+  CreateResult r = SafeCreate(&c, &err);
+  int64_t t1 = clock_->NowNs();
+  lk.lock();
+  if (!FinishCreateLocked(idx, r, c, err, t0, t1)) return Status::kEFACTORY;
+  Slot& s = SlotAt(idx);
+  if (closing_) {
+    lk.unlock();
+    SafeDestroy(s.conn);
+    lk.lock();
+    SlotEmptiedLocked(idx, Reason::kNone);
+    return Status::kECLOSED;
+  }
+  uint64_t gen = GenOf(s.word.load(std::memory_order_relaxed)) + 1;
+  s.word.store(MakeWord(gen, 0, kLeased), std::memory_order_release);
+  lk.unlock();
+  bool ok = FinishClaim(idx, gen, priority, start_ns, lease, conn);
+  lk.lock();
+  return ok ? Status::kOK : Status::kEFACTORY;
+}
+
+Status Pool::Release(uint64_t lease, bool broken) {
+  if (LeaseTag(lease) != tag_ || LeaseIndex(lease) >= capacity_.load(std::memory_order_acquire)) {
+    stale_releases_.fetch_add(1, std::memory_order_relaxed);
+    return Status::kESTALE;
+  }
+  const uint32_t idx = static_cast<uint32_t>(LeaseIndex(lease));
+  Slot& s = SlotAt(idx);
+  uint64_t w = s.word.load(std::memory_order_acquire);
+  for (;;) {
+    if (StateOf(w) != kLeased || (GenOf(w) & kLeaseGenMask) != LeaseGen(lease)) {
+      stale_releases_.fetch_add(1, std::memory_order_relaxed);
+      return Status::kESTALE;
+    }
+    if (s.word.compare_exchange_weak(w, (w & ~kStateMask) | kReturning, std::memory_order_seq_cst))
+      break;
+  }
+  // The slot is ours now.
+  const int64_t now = clock_->CoarseNowNs();
+  int64_t held = now - s.lease_start_ns.load(std::memory_order_relaxed);
+  lease_hold_us_.Record(held > 0 ? static_cast<uint64_t>(held / 1000) : 0);
+  Reason retire = broken ? Reason::kBroken : Reason::kNone;
+  if (retire == Reason::kNone && cfg_.max_uses > 0 && ++s.uses >= cfg_.max_uses) retire = Reason::kMaxUses;
+  if (retire == Reason::kNone && s.expires_ns != 0 && now >= s.expires_ns) retire = Reason::kLifetime;
+  bool closing = (w & kClosing) != 0;
+  if (retire == Reason::kNone && !closing && reset_on_release_ && !SafeReset(s.conn)) {
+    reset_failures_.fetch_add(1, std::memory_order_relaxed);
+    retire = Reason::kBroken;
+  }
+  if (retire != Reason::kNone || closing) {
+    RetireOwned(idx, retire);  // may delete the pool: nothing after this touches it
+    return Status::kOK;
+  }
+  s.last_used_ns.store(now, std::memory_order_relaxed);
+  s.checked_ns = now;
+  s.holder_thread.store(0, std::memory_order_relaxed);
+  if (waiters_count_.load(std::memory_order_seq_cst) == 0) {
+    uint64_t expected = MakeWord(GenOf(w), 0, kReturning);
+    // Fails if a waiter set kWanted or drain set kClosing meanwhile: then go the slow way.
+    if (s.word.compare_exchange_strong(expected, MakeWord(GenOf(w), 0, kIdle), std::memory_order_seq_cst))
+      return Status::kOK;
+  }
+  ReturnSlow(idx);
+  return Status::kOK;
+}
+
+void Pool::ReturnSlow(uint32_t idx) {
+  std::unique_lock<std::mutex> lk(mu_);
+  if (closing_) {
+    lk.unlock();
+    RetireOwned(idx, Reason::kNone);
+    return;
+  }
+  PutBackLocked(idx);
+}
+
+}  // namespace connpool

@@ -1,0 +1,144 @@
+// The pool's background threads (Boost.Thread): connectors, which run creates under backoff
+// and connect_concurrency, and the maintenance thread (idle timeout, lifetime, keepalive,
+// leak reports, time-driven health changes). Both sleep on the pool clock, so a FakeClock
+// drives them in tests; Close() sets stopping_, interrupts and joins them.
+#include <algorithm>
+#include <boost/thread/thread.hpp>
+#include <limits>
+
+#include "log.h"
+#include "pool.h"
+
+namespace connpool {
+
+namespace {
+constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+}
+
+void Pool::ConnectorLoop() {
+  try {
+    std::unique_lock<std::mutex> lk(mu_);
+    while (!stopping_) {
+      const int64_t now = clock_->NowNs();
+      int64_t health_at = UpdateHealthLocked(now);
+      int64_t wake_at;
+      if (!ShouldCreateLocked(now, &wake_at)) {
+        WaitLocked(connector_cv_, lk, std::min(wake_at, health_at));
+        continue;
+      }
+      uint32_t idx = BeginCreateLocked();
+      lk.unlock();
+      void* conn = nullptr;
+      std::string err;
+      int64_t t0 = clock_->NowNs();
+      CreateResult r = SafeCreate(&conn, &err);
+      int64_t t1 = clock_->NowNs();
+      lk.lock();
+      if (!FinishCreateLocked(idx, r, conn, err, t0, t1)) continue;
+      if (closing_) {
+        lk.unlock();
+        SafeDestroy(conn);
+        lk.lock();
+        SlotEmptiedLocked(idx, Reason::kNone);  // Close() joins us before it can delete
+        continue;
+      }
+      PutBackLocked(idx);
+    }
+  } catch (const boost::thread_interrupted&) {
+    // Close() interrupted a wait: nothing is half-done at an interruption point.
+  }
+}
+
+void Pool::MaintenanceLoop() {
+  try {
+    std::unique_lock<std::mutex> lk(mu_);
+    int64_t next = clock_->NowNs() + cfg_.maintenance_interval_ms * 1'000'000;
+    while (!stopping_) {
+      const int64_t now = clock_->NowNs();
+      if (now >= next) {
+        lk.unlock();
+        RunMaintenance();
+        lk.lock();
+        next = now + cfg_.maintenance_interval_ms * 1'000'000;
+        continue;
+      }
+      WaitLocked(maintenance_cv_, lk, next);
+    }
+  } catch (const boost::thread_interrupted&) {
+  }
+}
+
+void Pool::RunMaintenance() {
+  const int64_t now = clock_->NowNs();
+  int64_t idle_count = 0;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (closing_) return;
+    UpdateHealthLocked(now);
+    uint32_t cap = capacity_.load(std::memory_order_relaxed);
+    for (uint32_t i = 0; i < cap; ++i)
+      if (StateOf(SlotAt(i).word.load(std::memory_order_relaxed)) == kIdle) ++idle_count;
+  }
+  const uint32_t cap = capacity_.load(std::memory_order_acquire);
+  for (uint32_t i = 0; i < cap; ++i) {
+    Slot& s = SlotAt(i);
+    uint64_t w = s.word.load(std::memory_order_acquire);
+    if ((w & (kStateMask | kFlagMask)) != kIdle) continue;
+    // Claim it before reading its plain fields.
+    if (!s.word.compare_exchange_strong(w, MakeWord(GenOf(w), 0, kReserved), std::memory_order_seq_cst))
+      continue;
+    int64_t idle_for = now - s.last_used_ns.load(std::memory_order_relaxed);
+    Reason retire = Reason::kNone;
+    if (s.expires_ns != 0 && now >= s.expires_ns) {
+      retire = Reason::kLifetime;
+    } else if (cfg_.idle_timeout_ms > 0 && idle_for >= cfg_.idle_timeout_ms * 1'000'000 &&
+               idle_count > cfg_.min_idle) {
+      retire = Reason::kIdle;
+    } else if (has_validate_ && cfg_.validate_interval_ms > 0 &&
+               now - s.checked_ns >= cfg_.validate_interval_ms * 1'000'000) {
+      if (SafeValidate(s.conn)) {
+        s.checked_ns = now;
+      } else {
+        validation_failures_.fetch_add(1, std::memory_order_relaxed);
+        retire = Reason::kValidation;
+      }
+    }
+    if (retire != Reason::kNone) {
+      --idle_count;
+      RetireOwned(i, retire);  // Close() joins this thread before deleting, so this is safe
+      continue;
+    }
+    std::unique_lock<std::mutex> lk(mu_);
+    if (closing_) {
+      lk.unlock();
+      RetireOwned(i, Reason::kNone);
+      continue;
+    }
+    PutBackLocked(i);
+  }
+  LogLeaks(now);
+  std::lock_guard<std::mutex> lk(mu_);
+  connector_cv_.notify_all();  // refill to min_idle if retirements left a gap
+}
+
+void Pool::LogLeaks(int64_t now_ns) {
+  if (cfg_.leak_threshold_ms <= 0) return;
+  const uint32_t cap = capacity_.load(std::memory_order_acquire);
+  if (leak_logged_.size() < cap) leak_logged_.resize(cap, 0);
+  const int64_t threshold = cfg_.leak_threshold_ms * 1'000'000;
+  for (uint32_t i = 0; i < cap; ++i) {
+    Slot& s = SlotAt(i);
+    uint64_t w = s.word.load(std::memory_order_acquire);
+    if (StateOf(w) != kLeased) continue;
+    int64_t held = now_ns - s.lease_start_ns.load(std::memory_order_relaxed);
+    uint64_t lease = MakeLease(tag_, i, GenOf(w));
+    if (held < threshold || leak_logged_[i] == lease) continue;
+    leak_logged_[i] = lease;  // once per lease
+    Log(CONNPOOL_LOG_WARN, "pool '" + cfg_.name + "': lease " + std::to_string(lease) + " held for " +
+                               std::to_string(held / 1'000'000) + " ms by thread " +
+                               std::to_string(s.holder_thread.load(std::memory_order_relaxed)) +
+                               " (leak_threshold_ms=" + std::to_string(cfg_.leak_threshold_ms) + ")");
+  }
+}
+
+}  // namespace connpool

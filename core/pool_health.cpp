@@ -1,0 +1,180 @@
+// Creating connections under backoff and connect_concurrency, and the health state machine
+// (DESIGN.md §4):
+//   starting --first create ok--> ready --create fails--> degraded --failing for
+//   unavailable_after_ms (or FATAL)--> unavailable --one create ok--> ready
+// An outage starts at the first failed create after the last success; while it lasts only
+// one probe is in flight at a time, each after a backoff delay, so a crowd of callers never
+// hammers a backend that is down.
+#include <limits>
+
+#include "backoff.h"
+#include "log.h"
+#include "pool.h"
+#include "redact.h"
+
+namespace connpool {
+
+namespace {
+constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+
+// Creates that a pool may issue right now, given what is in flight and the backoff.
+bool BackoffAllows(uint64_t failures, int64_t creating, int64_t now_ns, int64_t next_ns, int64_t* wake_at) {
+  if (failures == 0) return true;
+  if (creating > 0) return false;  // one probe at a time during an outage
+  if (now_ns < next_ns) {
+    *wake_at = std::min(*wake_at, next_ns);
+    return false;
+  }
+  return true;
+}
+}  // namespace
+
+bool Pool::CanCreateNowLocked(int64_t now_ns, int64_t* wake_at) const {
+  *wake_at = kNever;
+  if (closing_ || stopping_) return false;
+  if (health_.load(std::memory_order_relaxed) == Health::kUnavailable &&
+      consecutive_failures_ > 0 && now_ns < next_attempt_ns_)
+    return false;
+  if (live_ + creating_ >= cfg_.max_size) return false;
+  if (creating_ >= cfg_.connect_concurrency) return false;
+  return BackoffAllows(consecutive_failures_, creating_, now_ns, next_attempt_ns_, wake_at);
+}
+
+bool Pool::ShouldCreateLocked(int64_t now_ns, int64_t* wake_at) const {
+  *wake_at = kNever;
+  if (closing_ || stopping_ || live_ + creating_ >= cfg_.max_size) return false;
+  int64_t idle = 0;
+  uint32_t cap = capacity_.load(std::memory_order_relaxed);
+  for (uint32_t i = 0; i < cap; ++i) {
+    uint64_t st = StateOf(SlotAt(i).word.load(std::memory_order_relaxed));
+    if (st == kIdle || st == kReserved) ++idle;
+  }
+  bool demand = static_cast<int64_t>(queue_.Size()) > creating_ ||  // waiters not yet covered
+                idle + creating_ < cfg_.min_idle ||                  // warm floor (HikariCP's minimumIdle)
+                (consecutive_failures_ > 0 && creating_ == 0);       // keep probing an outage
+  if (!demand) return false;
+  return CanCreateNowLocked(now_ns, wake_at);
+}
+
+uint32_t Pool::BeginCreateLocked() {
+  uint32_t idx = 0;
+  ReserveSlotLocked(&idx);  // cannot fail: live_ + creating_ < max_size <= kMaxPoolSize
+  Slot& s = SlotAt(idx);
+  uint64_t w = s.word.load(std::memory_order_relaxed);
+  s.word.store(MakeWord(GenOf(w), 0, kCreating), std::memory_order_release);
+  ++creating_;
+  return idx;
+}
+
+bool Pool::FinishCreateLocked(uint32_t idx, CreateResult r, void* conn, const std::string& err,
+                              int64_t t0_ns, int64_t t1_ns) {
+  --creating_;
+  create_us_.Record(t1_ns > t0_ns ? static_cast<uint64_t>((t1_ns - t0_ns) / 1000) : 0);
+  Slot& s = SlotAt(idx);
+  std::string why = err;
+  if (r == CreateResult::kOk && conn == nullptr) {
+    r = CreateResult::kRetry;
+    why = "create returned CONNPOOL_FACTORY_OK but no connection (NULL)";
+  }
+  if (r != CreateResult::kOk) {
+    if (why.empty()) why = r == CreateResult::kFatal ? "create failed permanently" : "create failed";
+    uint64_t w = s.word.load(std::memory_order_relaxed);
+    s.word.store(MakeWord(GenOf(w), FlagsOf(w) & kClosing, kEmpty), std::memory_order_release);
+    free_list_.push_back(idx);
+    create_failures_.fetch_add(1, std::memory_order_relaxed);
+    OnCreateFailureLocked(t1_ns, r, why);
+    if (closing_ && live_ + creating_ == 0) state_cv_.notify_all();
+    return false;
+  }
+  s.conn = conn;
+  s.uses = 0;
+  s.last_used_ns.store(t1_ns, std::memory_order_relaxed);
+  s.checked_ns = t1_ns;
+  s.expires_ns = 0;
+  if (cfg_.max_lifetime_ms > 0) {
+    // Each connection lives up to lifetime_jitter_pct % less, so a pool filled at once does
+    // not expire (and reconnect) all at once.
+    double cut = UnitRandomLocked() * cfg_.lifetime_jitter_pct / 100.0;
+    s.expires_ns = t1_ns + static_cast<int64_t>(static_cast<double>(cfg_.max_lifetime_ms) * (1.0 - cut) * 1e6);
+  }
+  ++live_;
+  created_.fetch_add(1, std::memory_order_relaxed);
+  OnCreateSuccessLocked(t1_ns);
+  return true;
+}
+
+double Pool::UnitRandomLocked() {
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+}
+
+void Pool::OnCreateSuccessLocked(int64_t now_ns) {
+  consecutive_failures_ = 0;
+  outage_start_ns_ = -1;
+  next_attempt_ns_ = 0;
+  ever_connected_ = true;
+  Health h = health_.load(std::memory_order_relaxed);
+  if (h == Health::kStarting || h == Health::kDegraded || h == Health::kUnavailable)
+    SetHealthLocked(Health::kReady, now_ns);
+}
+
+void Pool::OnCreateFailureLocked(int64_t now_ns, CreateResult r, const std::string& msg) {
+  ++consecutive_failures_;
+  if (outage_start_ns_ < 0) outage_start_ns_ = now_ns;
+  BackoffPolicy policy{cfg_.retry_initial_ms, cfg_.retry_max_ms, cfg_.retry_multiplier, cfg_.retry_jitter};
+  // A FATAL result (bad credentials) will not fix itself soon: probe at the maximum backoff.
+  uint64_t step = r == CreateResult::kFatal ? 64 : consecutive_failures_;
+  next_attempt_ns_ = now_ns + policy.DelayMs(step, UnitRandomLocked()) * 1'000'000;
+  SetLastErrorLocked(msg, Status::kEFACTORY, now_ns);
+  Health h = health_.load(std::memory_order_relaxed);
+  if (h == Health::kDraining || h == Health::kClosed) return;
+  if (r == CreateResult::kFatal) {
+    SetHealthLocked(Health::kUnavailable, now_ns);
+  } else if (h == Health::kReady) {
+    SetHealthLocked(Health::kDegraded, now_ns);
+  }
+  UpdateHealthLocked(now_ns);
+}
+
+int64_t Pool::UpdateHealthLocked(int64_t now_ns) {
+  Health h = health_.load(std::memory_order_relaxed);
+  if (closing_ || consecutive_failures_ == 0) return kNever;
+  if (h == Health::kStarting && cfg_.startup_retry_ms >= 0) {
+    int64_t at = created_ns_ + cfg_.startup_retry_ms * 1'000'000;
+    if (now_ns < at) return at;
+    SetHealthLocked(Health::kUnavailable, now_ns);
+  } else if (h == Health::kDegraded && cfg_.unavailable_after_ms > 0) {
+    int64_t at = outage_start_ns_ + cfg_.unavailable_after_ms * 1'000'000;
+    if (now_ns < at) return at;
+    SetHealthLocked(Health::kUnavailable, now_ns);
+  }
+  return kNever;
+}
+
+void Pool::SetHealthLocked(Health h, int64_t now_ns) {
+  Health old = health_.load(std::memory_order_relaxed);
+  if (old == h) return;
+  health_.store(h, std::memory_order_release);
+  state_since_ns_ = now_ns;
+  accepting_.store(!closing_ && (h == Health::kStarting || h == Health::kReady || h == Health::kDegraded),
+                   std::memory_order_seq_cst);
+  if (h == Health::kUnavailable) WakeAllWaitersLocked(Status::kEUNAVAILABLE);
+  state_cv_.notify_all();
+  if (LogEnabled()) {
+    int level = (h == Health::kUnavailable) ? CONNPOOL_LOG_ERROR
+                : (h == Health::kDegraded)  ? CONNPOOL_LOG_WARN
+                                            : CONNPOOL_LOG_INFO;
+    std::string msg = "pool '" + cfg_.name + "': " + HealthName(old) + " -> " + HealthName(h);
+    if ((h == Health::kDegraded || h == Health::kUnavailable) && !last_error_.empty())
+      msg += " (last error: " + last_error_ + ")";
+    Log(level, msg);
+  }
+}
+
+void Pool::SetLastErrorLocked(const std::string& msg, Status code, int64_t now_ns) {
+  // Bounded so a factory that writes a huge message cannot bloat stats.
+  last_error_ = Redact(msg.size() > 1024 ? msg.substr(0, 1024) : msg);
+  last_error_code_ = ToInt(code);
+  last_error_ns_ = now_ns;
+}
+
+}  // namespace connpool

@@ -1,0 +1,79 @@
+// A consistent, cheap picture of the pool for stats and metrics. Reads atomics and takes mu_
+// only for the few fields it guards; never calls the factory.
+#include "pool.h"
+
+namespace connpool {
+
+StatsSnapshot Pool::Snapshot() {
+  StatsSnapshot s;
+  const int64_t now = clock_->NowNs();
+  const int64_t coarse = clock_->CoarseNowNs();
+  s.name = cfg_.name;
+  s.max_size = cfg_.max_size;
+  s.min_idle = cfg_.min_idle;
+  s.leak_threshold_ms = cfg_.leak_threshold_ms;
+  s.uptime_ms = (now - created_ns_) / 1'000'000;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    s.state = health_.load(std::memory_order_relaxed);
+    s.state_since_ms = (now - state_since_ns_) / 1'000'000;
+    s.waiters = queue_.Size();
+    s.consecutive_failures = consecutive_failures_;
+    if (consecutive_failures_ > 0 && next_attempt_ns_ > 0 && !closing_)
+      s.next_attempt_in_ms = std::max<int64_t>(0, (next_attempt_ns_ - now) / 1'000'000);
+    s.outage_ms = outage_start_ns_ >= 0 ? (now - outage_start_ns_) / 1'000'000 : 0;
+    s.has_last_error = last_error_ns_ >= 0;
+    if (s.has_last_error) {
+      s.last_error_message = last_error_;
+      s.last_error_code = last_error_code_;
+      s.last_error_age_ms = (now - last_error_ns_) / 1'000'000;
+    }
+  }
+  // One pass over the slot words: the gauges are consistent with each other by construction.
+  const uint32_t cap = capacity_.load(std::memory_order_acquire);
+  const int64_t threshold = cfg_.leak_threshold_ms * 1'000'000;
+  for (uint32_t i = 0; i < cap; ++i) {
+    Slot& slot = SlotAt(i);
+    uint64_t w = slot.word.load(std::memory_order_acquire);
+    switch (StateOf(w)) {
+      case kIdle:
+      case kReserved: ++s.idle; break;
+      case kLeased:
+      case kReturning: {
+        ++s.in_use;
+        if (threshold > 0 && StateOf(w) == kLeased) {
+          int64_t held = coarse - slot.lease_start_ns.load(std::memory_order_relaxed);
+          if (held >= threshold)
+            s.leaks.push_back({MakeLease(tag_, i, GenOf(w)), held / 1'000'000,
+                               slot.holder_thread.load(std::memory_order_relaxed),
+                               slot.holder_priority.load(std::memory_order_relaxed)});
+        }
+        break;
+      }
+      case kCreating: ++s.creating; break;
+      default: break;
+    }
+  }
+  s.total = s.idle + s.in_use + s.creating;
+  s.acquired = acquired_.Read();
+  s.timeouts = timeouts_.load(std::memory_order_relaxed);
+  s.unavailable = unavailable_.load(std::memory_order_relaxed);
+  s.overload = overload_.load(std::memory_order_relaxed);
+  s.closed_rejected = closed_rejected_.load(std::memory_order_relaxed);
+  s.created = created_.load(std::memory_order_relaxed);
+  s.create_failures = create_failures_.load(std::memory_order_relaxed);
+  s.destroyed = destroyed_.load(std::memory_order_relaxed);
+  s.validation_failures = validation_failures_.load(std::memory_order_relaxed);
+  s.reset_failures = reset_failures_.load(std::memory_order_relaxed);
+  s.closed_idle = closed_idle_.load(std::memory_order_relaxed);
+  s.closed_lifetime = closed_lifetime_.load(std::memory_order_relaxed);
+  s.closed_broken = closed_broken_.load(std::memory_order_relaxed);
+  s.closed_max_uses = closed_max_uses_.load(std::memory_order_relaxed);
+  s.stale_releases = stale_releases_.load(std::memory_order_relaxed);
+  s.acquire_wait_us = acquire_wait_us_.Summarize(zero_wait_acquires_.Read());
+  s.lease_hold_us = lease_hold_us_.Summarize();
+  s.create_us = create_us_.Summarize();
+  return s;
+}
+
+}  // namespace connpool

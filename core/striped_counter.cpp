@@ -1,0 +1,11 @@
+#include "striped_counter.h"
+
+namespace connpool {
+
+unsigned ThreadStripe() {
+  static std::atomic<unsigned> next{0};
+  thread_local unsigned stripe = next.fetch_add(1, std::memory_order_relaxed);
+  return stripe;
+}
+
+}  // namespace connpool
