@@ -51,7 +51,9 @@ bool Pool::ShouldCreateLocked(int64_t now_ns, int64_t* wake_at) const {
   }
   bool demand = static_cast<int64_t>(queue_.Size()) > creating_ ||  // waiters not yet covered
                 idle + creating_ < cfg_.min_idle ||                  // warm floor (HikariCP's minimumIdle)
-                (consecutive_failures_ > 0 && creating_ == 0);       // keep probing an outage
+                (consecutive_failures_ > 0 && creating_ == 0) ||     // keep probing an outage
+                (!ever_connected_ && creating_ == 0);                // prove the backend at start,
+                                                                     // even with min_idle = 0
   if (!demand) return false;
   return CanCreateNowLocked(now_ns, wake_at);
 }
