@@ -131,7 +131,7 @@ void Pool::RetireOwned(uint32_t idx, Reason reason) {
   if (del) delete this;
 }
 
-void Pool::HandToWaiterLocked(uint32_t idx, Waiter* w) {
+void Pool::HandToWaiterLocked(uint32_t idx, Waiter* w, bool fresh) {
   Slot& s = SlotAt(idx);
   uint64_t gen = GenOf(s.word.load(std::memory_order_relaxed)) + 1;
   queue_.Remove(w);
@@ -142,14 +142,15 @@ void Pool::HandToWaiterLocked(uint32_t idx, Waiter* w) {
   w->slot = idx;
   w->lease = MakeLease(tag_, idx, gen);
   w->status = Status::kOK;
+  w->fresh = fresh;
   w->done = true;
   w->cv.notify_one();
 }
 
-void Pool::PutBackLocked(uint32_t idx) {
+void Pool::PutBackLocked(uint32_t idx, bool fresh) {
   Waiter* w = queue_.Front();
   if (w != nullptr) {
-    HandToWaiterLocked(idx, w);
+    HandToWaiterLocked(idx, w, fresh);
     return;
   }
   Slot& s = SlotAt(idx);

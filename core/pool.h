@@ -118,8 +118,8 @@ class Pool final : private ClockListener {
   // caller must not touch `this` afterwards when `may_delete`.
   void RetireOwned(uint32_t idx, Reason reason);
   // Gives an owned slot holding a good connection to the best waiter, or makes it idle.
-  void PutBackLocked(uint32_t idx);
-  void HandToWaiterLocked(uint32_t idx, Waiter* w);
+  void PutBackLocked(uint32_t idx, bool fresh = false);
+  void HandToWaiterLocked(uint32_t idx, Waiter* w, bool fresh);
   void WakeAllWaitersLocked(Status st);
   template <typename Cv>
   void WaitLocked(Cv& cv, std::unique_lock<std::mutex>& lk, int64_t deadline_ns);
@@ -128,8 +128,9 @@ class Pool final : private ClockListener {
   // --- hot path (pool_acquire.cpp)
   bool TryClaimIdle(bool mark_returning, uint32_t* idx, uint64_t* gen);
   // Checks a just-claimed connection (lifetime, validation). True: the lease is issued.
-  bool FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t start_ns, uint64_t* lease,
-                   void** conn);
+  // `fresh`: created for this very claim, so validation is skipped.
+  bool FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t start_ns, bool fresh,
+                   uint64_t* lease, void** conn);
   Status AcquireSlow(int priority, int64_t timeout_ms, uint64_t* lease, void** conn);
   Status AdmissionLocked() const;
   Status CreateForCaller(std::unique_lock<std::mutex>& lk, int priority, int64_t start_ns,

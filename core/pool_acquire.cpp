@@ -59,7 +59,7 @@ bool Pool::TryClaimIdle(bool mark_returning, uint32_t* idx_out, uint64_t* gen_ou
   return false;
 }
 
-bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t start_ns,
+bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t start_ns, bool fresh,
                        uint64_t* lease_out, void** conn_out) {
   Slot& s = SlotAt(idx);
   const int64_t now = clock_->CoarseNowNs();
@@ -68,7 +68,7 @@ bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t start_n
     return false;
   }
   ValidateMode mode = cfg_.validate_mode();
-  bool check = has_validate_ &&
+  bool check = has_validate_ && !fresh &&
                (mode == ValidateMode::kAlways ||
                 (mode == ValidateMode::kIdle &&
                  now - s.last_used_ns.load(std::memory_order_relaxed) > cfg_.validation_idle_ms * 1'000'000));
@@ -107,7 +107,7 @@ Status Pool::Acquire(int priority, int64_t timeout_ms, uint64_t* lease, void** c
   if (accepting_.load(std::memory_order_acquire)) {
     uint32_t idx;
     uint64_t gen;
-    if (TryClaimIdle(false, &idx, &gen) && FinishClaim(idx, gen, priority, 0, lease, conn))
+    if (TryClaimIdle(false, &idx, &gen) && FinishClaim(idx, gen, priority, 0, false, lease, conn))
       return Status::kOK;
   }
   return AcquireSlow(priority, timeout_ms, lease, conn);
@@ -145,7 +145,7 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, uint64_t* lease, void
     uint64_t gen;
     if (TryClaimIdle(false, &idx, &gen)) {
       lk.unlock();
-      if (FinishClaim(idx, gen, priority, start, lease, conn)) {
+      if (FinishClaim(idx, gen, priority, start, false, lease, conn)) {
         lk.lock();
         return leave(Status::kOK);
       }
@@ -166,7 +166,7 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, uint64_t* lease, void
       queue_.Remove(&w);
       waiters_count_.fetch_sub(1, std::memory_order_seq_cst);
       lk.unlock();
-      bool ok = FinishClaim(idx, gen, priority, start, lease, conn);
+      bool ok = FinishClaim(idx, gen, priority, start, false, lease, conn);
       lk.lock();
       if (ok) return leave(Status::kOK);
       continue;
@@ -182,7 +182,7 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, uint64_t* lease, void
     }
     if (w.status != Status::kOK) return leave(w.status);
     lk.unlock();
-    bool ok = FinishClaim(w.slot, LeaseGen(w.lease), priority, start, lease, conn);
+    bool ok = FinishClaim(w.slot, LeaseGen(w.lease), priority, start, w.fresh, lease, conn);
     lk.lock();
     if (ok) return leave(Status::kOK);
     // The handed connection failed its checks: wait again within the same deadline.
@@ -213,7 +213,7 @@ Status Pool::CreateForCaller(std::unique_lock<std::mutex>& lk, int priority, int
   uint64_t gen = GenOf(s.word.load(std::memory_order_relaxed)) + 1;
   s.word.store(MakeWord(gen, 0, kLeased), std::memory_order_release);
   lk.unlock();
-  bool ok = FinishClaim(idx, gen, priority, start_ns, lease, conn);
+  bool ok = FinishClaim(idx, gen, priority, start_ns, true, lease, conn);
   lk.lock();
   return ok ? Status::kOK : Status::kEFACTORY;
 }

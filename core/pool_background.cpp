@@ -42,7 +42,7 @@ void Pool::ConnectorLoop() {
         SlotEmptiedLocked(idx, Reason::kNone);  // Close() joins us before it can delete
         continue;
       }
-      PutBackLocked(idx);
+      PutBackLocked(idx, /*fresh=*/true);
     }
   } catch (const boost::thread_interrupted&) {
     // Close() interrupted a wait: nothing is half-done at an interruption point.

@@ -1,17 +1,33 @@
-// Renders a StatsSnapshot as the stats JSON of DESIGN.md §5 (docs/STATS.md) and as Prometheus
-// text format 0.0.4.
+// Renders a StatsSnapshot as the stats JSON of DESIGN.md §5 (documented field by field in
+// docs/STATS.md, checked against docs/stats.schema.json by tests/stats) and as Prometheus
+// text exposition format 0.0.4.
+//
+// Both are pure functions of their inputs: they never touch the pool or its backend. Every
+// text taken from the pool (its name, the last error) passes through Redact() and is made
+// valid UTF-8 (invalid bytes become U+FFFD), so the output is always valid JSON / valid
+// exposition text whatever bytes a name or a factory's error message holds.
 #ifndef CONNPOOL_CORE_STATS_JSON_H
 #define CONNPOOL_CORE_STATS_JSON_H
+
+#include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "histogram.h"
 #include "pool.h"
 
 namespace connpool {
 
-// malloc'ed text (free with free()), or NULL when out of memory.
+// malloc'ed text (free with free(), i.e. connpool_free), or NULL when out of memory.
 char* StatsToJson(const StatsSnapshot& s);
+// `acquire_wait_us` is the pool's live histogram: its buckets become the
+// connpool_acquire_wait_seconds histogram, with `zero_wait_acquires` folded in as zeros.
 char* StatsToPrometheus(const StatsSnapshot& s, const Histogram& acquire_wait_us,
                         uint64_t zero_wait_acquires);
+
+// Replaces every byte that does not start a well-formed UTF-8 sequence (overlong forms,
+// surrogates and code points above U+10FFFF included) with U+FFFD.
+std::string ValidUtf8(std::string_view text);
 
 }  // namespace connpool
 

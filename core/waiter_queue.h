@@ -23,6 +23,7 @@ struct Waiter : public boost::intrusive::set_base_hook<boost::intrusive::link_mo
   Status status = Status::kOK;
   uint32_t slot = 0;      // with status OK: the slot handed over, already leased to us
   uint64_t lease = 0;
+  bool fresh = false;      // the connection was created for this hand-off: no validation needed
 
   bool operator<(const Waiter& o) const {
     return priority != o.priority ? priority > o.priority : seq < o.seq;
