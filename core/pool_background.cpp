@@ -52,7 +52,8 @@ void Pool::ConnectorLoop() {
 void Pool::MaintenanceLoop() {
   try {
     std::unique_lock<std::mutex> lk(mu_);
-    int64_t next = clock_->NowNs() + cfg_.maintenance_interval_ms * 1'000'000;
+    // Anchored to the pool's creation, not to when this thread got scheduled.
+    int64_t next = created_ns_ + cfg_.maintenance_interval_ms * 1'000'000;
     while (!stopping_) {
       const int64_t now = clock_->NowNs();
       if (now >= next) {
