@@ -64,11 +64,16 @@ const char* StatusName(int code) {
   return "CONNPOOL_EUNKNOWN";
 }
 
-// cJSON stores numbers as doubles: exact for integers below 2^53, which counters of a
-// process's lifetime do not reach (2^53 us is 285 years).
-void Num(cJSON* obj, const char* key, double v) { cJSON_AddNumberToObject(obj, key, v); }
-void U64(cJSON* obj, const char* key, uint64_t v) { Num(obj, key, static_cast<double>(v)); }
-void I64(cJSON* obj, const char* key, int64_t v) { Num(obj, key, static_cast<double>(v)); }
+// Integers are written as exact decimal text (raw JSON numbers): cJSON's doubles would round
+// values above 2^53, which leases reach (the pool tag sits in their top 14 bits).
+void U64(cJSON* obj, const char* key, uint64_t v) {
+  cJSON_AddRawToObject(obj, key, std::to_string(v).c_str());
+}
+void I64(cJSON* obj, const char* key, int64_t v) {
+  cJSON_AddRawToObject(obj, key, std::to_string(v).c_str());
+}
+// A duration or age: never negative, even if two clock readings raced.
+void Ms(cJSON* obj, const char* key, int64_t v) { I64(obj, key, v < 0 ? 0 : v); }
 
 void AddHistogram(cJSON* root, const char* key, const HistogramSummary& h) {
   cJSON* o = cJSON_AddObjectToObject(root, key);
@@ -99,9 +104,9 @@ char* StatsToJson(const StatsSnapshot& s) {
   cJSON_AddStringToObject(root, "name", Clean(s.name).c_str());
   cJSON_AddStringToObject(root, "version", CONNPOOL_VERSION_STRING);
   cJSON_AddStringToObject(root, "state", HealthName(s.state));
-  Num(root, "http_status", HealthHttpStatus(s.state));
-  I64(root, "uptime_ms", s.uptime_ms);
-  I64(root, "state_since_ms", s.state_since_ms);
+  I64(root, "http_status", HealthHttpStatus(s.state));
+  Ms(root, "uptime_ms", s.uptime_ms);
+  Ms(root, "state_since_ms", s.state_since_ms);
 
   cJSON* c = cJSON_AddObjectToObject(root, "connections");
   if (c) {
@@ -146,33 +151,33 @@ char* StatsToJson(const StatsSnapshot& s) {
   if (r) {
     U64(r, "consecutive_failures", s.consecutive_failures);
     if (s.next_attempt_in_ms >= 0)
-      I64(r, "next_attempt_in_ms", s.next_attempt_in_ms);
+      Ms(r, "next_attempt_in_ms", s.next_attempt_in_ms);
     else
       cJSON_AddNullToObject(r, "next_attempt_in_ms");
-    I64(r, "outage_ms", s.outage_ms);
+    Ms(r, "outage_ms", s.outage_ms);
   }
   if (s.has_last_error) {
     cJSON* e = cJSON_AddObjectToObject(root, "last_error");
     if (e) {
       cJSON_AddStringToObject(e, "message", Clean(s.last_error_message).c_str());
-      Num(e, "code", s.last_error_code);
+      I64(e, "code", s.last_error_code);
       cJSON_AddStringToObject(e, "code_name", StatusName(s.last_error_code));
-      I64(e, "age_ms", s.last_error_age_ms);
+      Ms(e, "age_ms", s.last_error_age_ms);
     }
   } else {
     cJSON_AddNullToObject(root, "last_error");
   }
-  I64(root, "leak_threshold_ms", s.leak_threshold_ms);
+  Ms(root, "leak_threshold_ms", s.leak_threshold_ms);
   cJSON* leaks = cJSON_AddArrayToObject(root, "leaks");
   if (leaks) {
     for (const LeakInfo& l : s.leaks) {
       cJSON* o = cJSON_CreateObject();
       if (!o) break;
       U64(o, "lease", l.lease);
-      I64(o, "held_ms", l.held_ms);
+      Ms(o, "held_ms", l.held_ms);
       // A string: thread ids are opaque and may not fit a double exactly.
       cJSON_AddStringToObject(o, "thread", std::to_string(l.thread).c_str());
-      Num(o, "priority", l.priority);
+      I64(o, "priority", l.priority);
       cJSON_AddItemToArray(leaks, o);
     }
   }
