@@ -1,0 +1,36 @@
+# cmake -P javac.cmake: compiles every .java file under SOURCE_DIRS into CLASSES (cleaned
+# first), then packs them into JAR if given. SWIG's generated file list is only known at
+# build time, hence a script rather than add_jar().
+#   -DJAVAC=... -DJAR_TOOL=... -DSOURCE_DIRS="a|b" -DCLASSES=dir [-DCLASSPATH=a:b] [-DJAR=x.jar]
+#   [-DJAVAC_FLAGS="..|.."]   ('|' separates list items: ';' does not survive add_custom_command)
+string(REPLACE "|" ";" SOURCE_DIRS "${SOURCE_DIRS}")
+string(REPLACE "|" ";" JAVAC_FLAGS "${JAVAC_FLAGS}")
+set(_sources "")
+foreach(_dir IN LISTS SOURCE_DIRS)
+  file(GLOB_RECURSE _found "${_dir}/*.java")
+  list(APPEND _sources ${_found})
+endforeach()
+if(NOT _sources)
+  message(FATAL_ERROR "javac.cmake: no .java files under ${SOURCE_DIRS}")
+endif()
+list(SORT _sources)
+file(REMOVE_RECURSE "${CLASSES}")
+file(MAKE_DIRECTORY "${CLASSES}")
+set(_cp "")
+if(CLASSPATH)
+  set(_cp -classpath "${CLASSPATH}")
+endif()
+string(REPLACE ";" "\n" _argfile_text "${_sources}")
+file(WRITE "${CLASSES}.sources" "${_argfile_text}\n")
+execute_process(
+  COMMAND "${JAVAC}" ${JAVAC_FLAGS} ${_cp} -d "${CLASSES}" "@${CLASSES}.sources"
+  RESULT_VARIABLE _rc)
+if(NOT _rc EQUAL 0)
+  message(FATAL_ERROR "javac failed (${_rc})")
+endif()
+if(JAR)
+  execute_process(COMMAND "${JAR_TOOL}" --create --file "${JAR}" -C "${CLASSES}" . RESULT_VARIABLE _rc)
+  if(NOT _rc EQUAL 0)
+    message(FATAL_ERROR "jar failed (${_rc})")
+  endif()
+endif()

@@ -1,0 +1,414 @@
+// connpool_facade.hpp - the thin, header-only C++ layer SWIG wraps for Java, C# and Go.
+//
+// Why it exists: SWIG directors need virtual C++ classes to let a factory written in Java, C#
+// or Go receive the pool's callbacks. Everything here sits on the C ABI (connpool/connpool.h)
+// and nothing else, so the language wrappers link only libconnpool.so.
+//
+// Object model:
+//   Factory      a director base class. The language side subclasses it once (an internal
+//                adapter) and maps opaque 64-bit handles to the user's own connection objects:
+//                create() hands out a handle, destroy/validate/reset receive it back.
+//                The pool owns the Factory: it is deleted (after released()) by the C
+//                library's ctx_free, i.e. after the pool's last callback. The language side
+//                must therefore give up ownership of its director object before Pool() is
+//                called (Java swigReleaseOwnership, C# swigRelease + a GCHandle, Go: never
+//                DeleteDirectorFactory).
+//   Pool         owns one connpool_pool_t. close() frees it; calls made afterwards return
+//                CONNPOOL_ECLOSED instead of touching freed memory, and close() waits for calls
+//                already in flight, so close() racing acquire() is safe. release() stays valid
+//                after close() for leases that were out (the C ABI keeps the pool alive for
+//                them); the language side guarantees each lease is released at most once.
+//   Config       a connpool_config_t plus the text of the last error.
+//
+// Thread safety: Pool is safe from any thread; Config is not synchronised (like the C object).
+// No function here throws into the language: every C callback catches everything, and errors
+// are status codes from CONNPOOL_STATUS_MAP (the one table; see Status below).
+#ifndef CONNPOOL_BINDINGS_FACADE_HPP
+#define CONNPOOL_BINDINGS_FACADE_HPP
+
+#include <connpool/connpool.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <string>
+
+namespace connpool_binding {
+
+// The status codes, generated from the header's X-macro list so the bindings can never drift
+// from the C library: SWIG turns this into org.connpool.Status, ConnPool.Status and the Go
+// constants the exception/error tables are keyed on. The STATUS_ prefix keeps clear of the
+// errno macros (EINVAL, ENOMEM); connpool.i strips it for the languages.
+enum Status {
+#define CONNPOOL_FACADE_STATUS_(name, value, text) STATUS_##name = value,
+  CONNPOOL_STATUS_MAP(CONNPOOL_FACADE_STATUS_)
+#undef CONNPOOL_FACADE_STATUS_
+  STATUS_END_
+};
+
+// Health states (CONNPOOL_STATE_*), for the language enums.
+enum State {
+  STARTING = CONNPOOL_STATE_STARTING,
+  READY = CONNPOOL_STATE_READY,
+  DEGRADED = CONNPOOL_STATE_DEGRADED,
+  UNAVAILABLE = CONNPOOL_STATE_UNAVAILABLE,
+  DRAINING = CONNPOOL_STATE_DRAINING,
+  CLOSED = CONNPOOL_STATE_CLOSED
+};
+
+#ifndef SWIG
+// create() outcomes (CONNPOOL_FACTORY_*); the languages use NativeCreateResult's methods.
+enum CreateCode { CREATE_OK = CONNPOOL_FACTORY_OK, CREATE_RETRY = CONNPOOL_FACTORY_RETRY, CREATE_FATAL = CONNPOOL_FACTORY_FATAL };
+#endif
+
+inline const char* statusName(int code) { return connpool_errname(code); }
+inline const char* statusMessage(int code) { return connpool_strerror(code); }
+inline const char* stateName(int state) { return connpool_state_name(state); }
+inline std::string versionString() { return connpool_version_string(); }
+inline int versionNumber() { return connpool_version_number(); }
+
+// The HTTP status an application should answer when a request failed with `code`: 503 when
+// the pool cannot serve right now (retry later), 502 when the backend's factory failed on this
+// call, 500 for misuse and bugs. One place, so the three bindings agree.
+inline int httpStatusFor(int code) {
+  switch (code) {
+    case CONNPOOL_OK: return 200;
+    case CONNPOOL_ETIMEOUT:
+    case CONNPOOL_EUNAVAILABLE:
+    case CONNPOOL_ECLOSED:
+    case CONNPOOL_EOVERLOAD: return 503;
+    case CONNPOOL_EFACTORY: return 502;
+    default: return 500;
+  }
+}
+
+// What a director's create() reports: exactly one of succeed/retry/fatal.
+class CreateResult {
+ public:
+  CreateResult() = default;
+  void succeed(int64_t handle) {
+    code_ = CREATE_OK;
+    handle_ = handle;
+    decided_ = true;
+  }
+  void retry(const std::string& message) { fail(CREATE_RETRY, message); }
+  void fatal(const std::string& message) { fail(CREATE_FATAL, message); }
+
+#ifndef SWIG
+  bool decided() const { return decided_; }
+  int code() const { return code_; }
+  int64_t handle() const { return handle_; }
+  const std::string& message() const { return message_; }
+#endif
+
+ private:
+  void fail(int code, const std::string& message) {
+    code_ = code;
+    message_ = message;
+    decided_ = true;
+  }
+  int code_ = CREATE_RETRY;
+  int64_t handle_ = 0;
+  std::string message_;
+  bool decided_ = false;
+};
+
+// The director base. Handles are the language side's business (never 0 on success is not
+// required, but the bindings start at 1 so a zero handle stands out in a debugger).
+class Factory {
+ public:
+  // has_validate/has_reset: whether the language factory implements them. When false the C
+  // callback is not installed, so the pool makes no upcall for it at all.
+  explicit Factory(bool has_validate = true, bool has_reset = true)
+      : has_validate_(has_validate), has_reset_(has_reset) {}
+  virtual ~Factory() {}
+  virtual void create(CreateResult& result) = 0;
+  virtual void destroy(int64_t handle) = 0;
+  virtual bool validate(int64_t /*handle*/) { return true; }
+  virtual bool reset(int64_t /*handle*/) { return true; }
+  // The pool made its last callback: the language side may let go of its director object.
+  // Called once, just before this object is deleted.
+  virtual void released() {}
+
+#ifndef SWIG
+  bool hasValidate() const { return has_validate_; }
+  bool hasReset() const { return has_reset_; }
+#endif
+
+ private:
+  Factory(const Factory&) = delete;
+  Factory& operator=(const Factory&) = delete;
+  const bool has_validate_;
+  const bool has_reset_;
+};
+
+class Config {
+ public:
+  Config() : cfg_(connpool_config_new()) {}
+  ~Config() { connpool_config_free(cfg_); }
+
+  // CONNPOOL_OK or CONNPOOL_EINVAL (then error() names the key and the allowed range).
+  int set(const std::string& key, const std::string& value) {
+    if (cfg_ == nullptr) return fail(CONNPOOL_ENOMEM, "out of memory");
+    char err[512] = {0};
+    int rc = connpool_config_set(cfg_, key.c_str(), value.c_str(), err, sizeof err);
+    return rc == CONNPOOL_OK ? ok() : fail(rc, err);
+  }
+  // Replaces every setting with those of a JSON object ({"max_size": 4, ...}).
+  int setJson(const std::string& json) {
+    connpool_config_t* parsed = nullptr;
+    char err[512] = {0};
+    int rc = connpool_config_from_json(json.c_str(), &parsed, err, sizeof err);
+    if (rc != CONNPOOL_OK) return fail(rc, err);
+    connpool_config_free(cfg_);
+    cfg_ = parsed;
+    return ok();
+  }
+  std::string toJson() const { return TakeString(connpool_config_to_json(cfg_)); }
+  std::string error() const { return error_; }
+
+#ifndef SWIG
+  const connpool_config_t* get() const { return cfg_; }
+  static std::string TakeString(char* s) {
+    if (s == nullptr) return std::string();
+    std::string out(s);
+    connpool_free(s);
+    return out;
+  }
+#endif
+
+ private:
+  Config(const Config&) = delete;
+  Config& operator=(const Config&) = delete;
+  int ok() {
+    error_.clear();
+    return CONNPOOL_OK;
+  }
+  int fail(int rc, const std::string& msg) {
+    error_ = msg;
+    return rc;
+  }
+  connpool_config_t* cfg_;
+  std::string error_;
+};
+
+class Pool {
+ public:
+  // Always takes ownership of `factory` (the C library frees it, on failure too). Check
+  // status() afterwards: anything but CONNPOOL_OK leaves a closed pool and error() says why.
+  Pool(const Config* config, Factory* factory) {
+    char err[512] = {0};
+    if (factory == nullptr) {
+      status_ = CONNPOOL_EINVAL;
+      error_ = "factory is null";
+      closed_.store(true);
+      return;
+    }
+    connpool_factory_t* f = connpool_factory_new(factory, &FreeCtx, &CreateCb, &DestroyCb);
+    if (f == nullptr) {
+      FreeCtx(factory);
+      status_ = CONNPOOL_ENOMEM;
+      error_ = "out of memory";
+      closed_.store(true);
+      return;
+    }
+    if (factory->hasValidate()) connpool_factory_set_validate(f, &ValidateCb);
+    if (factory->hasReset()) connpool_factory_set_reset(f, &ResetCb);
+    status_ = connpool_pool_new(config != nullptr ? config->get() : nullptr, f, &pool_, err, sizeof err);
+    if (status_ != CONNPOOL_OK) {
+      error_ = err;
+      pool_ = nullptr;
+      closed_.store(true);
+    }
+  }
+  ~Pool() { close(); }
+
+  int status() const { return status_; }
+  std::string error() const { return error_; }
+
+  // Returns a status; on CONNPOOL_OK *lease_out and *handle_out name the lease and the
+  // language-side connection. timeout_ms < 0: the configured acquire_timeout_ms; 0: no wait.
+  int acquire(int64_t timeout_ms, int priority, int64_t* lease_out, int64_t* handle_out) {
+    *lease_out = 0;
+    *handle_out = 0;
+    Call call(*this);
+    if (!call.entered()) return CONNPOOL_ECLOSED;
+    connpool_lease_t lease = 0;
+    void* conn = nullptr;
+    int rc = priority == 0 ? connpool_acquire(pool_, timeout_ms, &lease, &conn)
+                           : connpool_acquire_priority(pool_, priority, timeout_ms, &lease, &conn);
+    if (rc == CONNPOOL_OK) {
+      *lease_out = static_cast<int64_t>(lease);
+      *handle_out = static_cast<int64_t>(reinterpret_cast<intptr_t>(conn));
+    }
+    return rc;
+  }
+
+  // Valid after close() for a lease that was out then; the caller releases each lease once.
+  int release(int64_t lease, bool broken) {
+    if (pool_ == nullptr) return CONNPOOL_ECLOSED;
+    const connpool_lease_t l = static_cast<connpool_lease_t>(lease);
+    return broken ? connpool_release_broken(pool_, l) : connpool_release(pool_, l);
+  }
+
+  int waitReady(int64_t timeout_ms) {
+    Call call(*this);
+    return call.entered() ? connpool_pool_wait_ready(pool_, timeout_ms) : CONNPOOL_ECLOSED;
+  }
+  int drain(int64_t deadline_ms) {
+    Call call(*this);
+    return call.entered() ? connpool_pool_drain(pool_, deadline_ms) : CONNPOOL_ECLOSED;
+  }
+  int state() {
+    Call call(*this);
+    return call.entered() ? connpool_pool_state(pool_) : CONNPOOL_STATE_CLOSED;
+  }
+  int httpStatus() {
+    Call call(*this);
+    return call.entered() ? connpool_pool_http_status(pool_) : 503;
+  }
+  // "" once closed (or out of memory).
+  std::string statsJson() {
+    Call call(*this);
+    return call.entered() ? Config::TakeString(connpool_pool_stats_json(pool_)) : std::string();
+  }
+  std::string metricsText() {
+    Call call(*this);
+    return call.entered() ? Config::TakeString(connpool_pool_metrics_text(pool_)) : std::string();
+  }
+  bool closed() const { return closed_.load(std::memory_order_acquire); }
+
+  // Idempotent. Wakes waiting acquires (ECLOSED), waits for calls in flight, then frees the
+  // pool: idle connections are destroyed and background threads joined before it returns.
+  void close() {
+    if (closed_.exchange(true, std::memory_order_acq_rel)) {
+      WaitClosed();
+      return;
+    }
+    if (pool_ == nullptr) return;
+    // Draining first wakes acquires parked in the pool, so the wait below is short.
+    connpool_pool_drain(pool_, 0);
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      cv_.wait(lk, [&] { return in_flight_.load(std::memory_order_acquire) == 0; });
+    }
+    connpool_pool_free(pool_);
+    std::lock_guard<std::mutex> lk(mu_);
+    freed_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // Counts a call in flight unless the pool is closing (then entered() is false). close()
+  // sets closed_ before it waits for in_flight_ to drop to zero; a call increments in_flight_
+  // before it re-checks closed_ (both seq_cst), so either close() sees the call or the call
+  // sees close().
+  class Call {
+   public:
+    explicit Call(Pool& p) : p_(p) {
+      p_.in_flight_.fetch_add(1, std::memory_order_seq_cst);
+      entered_ = !p_.closed_.load(std::memory_order_seq_cst);
+      if (!entered_) Leave();
+    }
+    ~Call() {
+      if (entered_) Leave();
+    }
+    bool entered() const { return entered_; }
+
+   private:
+    void Leave() {
+      if (p_.in_flight_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+          p_.closed_.load(std::memory_order_seq_cst)) {
+        std::lock_guard<std::mutex> lk(p_.mu_);
+        p_.cv_.notify_all();
+      }
+    }
+    Pool& p_;
+    bool entered_ = false;
+  };
+
+  void WaitClosed() {
+    if (pool_ == nullptr) return;
+    std::unique_lock<std::mutex> lk(mu_);
+    cv_.wait(lk, [&] { return freed_; });
+  }
+
+  // --- C callbacks: ctx is the Factory. Nothing may unwind into the C library.
+  static void CopyMessage(const std::string& msg, char* err, size_t errlen) {
+    if (err == nullptr || errlen == 0) return;
+    size_t n = msg.size() < errlen - 1 ? msg.size() : errlen - 1;
+    std::memcpy(err, msg.data(), n);
+    err[n] = '\0';
+  }
+  static int CreateCb(void* ctx, void** conn_out, char* err, size_t errlen) {
+    try {
+      CreateResult r;
+      static_cast<Factory*>(ctx)->create(r);
+      if (!r.decided()) {
+        CopyMessage("factory create() reported no result", err, errlen);
+        return CONNPOOL_FACTORY_RETRY;
+      }
+      if (r.code() == CREATE_OK) {
+        *conn_out = reinterpret_cast<void*>(static_cast<intptr_t>(r.handle()));
+        return CONNPOOL_FACTORY_OK;
+      }
+      CopyMessage(r.message(), err, errlen);
+      return r.code();
+    } catch (const std::exception& e) {
+      CopyMessage(std::string("factory create() failed: ") + e.what(), err, errlen);
+    } catch (...) {
+      CopyMessage("factory create() failed with an unknown exception", err, errlen);
+    }
+    return CONNPOOL_FACTORY_RETRY;
+  }
+  static void DestroyCb(void* ctx, void* conn) {
+    try {
+      static_cast<Factory*>(ctx)->destroy(static_cast<int64_t>(reinterpret_cast<intptr_t>(conn)));
+    } catch (...) {
+    }
+  }
+  static int ValidateCb(void* ctx, void* conn) {
+    try {
+      return static_cast<Factory*>(ctx)->validate(static_cast<int64_t>(reinterpret_cast<intptr_t>(conn))) ? 0 : 1;
+    } catch (...) {
+      return 1;
+    }
+  }
+  static int ResetCb(void* ctx, void* conn) {
+    try {
+      return static_cast<Factory*>(ctx)->reset(static_cast<int64_t>(reinterpret_cast<intptr_t>(conn))) ? 0 : 1;
+    } catch (...) {
+      return 1;
+    }
+  }
+  static void FreeCtx(void* ctx) {
+    Factory* f = static_cast<Factory*>(ctx);
+    try {
+      f->released();
+    } catch (...) {
+    }
+    try {
+      delete f;
+    } catch (...) {
+    }
+  }
+
+  connpool_pool_t* pool_ = nullptr;
+  int status_ = CONNPOOL_OK;
+  std::string error_;
+  std::atomic<bool> closed_{false};
+  std::atomic<int64_t> in_flight_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool freed_ = false;  // guarded by mu_
+};
+
+}  // namespace connpool_binding
+
+#endif  // CONNPOOL_BINDINGS_FACADE_HPP

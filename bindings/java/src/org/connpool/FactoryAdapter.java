@@ -1,0 +1,105 @@
+package org.connpool;
+
+import java.lang.reflect.Method;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The director the native pool calls: maps the opaque handles the pool stores to the user's
+ * connection objects and turns every Throwable into a failure result, so no Java exception
+ * ever unwinds into native code.
+ *
+ * <p>Ownership: the native pool owns this object (swigReleaseOwnership makes the native side
+ * hold a strong global reference) until its last callback; then released() runs and the
+ * native director is deleted. It must not reference the Pool, or a dropped pool could never
+ * be collected.
+ */
+final class FactoryAdapter<T> extends NativeFactory {
+  private final ConnectionFactory<T> factory;
+  private final ConcurrentHashMap<Long, T> connections = new ConcurrentHashMap<>();
+  private final AtomicLong nextHandle = new AtomicLong(1);
+  /** Adapters whose native pool has made its last callback (tests watch dropped pools). */
+  static final AtomicLong RELEASED = new AtomicLong();
+
+  FactoryAdapter(ConnectionFactory<T> factory) {
+    super(overrides(factory, "validate"), overrides(factory, "reset"));
+    this.factory = factory;
+  }
+
+  private static boolean overrides(Object factory, String name) {
+    try {
+      Method m = factory.getClass().getMethod(name, Object.class);
+      return m.getDeclaringClass() != ConnectionFactory.class;
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return true;
+    }
+  }
+
+  T connection(long handle) {
+    return connections.get(handle);
+  }
+
+  @Override
+  public void create(NativeCreateResult result) {
+    try {
+      T conn = factory.create();
+      if (conn == null) {
+        result.retry("ConnectionFactory.create returned null");
+        return;
+      }
+      long handle = nextHandle.getAndIncrement();
+      connections.put(handle, conn);
+      result.succeed(handle);
+    } catch (CreateException e) {
+      if (e.isFatal()) {
+        result.fatal(describe(e));
+      } else {
+        result.retry(describe(e));
+      }
+    } catch (Throwable t) {
+      result.retry("ConnectionFactory.create threw " + describe(t));
+    }
+  }
+
+  @Override
+  public void destroy(long handle) {
+    T conn = connections.remove(handle);
+    if (conn == null) return;
+    try {
+      factory.destroy(conn);
+    } catch (Throwable ignored) {
+      // The connection is gone from the pool either way; there is no one to report to.
+    }
+  }
+
+  @Override
+  public boolean validate(long handle) {
+    T conn = connections.get(handle);
+    try {
+      return conn != null && factory.validate(conn);
+    } catch (Throwable t) {
+      return false;
+    }
+  }
+
+  @Override
+  public boolean reset(long handle) {
+    T conn = connections.get(handle);
+    try {
+      return conn != null && factory.reset(conn);
+    } catch (Throwable t) {
+      return false;
+    }
+  }
+
+  @Override
+  public void released() {
+    RELEASED.incrementAndGet();
+  }
+
+  private static String describe(Throwable t) {
+    String m = t.getMessage();
+    if (t instanceof CreateException) return m == null ? "create failed" : m;
+    return t.getClass().getName() + (m == null ? "" : ": " + m);
+  }
+}

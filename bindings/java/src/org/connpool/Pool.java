@@ -1,0 +1,283 @@
+package org.connpool;
+
+import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A connection pool over libconnpool, with connections made by your {@link ConnectionFactory}.
+ *
+ * <pre>{@code
+ * try (Pool<Conn> pool = Pool.builder(new MyFactory()).maxSize(10).minIdle(2).build()) {
+ *   try (Lease<Conn> lease = pool.acquire(Duration.ofSeconds(2))) {
+ *     lease.get().query("...");
+ *   }
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safe. Failures are {@link PoolException}s ({@link PoolTimeoutException},
+ * {@link PoolUnavailableException}, ...). {@link #close()} drains the pool: waiting acquires
+ * fail with {@link PoolClosedException}, idle connections are destroyed, background threads
+ * stop; leases still out stay valid and their connections are destroyed when they come back.
+ * A pool that becomes unreachable without close() is closed by a Cleaner; it never keeps the
+ * JVM from exiting (its native threads are daemon threads to Java).
+ *
+ * <p>Do not call {@link #close()} from inside a factory callback.
+ *
+ * @param <T> your connection type
+ */
+public final class Pool<T> implements AutoCloseable {
+  private static final Cleaner CLEANER = Cleaner.create();
+
+  private final NativePool nat;
+  private final FactoryAdapter<T> adapter;
+
+  private Pool(NativeConfig config, ConnectionFactory<T> factory) {
+    if (factory == null) throw new PoolConfigException("factory is null");
+    adapter = new FactoryAdapter<>(factory);
+    // The native pool owns the director from here on (a strong JNI reference until its last
+    // callback); without this the adapter could be collected while the pool still calls it.
+    adapter.swigReleaseOwnership();
+    NativePool p = new NativePool(config, adapter);
+    int rc = p.status();
+    if (rc != Status.OK.swigValue()) {
+      String err = p.error();
+      p.delete();
+      throw PoolException.of(rc, err);
+    }
+    nat = p;
+    // Must not capture `this`: it runs once the pool is unreachable.
+    CLEANER.register(this, new Release(p));
+  }
+
+  private static final class Release implements Runnable {
+    private final NativePool nat;
+
+    Release(NativePool nat) {
+      this.nat = nat;
+    }
+
+    @Override
+    public void run() {
+      nat.delete();  // closes first when close() was never called
+    }
+  }
+
+  /** Starts a builder; settings are the configuration keys of docs/CONFIGURATION.md. */
+  public static <T> Builder<T> builder(ConnectionFactory<T> factory) {
+    return new Builder<>(factory);
+  }
+
+  /** A pool from a map of configuration keys to values (numbers, booleans, strings, Durations as ms). */
+  public static <T> Pool<T> create(ConnectionFactory<T> factory, Map<String, ?> config) {
+    Builder<T> b = builder(factory);
+    if (config != null) config.forEach(b::set);
+    return b.build();
+  }
+
+  /** Borrows a connection, waiting up to the configured acquire_timeout_ms. */
+  public Lease<T> acquire() {
+    return acquire(-1, 0);
+  }
+
+  /** Borrows a connection, waiting up to {@code timeout} ({@link Duration#ZERO}: do not wait). */
+  public Lease<T> acquire(Duration timeout) {
+    return acquire(millis(timeout), 0);
+  }
+
+  /** As {@link #acquire(Duration)}; higher priority waiters are served first. */
+  public Lease<T> acquire(Duration timeout, int priority) {
+    return acquire(millis(timeout), priority);
+  }
+
+  private Lease<T> acquire(long timeoutMs, int priority) {
+    long[] lease = new long[1];
+    long[] handle = new long[1];
+    try {
+      int rc = nat.acquire(timeoutMs, priority, lease, handle);
+      if (rc != 0) throw PoolException.of(rc, null);
+      T conn = adapter.connection(handle[0]);
+      if (conn == null) {
+        nat.release(lease[0], true);
+        throw PoolException.of(Status.EINTERNAL.swigValue(), "leased connection has no Java object");
+      }
+      return new Lease<>(this, lease[0], conn);
+    } finally {
+      // The Cleaner must not free the native pool while a call on it is running.
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  void release(long lease, boolean broken) {
+    int rc;
+    try {
+      rc = nat.release(lease, broken);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+    if (rc != 0) throw PoolException.of(rc, "release of lease " + lease);
+  }
+
+  /** Waits until the pool is ready or degraded. */
+  public void awaitReady(Duration timeout) {
+    int rc;
+    try {
+      rc = nat.waitReady(millis(timeout));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+    if (rc != 0) throw PoolException.of(rc, "state " + state());
+  }
+
+  /**
+   * Stops new acquires, destroys idle connections and waits up to {@code deadline} for leases
+   * to come back. True when none remain (the pool is then closed).
+   */
+  public boolean drain(Duration deadline) {
+    int rc;
+    try {
+      rc = nat.drain(millis(deadline));
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+    if (rc == Status.OK.swigValue()) return true;
+    if (rc == Status.ETIMEOUT.swigValue()) return false;
+    throw PoolException.of(rc, "drain");
+  }
+
+  public State state() {
+    try {
+      return State.swigToEnum(nat.state());
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** 200 when ready or degraded, else 503: what a readiness probe should answer. */
+  public int httpStatus() {
+    try {
+      return nat.httpStatus();
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** The stats document (docs/STATS.md). Never touches the backend. */
+  public String statsJson() {
+    String s;
+    try {
+      s = nat.statsJson();
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+    if (s.isEmpty()) throw new PoolClosedException("no stats for a closed pool");
+    return s;
+  }
+
+  /** The stats document parsed: maps, lists, Long/Double, String, Boolean and null. */
+  @SuppressWarnings("unchecked")
+  public Map<String, Object> stats() {
+    return (Map<String, Object>) Json.parse(statsJson());
+  }
+
+  /** The same figures in Prometheus text format. */
+  public String metricsText() {
+    String s;
+    try {
+      s = nat.metricsText();
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+    if (s.isEmpty()) throw new PoolClosedException("no metrics for a closed pool");
+    return s;
+  }
+
+  public boolean isClosed() {
+    try {
+      return nat.closed();
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** Closes the pool (see the class comment). Idempotent. */
+  @Override
+  public void close() {
+    try {
+      nat.close();
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  static long millis(Duration d) {
+    if (d == null) return -1;
+    if (d.isNegative()) return -1;
+    try {
+      long ms = d.toMillis();
+      // Round a sub-millisecond wait up so it still waits.
+      if (ms == 0 && !d.isZero()) return 1;
+      return ms;
+    } catch (ArithmeticException e) {
+      return Long.MAX_VALUE;
+    }
+  }
+
+  /** Collects settings; {@link #build()} applies them in order and opens the pool. */
+  public static final class Builder<T> {
+    private final ConnectionFactory<T> factory;
+    private final Map<String, String> settings = new LinkedHashMap<>();
+    private String json;
+
+    private Builder(ConnectionFactory<T> factory) {
+      this.factory = factory;
+    }
+
+    /** Any configuration key; a Duration is given in milliseconds. */
+    public Builder<T> set(String key, Object value) {
+      settings.remove(key);
+      settings.put(key, value instanceof Duration ? Long.toString(((Duration) value).toMillis()) : String.valueOf(value));
+      return this;
+    }
+
+    /** Starts from a JSON configuration object; later set() calls override it. */
+    public Builder<T> json(String configJson) {
+      this.json = configJson;
+      return this;
+    }
+
+    public Builder<T> name(String name) {
+      return set("name", name);
+    }
+
+    public Builder<T> maxSize(int n) {
+      return set("max_size", n);
+    }
+
+    public Builder<T> minIdle(int n) {
+      return set("min_idle", n);
+    }
+
+    public Builder<T> acquireTimeout(Duration d) {
+      return set("acquire_timeout_ms", d);
+    }
+
+    /** Opens the pool. Throws {@link PoolConfigException} for an unknown key or a bad value. */
+    public Pool<T> build() {
+      NativeConfig cfg = new NativeConfig();
+      try {
+        if (json != null) check(cfg.setJson(json), cfg);
+        for (Map.Entry<String, String> e : settings.entrySet()) check(cfg.set(e.getKey(), e.getValue()), cfg);
+        return new Pool<>(cfg, factory);
+      } finally {
+        cfg.delete();
+      }
+    }
+
+    private static void check(int rc, NativeConfig cfg) {
+      if (rc != 0) throw PoolException.of(rc, cfg.error());
+    }
+  }
+}

@@ -1,0 +1,350 @@
+package org.connpool;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(120)
+class PoolTest {
+  static final Duration LONG = Duration.ofSeconds(10);
+
+  @SuppressWarnings("unchecked")
+  static Map<String, Object> section(Map<String, Object> stats, String name) {
+    return (Map<String, Object>) stats.get(name);
+  }
+
+  static long counter(Pool<?> pool, String name) {
+    return (Long) section(pool.stats(), "counters").get(name);
+  }
+
+  static Pool<FakeFactory.Conn> pool(FakeFactory f, int maxSize) {
+    return Pool.builder(f).name("java-test").maxSize(maxSize).set("retry_initial_ms", 10).set("retry_max_ms", 50).build();
+  }
+
+  @Test
+  void acquireAndReleaseThroughTryWithResources() {
+    FakeFactory f = new FakeFactory();
+    try (Pool<FakeFactory.Conn> pool = pool(f, 4)) {
+      FakeFactory.Conn first;
+      try (Lease<FakeFactory.Conn> lease = pool.acquire(LONG)) {
+        first = lease.get();
+        assertTrue(first.open);
+        assertEquals(1, (Long) section(pool.stats(), "connections").get("in_use"));
+      }
+      assertEquals(0, (Long) section(pool.stats(), "connections").get("in_use"));
+      try (Lease<FakeFactory.Conn> lease = pool.acquire(LONG)) {
+        assertSame(first, lease.get(), "the released connection is reused");
+      }
+      assertEquals(State.READY, pool.state());
+      assertEquals(200, pool.httpStatus());
+      assertEquals(2L, counter(pool, "acquired"));
+    }
+    assertEquals(f.created.get(), f.destroyed.get());
+    assertTrue(f.open.isEmpty());
+  }
+
+  @Test
+  void leaseIsUsableOnlyUntilReturnedAndDiscardDestroys() {
+    FakeFactory f = new FakeFactory();
+    try (Pool<FakeFactory.Conn> pool = pool(f, 2)) {
+      Lease<FakeFactory.Conn> lease = pool.acquire(LONG);
+      FakeFactory.Conn c = lease.get();
+      lease.discard();
+      lease.close();  // second return is ignored
+      assertThrows(IllegalStateException.class, lease::get);
+      assertFalse(c.open);
+      assertEquals(1L, counter(pool, "closed_broken"));
+      assertEquals(0L, counter(pool, "stale_releases"));
+    }
+  }
+
+  @Test
+  void timeoutIsPoolTimeoutExceptionWithCodeAndHttpStatus() {
+    FakeFactory f = new FakeFactory();
+    try (Pool<FakeFactory.Conn> pool = pool(f, 1); Lease<FakeFactory.Conn> held = pool.acquire(LONG)) {
+      assertNotNull(held.get());
+      PoolTimeoutException e = assertThrows(PoolTimeoutException.class, () -> pool.acquire(Duration.ofMillis(30)));
+      assertEquals(2, e.code());
+      assertEquals(Status.ETIMEOUT, e.status());
+      assertEquals("CONNPOOL_ETIMEOUT", e.codeName());
+      assertEquals(503, e.httpStatus());
+      assertTrue(e instanceof PoolException);
+      assertEquals(1L, counter(pool, "timeouts"));
+    }
+  }
+
+  @Test
+  void fatalCreateMakesThePoolUnavailable() {
+    FakeFactory f = new FakeFactory();
+    f.fatal = true;
+    try (Pool<FakeFactory.Conn> pool = pool(f, 2)) {
+      PoolUnavailableException e = assertThrows(PoolUnavailableException.class, () -> pool.acquire(LONG));
+      assertEquals(3, e.code());
+      assertEquals(503, e.httpStatus());
+      assertEquals(State.UNAVAILABLE, pool.state());
+      assertEquals(503, pool.httpStatus());
+      Map<String, Object> stats = pool.stats();
+      assertEquals("unavailable", stats.get("state"));
+      assertEquals(503L, stats.get("http_status"));
+      @SuppressWarnings("unchecked")
+      Map<String, Object> last = (Map<String, Object>) stats.get("last_error");
+      assertNotNull(last);
+      assertTrue(((String) last.get("message")).contains("authentication failed"), last.toString());
+      assertTrue((Long) section(stats, "counters").get("create_failures") >= 1);
+    }
+  }
+
+  @Test
+  void throwingCreateIsAFailedCreateNotACrash() {
+    FakeFactory f = new FakeFactory();
+    f.throwCreates.set(3);
+    try (Pool<FakeFactory.Conn> pool = pool(f, 2)) {
+      try (Lease<FakeFactory.Conn> lease = pool.acquire(LONG)) {
+        assertTrue(lease.get().open);
+      }
+      Map<String, Object> stats = pool.stats();
+      assertEquals(3L, section(stats, "counters").get("create_failures"));
+      assertEquals(1L, section(stats, "counters").get("created"));
+      @SuppressWarnings("unchecked")
+      Map<String, Object> last = (Map<String, Object>) stats.get("last_error");
+      assertTrue(((String) last.get("message")).contains("boom from create"), last.toString());
+      assertTrue(((String) last.get("message")).contains("IllegalStateException"), last.toString());
+    }
+  }
+
+  @Test
+  void noWaitAcquireWithFailingCreateIsPoolFactoryException() {
+    FakeFactory f = new FakeFactory();
+    f.throwCreates.set(Integer.MAX_VALUE);
+    try (Pool<FakeFactory.Conn> pool = pool(f, 2)) {
+      PoolException e = assertThrows(PoolException.class, () -> pool.acquire(Duration.ZERO));
+      // EFACTORY when this call ran the create; ETIMEOUT if a connector thread was already
+      // creating (the pool starts connecting at once).
+      assertTrue(e instanceof PoolFactoryException || e instanceof PoolTimeoutException, e.toString());
+      if (e instanceof PoolFactoryException) {
+        assertEquals(7, e.code());
+        assertEquals(502, e.httpStatus());
+      }
+    }
+    assertEquals(0, f.created.get());
+  }
+
+  @Test
+  void throwingValidateDestroysTheConnection() {
+    FakeFactory f = new FakeFactory();
+    try (Pool<FakeFactory.Conn> pool = Pool.builder(f).maxSize(1).set("validate_on_acquire", "always").build()) {
+      FakeFactory.Conn first;
+      try (Lease<FakeFactory.Conn> lease = pool.acquire(LONG)) {
+        first = lease.get();
+      }
+      f.throwValidates.set(1);
+      try (Lease<FakeFactory.Conn> lease = pool.acquire(LONG)) {
+        assertNotSame(first, lease.get());
+      }
+      assertFalse(first.open, "a connection whose validate threw is destroyed");
+      assertEquals(1L, counter(pool, "validation_failures"));
+    }
+  }
+
+  @Test
+  void backgroundThreadsCallTheJavaFactory() {
+    FakeFactory f = new FakeFactory();
+    try (Pool<FakeFactory.Conn> pool = Pool.builder(f).maxSize(4).minIdle(2)
+        .set("maintenance_interval_ms", 10).set("validate_interval_ms", 10).build()) {
+      // No acquire at all: the connectors fill min_idle, the maintenance thread validates.
+      assertTrue(Wait.until(LONG, () -> (Long) section(pool.stats(), "connections").get("idle") == 2));
+      assertTrue(Wait.until(LONG, () -> f.validated.get() >= 2), "keepalive validation ran");
+      assertEquals(2, f.created.get());
+      assertFalse(f.callbackThreads.isEmpty());
+      for (Thread t : f.callbackThreads) {
+        assertTrue(t.isDaemon(), "native pool threads attach as daemons: " + t);
+      }
+      pool.awaitReady(LONG);
+    }
+    assertEquals(2, f.destroyed.get());
+  }
+
+  @Test
+  void eightThreadsHammerOnePool() throws Exception {
+    FakeFactory f = new FakeFactory();
+    final int threads = 8;
+    final int iterations = 3000;
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    try (Pool<FakeFactory.Conn> pool = Pool.builder(f).maxSize(4).set("validate_on_acquire", "never").build()) {
+      CountDownLatch start = new CountDownLatch(1);
+      List<Thread> workers = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        final int seed = t;
+        Thread w = new Thread(() -> {
+          try {
+            start.await();
+            for (int i = 0; i < iterations; i++) {
+              try (Lease<FakeFactory.Conn> lease = pool.acquire(LONG)) {
+                if (!lease.get().open) throw new AssertionError("leased a destroyed connection");
+                if ((i + seed) % 97 == 0) lease.discard();
+              }
+            }
+          } catch (Throwable e) {
+            failure.compareAndSet(null, e);
+          }
+        });
+        workers.add(w);
+        f.callers.add(w);
+        w.start();
+      }
+      start.countDown();
+      for (Thread w : workers) w.join();
+      if (failure.get() != null) throw new AssertionError(failure.get());
+      assertTrue(Wait.until(LONG, () -> (Long) section(pool.stats(), "connections").get("creating") == 0));
+      Map<String, Object> stats = pool.stats();
+      Map<String, Object> counters = section(stats, "counters");
+      Map<String, Object> conns = section(stats, "connections");
+      assertEquals((long) threads * iterations, counters.get("acquired"));
+      assertEquals((Long) counters.get("created"), (Long) counters.get("destroyed") + (Long) conns.get("total"), stats.toString());
+      assertTrue((Long) conns.get("total") <= 4);
+      assertEquals(f.created.get(), counters.get("created"));
+      // Drain closes the pool; the counters still answer: everything created was destroyed.
+      assertTrue(pool.drain(LONG));
+      Map<String, Object> after = section(pool.stats(), "counters");
+      assertEquals(after.get("created"), after.get("destroyed"));
+    }
+    assertEquals(f.created.get(), f.destroyed.get());
+    assertTrue(f.open.isEmpty());
+  }
+
+  @Test
+  void statsJsonParses() {
+    FakeFactory f = new FakeFactory();
+    try (Pool<FakeFactory.Conn> pool = Pool.builder(f).name("orders").maxSize(3).minIdle(1).build()) {
+      try (Lease<FakeFactory.Conn> lease = pool.acquire(LONG)) {
+        Map<String, Object> s = pool.stats();
+        assertEquals("orders", s.get("name"));
+        assertEquals("ready", s.get("state"));
+        assertEquals(200L, s.get("http_status"));
+        assertEquals(3L, section(s, "connections").get("max_size"));
+        assertEquals(1L, section(s, "connections").get("min_idle"));
+        assertEquals(1L, section(s, "connections").get("in_use"));
+        assertTrue(s.get("leaks") instanceof List);
+        assertTrue(section(s, "acquire_wait_us").containsKey("p99"));
+        assertTrue(pool.statsJson().startsWith("{"));
+        assertTrue(pool.metricsText().contains("pool=\"orders\""));
+      }
+    }
+  }
+
+  @Test
+  void configErrorsArePoolConfigException() {
+    FakeFactory f = new FakeFactory();
+    PoolConfigException e = assertThrows(PoolConfigException.class, () -> Pool.builder(f).set("max_sizes", 3).build());
+    assertEquals(1, e.code());
+    assertEquals(500, e.httpStatus());
+    assertTrue(e.getMessage().contains("max_sizes"), e.getMessage());
+    e = assertThrows(PoolConfigException.class, () -> Pool.create(f, Map.of("max_size", 0)));
+    assertTrue(e.getMessage().contains("max_size"), e.getMessage());
+    e = assertThrows(PoolConfigException.class, () -> Pool.builder(f).json("{\"max_size\": ").build());
+    try (Pool<FakeFactory.Conn> pool = Pool.create(f, Map.of("max_size", 2, "acquire_timeout_ms", Duration.ofMillis(20)))) {
+      try (Lease<FakeFactory.Conn> a = pool.acquire(); Lease<FakeFactory.Conn> b = pool.acquire()) {
+        assertNotSame(a.get(), b.get());
+        assertThrows(PoolTimeoutException.class, pool::acquire);
+      }
+    }
+  }
+
+  @Test
+  void everyStatusCodeHasItsException() {
+    for (Status s : Status.values()) {
+      PoolException e = PoolException.of(s.swigValue(), "detail");
+      assertEquals(s.swigValue(), e.code());
+      assertEquals("CONNPOOL_" + s.name(), e.codeName());
+      assertTrue(e.getMessage().endsWith(": detail"));
+    }
+    assertEquals(PoolConfigException.class, PoolException.of(1, null).getClass());
+    assertEquals(PoolTimeoutException.class, PoolException.of(2, null).getClass());
+    assertEquals(PoolUnavailableException.class, PoolException.of(3, null).getClass());
+    assertEquals(PoolClosedException.class, PoolException.of(4, null).getClass());
+    assertEquals(PoolOverloadException.class, PoolException.of(5, null).getClass());
+    assertEquals(PoolStaleLeaseException.class, PoolException.of(6, null).getClass());
+    assertEquals(PoolFactoryException.class, PoolException.of(7, null).getClass());
+    assertEquals(503, PoolException.of(5, null).httpStatus());
+    assertEquals(Status.EINTERNAL, PoolException.of(999, null).status());
+  }
+
+  @Test
+  void overloadIsPoolOverloadException() throws Exception {
+    FakeFactory f = new FakeFactory();
+    try (Pool<FakeFactory.Conn> pool = Pool.builder(f).maxSize(1).set("max_waiters", 1).build();
+         Lease<FakeFactory.Conn> held = pool.acquire(LONG)) {
+      AtomicReference<Throwable> waited = new AtomicReference<>();
+      Thread waiter = new Thread(() -> {
+        try {
+          pool.acquire(Duration.ofMillis(500)).close();
+        } catch (Throwable t) {
+          waited.set(t);
+        }
+      });
+      waiter.start();
+      assertTrue(Wait.until(LONG, () -> (Long) pool.stats().get("waiters") == 1));
+      PoolOverloadException e = assertThrows(PoolOverloadException.class, () -> pool.acquire(LONG));
+      assertEquals(5, e.code());
+      waiter.join();
+      assertTrue(waited.get() instanceof PoolTimeoutException, String.valueOf(waited.get()));
+      assertNotNull(held.get());
+    }
+  }
+
+  @Test
+  void closeWakesWaitersAndLeasesOutliveIt() throws Exception {
+    FakeFactory f = new FakeFactory();
+    Pool<FakeFactory.Conn> pool = pool(f, 1);
+    Lease<FakeFactory.Conn> held = pool.acquire(LONG);
+    AtomicReference<Throwable> waiterResult = new AtomicReference<>();
+    Thread waiter = new Thread(() -> {
+      try {
+        pool.acquire(Duration.ofSeconds(60)).close();
+      } catch (Throwable e) {
+        waiterResult.set(e);
+      }
+    });
+    waiter.start();
+    assertTrue(Wait.until(LONG, () -> (Long) pool.stats().get("waiters") == 1));
+    pool.close();
+    waiter.join();
+    assertTrue(waiterResult.get() instanceof PoolClosedException, String.valueOf(waiterResult.get()));
+    assertTrue(pool.isClosed());
+    assertThrows(PoolClosedException.class, () -> pool.acquire(LONG));
+    assertThrows(PoolClosedException.class, pool::statsJson);
+    assertEquals(State.CLOSED, pool.state());
+    pool.close();  // idempotent
+    FakeFactory.Conn c = held.get();
+    assertTrue(c.open, "a leased connection survives close()");
+    held.close();  // the native pool stays alive for this release
+    assertFalse(c.open, "released after close: destroyed");
+    assertEquals(f.created.get(), f.destroyed.get());
+  }
+
+  @Test
+  void droppedPoolsAreCollectedWithoutClose() {
+    long before = FactoryAdapter.RELEASED.get();
+    FakeFactory f = new FakeFactory();
+    final int pools = 20;
+    for (int i = 0; i < pools; i++) {
+      Pool<FakeFactory.Conn> pool = Pool.builder(f).maxSize(2).minIdle(1).set("maintenance_interval_ms", 10).build();
+      pool.acquire(LONG).close();
+    }
+    // Each dropped pool is closed by its Cleaner: its connections destroyed, its director
+    // released by the native side after the last callback.
+    assertTrue(Wait.until(Duration.ofSeconds(60), () -> {
+      System.gc();
+      return FactoryAdapter.RELEASED.get() - before >= pools;
+    }), "released " + (FactoryAdapter.RELEASED.get() - before) + " of " + pools);
+    assertTrue(Wait.until(LONG, () -> f.created.get() == f.destroyed.get()));
+    assertTrue(f.open.isEmpty());
+  }
+}
