@@ -5,9 +5,9 @@
 Usage:
   validate_stats.py --schema SCHEMA [--doc STATS.md] [--require-states] -- COMMAND [ARGS...]
       runs COMMAND, which prints "<label>\\t<json>" lines (stats_states_dump), and validates each.
-  validate_stats.py --schema SCHEMA --stdin-json
-      validates one JSON value read from stdin: a stats object, or an array / object of them
-      (the admin server's /stats).
+  validate_stats.py --schema SCHEMA --stdin-json {doc,array,map}
+      validates one JSON value read from stdin: a stats document, an array of them, or an
+      object whose members are (the admin server's /stats).
 Exits 0 when everything is valid, 1 otherwise, 2 on usage errors or a missing validator.
 """
 import argparse
@@ -84,7 +84,7 @@ def main():
     ap.add_argument("--schema", required=True)
     ap.add_argument("--doc")
     ap.add_argument("--require-states", action="store_true")
-    ap.add_argument("--stdin-json", action="store_true")
+    ap.add_argument("--stdin-json", choices=["doc", "array", "map"])
     ap.add_argument("command", nargs=argparse.REMAINDER)
     args = ap.parse_args()
 
@@ -108,12 +108,19 @@ def main():
         except (UnicodeDecodeError, ValueError) as e:
             print(f"not valid JSON: {e}", file=sys.stderr)
             return 1
-        docs = value if isinstance(value, list) else (
-            list(value.values()) if isinstance(value, dict) and "name" not in value else [value])
+        if args.stdin_json == "doc":
+            docs = {"document": value}
+        elif args.stdin_json == "array" and isinstance(value, list):
+            docs = {f"document {i}": d for i, d in enumerate(value)}
+        elif args.stdin_json == "map" and isinstance(value, dict):
+            docs = {f"member {k!r}": d for k, d in value.items()}
+        else:
+            print(f"not a JSON {args.stdin_json}", file=sys.stderr)
+            return 1
         if not docs:
             failures.append("no stats documents")
-        for i, d in enumerate(docs):
-            validate(f"document {i}", d)
+        for label, d in docs.items():
+            validate(label, d)
     else:
         cmd = [c for c in args.command if c != "--"]
         if not cmd:
