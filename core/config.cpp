@@ -30,7 +30,7 @@ KeySpec Bool(const char* name, bool Config::*f, const char* help) {
 const KeySpec kKeys[] = {
     Str("name", &Config::name, "label in stats, metrics and logs"),
     Int("min_idle", &Config::min_idle, 0, kMaxPoolSize,
-        "connections kept open (idle or leased) by the maintenance thread; at most max_size"),
+        "idle connections kept warm by the background threads (as HikariCP minimumIdle); at most max_size"),
     Int("max_size", &Config::max_size, 1, kMaxPoolSize, "hard cap of live connections"),
     Int("acquire_timeout_ms", &Config::acquire_timeout_ms, 0, kMsMax,
         "wait used when an acquire passes a negative timeout"),

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Builds everything and runs the default test suite (all labels but soak and bench).
-# Usage: bash scripts/test.sh [extra ctest args]
+# Builds everything and runs the default test suite: every CTest label but soak and bench
+# (unit, integration on a throwaway PostgreSQL, bindings). Extra arguments go to ctest.
+#   bash scripts/test.sh [-L unit] [-R pattern] ...
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/deps.sh all
 cmake --preset dev >/dev/null
 cmake --build --preset dev -j "$(nproc)"
 ctest --preset dev -j "$(nproc)" "$@"
