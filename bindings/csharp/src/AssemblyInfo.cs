@@ -1,0 +1,7 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+
+[assembly: AssemblyTitle("ConnPool")]
+[assembly: AssemblyDescription("C# binding of libconnpool, a connection pool with a stable C ABI")]
+[assembly: AssemblyVersion("1.0.0.0")]
+[assembly: InternalsVisibleTo("ConnPool.Tests")]

@@ -1,0 +1,140 @@
+using System;
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using System.Threading;
+
+namespace ConnPool
+{
+    /// <summary>
+    /// The director the native pool calls: maps the pool's opaque handles to the user's
+    /// connection objects and catches every exception, so none unwinds into native code.
+    /// </summary>
+    /// <remarks>
+    /// Ownership: the native pool owns the C++ director (swigRelease), and a GCHandle keeps
+    /// this object and its callback delegates alive until the pool's last callback, when
+    /// released() frees it. It must not reference the Pool, or a dropped pool could never be
+    /// collected.
+    /// </remarks>
+    internal sealed class FactoryAdapter<T> : NativeFactory
+    {
+        private readonly ConnectionFactory<T> factory;
+        private readonly ConcurrentDictionary<long, T> connections = new ConcurrentDictionary<long, T>();
+        private long nextHandle;
+        private GCHandle self;
+
+        /// <summary>Adapters whose native pool made its last callback (tests watch dropped pools).</summary>
+        internal static long Released;
+
+        internal FactoryAdapter(ConnectionFactory<T> factory)
+            : base(Overrides(factory, "Validate"), Overrides(factory, "Reset"))
+        {
+            this.factory = factory;
+            self = GCHandle.Alloc(this);
+        }
+
+        private static bool Overrides(ConnectionFactory<T> factory, string name)
+        {
+            try
+            {
+                var m = factory.GetType().GetMethod(name, new[] { typeof(T) });
+                return m == null || m.DeclaringType != typeof(ConnectionFactory<T>);
+            }
+            catch (Exception)
+            {
+                return true;
+            }
+        }
+
+        internal bool TryGet(long handle, out T connection)
+        {
+            return connections.TryGetValue(handle, out connection);
+        }
+
+        public override void create(NativeCreateResult result)
+        {
+            try
+            {
+                T conn = factory.Create();
+                if (conn == null)
+                {
+                    result.retry("ConnectionFactory.Create returned null");
+                    return;
+                }
+                long handle = Interlocked.Increment(ref nextHandle);
+                connections[handle] = conn;
+                result.succeed(handle);
+            }
+            catch (CreateException e)
+            {
+                try
+                {
+                    if (e.Fatal) result.fatal(e.Message); else result.retry(e.Message);
+                }
+                catch (Exception)
+                {
+                }
+            }
+            catch (Exception e)
+            {
+                try
+                {
+                    result.retry("ConnectionFactory.Create threw " + e.GetType().FullName + ": " + e.Message);
+                }
+                catch (Exception)
+                {
+                }
+            }
+        }
+
+        public override void destroy(long handle)
+        {
+            try
+            {
+                T conn;
+                if (connections.TryRemove(handle, out conn)) factory.Destroy(conn);
+            }
+            catch (Exception)
+            {
+                // The connection is gone from the pool either way; no one to report to.
+            }
+        }
+
+        public override bool validate(long handle)
+        {
+            try
+            {
+                T conn;
+                return connections.TryGetValue(handle, out conn) && factory.Validate(conn);
+            }
+            catch (Exception)
+            {
+                return false;
+            }
+        }
+
+        public override bool reset(long handle)
+        {
+            try
+            {
+                T conn;
+                return connections.TryGetValue(handle, out conn) && factory.Reset(conn);
+            }
+            catch (Exception)
+            {
+                return false;
+            }
+        }
+
+        public override void released()
+        {
+            try
+            {
+                Interlocked.Increment(ref Released);
+                if (self.IsAllocated) self.Free();
+            }
+            catch (Exception)
+            {
+            }
+        }
+    }
+}

@@ -1,0 +1,217 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Threading;
+
+namespace ConnPool
+{
+    /// <summary>
+    /// A connection pool over libconnpool, with connections made by your
+    /// <see cref="ConnectionFactory{T}"/>.
+    /// </summary>
+    /// <example><code>
+    /// using (var pool = new Pool&lt;Conn&gt;(new MyFactory(), new Dictionary&lt;string, object&gt; { { "max_size", 10 } }))
+    /// using (var lease = pool.Acquire(TimeSpan.FromSeconds(2)))
+    ///     lease.Connection.Query("...");
+    /// </code></example>
+    /// <remarks>
+    /// Thread-safe. Failures are <see cref="PoolException"/>s. Dispose closes the pool: waiting
+    /// acquires fail with <see cref="PoolClosedException"/>, idle connections are destroyed,
+    /// background threads stop; leases still out stay valid and their connections are
+    /// destroyed when they come back. A pool never disposed is closed by the finalizer once
+    /// unreachable, and at the latest on AppDomain.ProcessExit (so the process can exit).
+    /// Do not dispose a pool from inside a factory callback.
+    /// </remarks>
+    public sealed class Pool<T> : IDisposable
+    {
+        private readonly NativePool nat;
+        private readonly FactoryAdapter<T> adapter;
+
+        /// <summary>A pool configured by key (docs/CONFIGURATION.md): numbers, bools, strings, TimeSpans (as ms).</summary>
+        public Pool(ConnectionFactory<T> factory, IDictionary<string, object> config = null)
+            : this(factory, null, config)
+        {
+        }
+
+        private Pool(ConnectionFactory<T> factory, string json, IDictionary<string, object> config)
+        {
+            if (factory == null) throw new PoolConfigException("factory is null");
+            using (var cfg = new NativeConfig())
+            {
+                if (json != null) Check(cfg.setJson(json), cfg);
+                if (config != null)
+                    foreach (var kv in config) Check(cfg.set(kv.Key, Text(kv.Value)), cfg);
+                adapter = new FactoryAdapter<T>(factory);
+                var p = new NativePool(cfg, adapter);  // owns the adapter's director from here on
+                int rc = p.status();
+                if (rc != (int)Status.OK)
+                {
+                    string err = p.error();
+                    p.Dispose();
+                    throw PoolException.From(rc, err);
+                }
+                nat = p;
+            }
+            PoolRegistry.Add(nat);
+        }
+
+        /// <summary>A pool from a JSON configuration object ({"max_size": 10, ...}).</summary>
+        public static Pool<T> FromJson(ConnectionFactory<T> factory, string configJson)
+        {
+            return new Pool<T>(factory, configJson ?? "{}", null);
+        }
+
+        private static void Check(int rc, NativeConfig cfg)
+        {
+            if (rc != 0) throw PoolException.From(rc, cfg.error());
+        }
+
+        private static string Text(object v)
+        {
+            if (v == null) return "";
+            if (v is bool) return (bool)v ? "true" : "false";
+            if (v is TimeSpan) return ((long)((TimeSpan)v).TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+            var f = v as IFormattable;
+            return f != null ? f.ToString(null, CultureInfo.InvariantCulture) : v.ToString();
+        }
+
+        internal static long Millis(TimeSpan t)
+        {
+            if (t == Timeout.InfiniteTimeSpan) return long.MaxValue;
+            if (t < TimeSpan.Zero) throw new ArgumentOutOfRangeException("timeout", "negative timeout");
+            long ms = (long)t.TotalMilliseconds;
+            return ms == 0 && t > TimeSpan.Zero ? 1 : ms;  // a sub-millisecond wait still waits
+        }
+
+        /// <summary>Borrows a connection, waiting up to the configured acquire_timeout_ms.</summary>
+        public Lease<T> Acquire()
+        {
+            return DoAcquire(-1, 0);
+        }
+
+        /// <summary>Borrows a connection, waiting up to <paramref name="timeout"/> (TimeSpan.Zero: no wait; Timeout.InfiniteTimeSpan: forever).</summary>
+        public Lease<T> Acquire(TimeSpan timeout, int priority = 0)
+        {
+            return DoAcquire(Millis(timeout), priority);
+        }
+
+        private Lease<T> DoAcquire(long timeoutMs, int priority)
+        {
+            long lease, handle;
+            int rc = nat.acquire(timeoutMs, priority, out lease, out handle);
+            if (rc != 0) throw PoolException.From(rc, null);
+            T conn;
+            if (!adapter.TryGet(handle, out conn))
+            {
+                nat.release(lease, true);
+                throw PoolException.From((int)Status.EINTERNAL, "leased connection has no .NET object");
+            }
+            return new Lease<T>(this, lease, conn);
+        }
+
+        internal void Release(long lease, bool broken)
+        {
+            int rc = nat.release(lease, broken);
+            if (rc != 0) throw PoolException.From(rc, "release of lease " + lease);
+        }
+
+        /// <summary>Waits until the pool is ready or degraded; throws otherwise.</summary>
+        public void AwaitReady(TimeSpan timeout)
+        {
+            int rc = nat.waitReady(Millis(timeout));
+            if (rc != 0) throw PoolException.From(rc, "state " + State);
+        }
+
+        /// <summary>Stops new acquires, destroys idle connections, waits up to <paramref name="deadline"/> for leases. True when none remain.</summary>
+        public bool Drain(TimeSpan deadline)
+        {
+            int rc = nat.drain(Millis(deadline));
+            if (rc == (int)Status.OK) return true;
+            if (rc == (int)Status.ETIMEOUT) return false;
+            throw PoolException.From(rc, "drain");
+        }
+
+        public State State { get { return (State)nat.state(); } }
+
+        /// <summary>200 when ready or degraded, else 503: what a readiness probe should answer.</summary>
+        public int HttpStatus { get { return nat.httpStatus(); } }
+
+        public bool IsClosed { get { return nat.closed(); } }
+
+        /// <summary>The stats document (docs/STATS.md). Never touches the backend.</summary>
+        public string StatsJson()
+        {
+            string s = nat.statsJson();
+            if (string.IsNullOrEmpty(s)) throw new PoolClosedException("no stats for a closed pool");
+            return s;
+        }
+
+        /// <summary>The same figures in Prometheus text format.</summary>
+        public string MetricsText()
+        {
+            string s = nat.metricsText();
+            if (string.IsNullOrEmpty(s)) throw new PoolClosedException("no metrics for a closed pool");
+            return s;
+        }
+
+        /// <summary>Closes the pool (see the class remarks). Idempotent.</summary>
+        public void Dispose()
+        {
+            nat.close();
+        }
+    }
+
+    /// <summary>
+    /// Closes every pool still open when the process exits: their native threads would
+    /// otherwise keep Mono from exiting. Weak references, so it never keeps a pool alive.
+    /// </summary>
+    internal static class PoolRegistry
+    {
+        private static readonly object Gate = new object();
+        private static readonly List<WeakReference> Live = new List<WeakReference>();
+        private static bool hooked;
+
+        internal static void Add(NativePool pool)
+        {
+            lock (Gate)
+            {
+                if (!hooked)
+                {
+                    AppDomain.CurrentDomain.ProcessExit += CloseAll;
+                    hooked = true;
+                }
+                Live.RemoveAll(w => !w.IsAlive);
+                // Tracks resurrection: a pool awaiting its finalizer is still closed here.
+                Live.Add(new WeakReference(pool, true));
+            }
+        }
+
+        private static void CloseAll(object sender, EventArgs e)
+        {
+            var pools = new List<NativePool>();
+            lock (Gate)
+            {
+                foreach (var w in Live)
+                {
+                    var p = w.Target as NativePool;
+                    if (p != null) pools.Add(p);
+                }
+                Live.Clear();
+            }
+            foreach (var p in pools)
+            {
+                try
+                {
+                    // Dispose (finalizer) holds the same lock and zeroes the pointer.
+                    lock (p)
+                    {
+                        if (NativePool.getCPtr(p).Handle != IntPtr.Zero) p.close();
+                    }
+                }
+                catch (Exception)
+                {
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using System;
+
+namespace ConnPool
+{
+    /// <summary>
+    /// A pool call failed. The subclass says why; <see cref="Code"/> is the C library's status
+    /// code (CONNPOOL_STATUS_MAP in connpool.h, the one table every binding is generated from)
+    /// and <see cref="HttpStatus"/> what a service should answer (503 for timeout, unavailable,
+    /// overload and closed; 502 when a factory failed on this call; 500 otherwise).
+    /// </summary>
+    public class PoolException : Exception
+    {
+        internal PoolException(Status status, string detail) : base(Describe(status, detail))
+        {
+            Status = status;
+        }
+
+        private static string Describe(Status status, string detail)
+        {
+            string text = connpool.statusName((int)status) + ": " + connpool.statusMessage((int)status);
+            return string.IsNullOrEmpty(detail) ? text : text + ": " + detail;
+        }
+
+        public Status Status { get; private set; }
+
+        /// <summary>The status code as pinned in connpool.h (e.g. 2 for CONNPOOL_ETIMEOUT).</summary>
+        public int Code { get { return (int)Status; } }
+
+        /// <summary>The code's name, e.g. "CONNPOOL_ETIMEOUT".</summary>
+        public string CodeName { get { return connpool.statusName(Code); } }
+
+        public int HttpStatus { get { return connpool.httpStatusFor(Code); } }
+
+        /// <summary>The exception for a native status code; one case per code.</summary>
+        internal static PoolException From(int code, string detail)
+        {
+            if (!Enum.IsDefined(typeof(Status), code))
+                return new PoolException(Status.EINTERNAL, "unknown status code " + code + (detail == null ? "" : ": " + detail));
+            switch ((Status)code)
+            {
+                case Status.EINVAL: return new PoolConfigException(detail);
+                case Status.ETIMEOUT: return new PoolTimeoutException(detail);
+                case Status.EUNAVAILABLE: return new PoolUnavailableException(detail);
+                case Status.ECLOSED: return new PoolClosedException(detail);
+                case Status.EOVERLOAD: return new PoolOverloadException(detail);
+                case Status.ESTALE: return new PoolStaleLeaseException(detail);
+                case Status.EFACTORY: return new PoolFactoryException(detail);
+                default: return new PoolException((Status)code, detail);
+            }
+        }
+    }
+
+    /// <summary>Invalid argument (CONNPOOL_EINVAL): an unknown configuration key or a value out of range.</summary>
+    public class PoolConfigException : PoolException
+    {
+        public PoolConfigException(string detail) : base(Status.EINVAL, detail) { }
+    }
+
+    /// <summary>No connection within the acquire timeout (CONNPOOL_ETIMEOUT, HTTP 503).</summary>
+    public class PoolTimeoutException : PoolException
+    {
+        public PoolTimeoutException(string detail) : base(Status.ETIMEOUT, detail) { }
+    }
+
+    /// <summary>The backend is unavailable and the pool fails fast (CONNPOOL_EUNAVAILABLE, HTTP 503).</summary>
+    public class PoolUnavailableException : PoolException
+    {
+        public PoolUnavailableException(string detail) : base(Status.EUNAVAILABLE, detail) { }
+    }
+
+    /// <summary>The pool is draining or closed (CONNPOOL_ECLOSED, HTTP 503).</summary>
+    public class PoolClosedException : PoolException
+    {
+        public PoolClosedException(string detail) : base(Status.ECLOSED, detail) { }
+    }
+
+    /// <summary>Too many waiters: shed at once (CONNPOOL_EOVERLOAD, HTTP 503).</summary>
+    public class PoolOverloadException : PoolException
+    {
+        public PoolOverloadException(string detail) : base(Status.EOVERLOAD, detail) { }
+    }
+
+    /// <summary>The lease is not current (CONNPOOL_ESTALE); with this binding's leases, a bug report.</summary>
+    public class PoolStaleLeaseException : PoolException
+    {
+        public PoolStaleLeaseException(string detail) : base(Status.ESTALE, detail) { }
+    }
+
+    /// <summary>A factory callback failed on this call's path, e.g. a no-wait acquire had to create (CONNPOOL_EFACTORY, HTTP 502).</summary>
+    public class PoolFactoryException : PoolException
+    {
+        public PoolFactoryException(string detail) : base(Status.EFACTORY, detail) { }
+    }
+}
