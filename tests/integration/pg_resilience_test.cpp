@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -182,6 +183,9 @@ struct StaleCase {
   Settings settings;
   bool background;  // detected by keepalive validation rather than on acquire
 };
+
+// Names the case in test output (and in CTest's test names, which must stay stable).
+void PrintTo(const StaleCase& c, std::ostream* os) { *os << c.name; }
 
 class PgStaleAfterRestart : public PgTest, public ::testing::WithParamInterface<StaleCase> {};
 
