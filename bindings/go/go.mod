@@ -1,0 +1,3 @@
+module libconnpool.org/connpool
+
+go 1.19

@@ -1,0 +1,367 @@
+// Package connpool is the Go binding of libconnpool, a connection pool with a stable C ABI.
+//
+//	pool, err := connpool.New[*Conn](connpool.Config{"max_size": 10, "min_idle": 2}, myFactory{})
+//	if err != nil { ... }
+//	defer pool.Close()
+//	lease, err := pool.Acquire(2 * time.Second)
+//	if errors.Is(err, connpool.ErrUnavailable) { /* answer 503 */ }
+//	defer lease.Release()
+//	lease.Conn().Query(...)
+//
+// Nothing in this package panics: failures are *Error values matching the sentinels
+// (ErrTimeout, ErrUnavailable, ...) with errors.Is, and panics in your Factory are recovered.
+package connpool
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"sort"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"libconnpool.org/connpool/internal/native"
+)
+
+// Config maps configuration keys (docs/CONFIGURATION.md) to values: strings, bools,
+// integers, floats, or time.Duration (given to the pool in milliseconds).
+type Config map[string]any
+
+// State is the pool's health state. The values are CONNPOOL_STATE_* (pinned in connpool.h;
+// a test checks them against the native enum).
+type State int
+
+const (
+	Starting    State = 0
+	Ready       State = 1
+	Degraded    State = 2
+	Unavailable State = 3
+	Draining    State = 4
+	Closed      State = 5
+)
+
+func (s State) String() string { return native.StateName(int(s)) }
+
+// Pool is a connection pool whose connections your Factory makes. It is safe for
+// concurrent use. Close drains it: waiting acquires fail with ErrClosed, idle connections
+// are destroyed, background threads stop; leases still out stay valid and their
+// connections are destroyed when released. A Pool that becomes unreachable without Close
+// is closed by a finalizer; an open pool never keeps the process from exiting.
+// Do not call Close from inside a Factory method.
+type Pool[T any] struct {
+	nat     native.NativePool
+	adapter *adapter[T]
+}
+
+// New opens a pool. It never fails because the backend is down (the pool starts in
+// Starting and connects in the background); it fails with ErrInvalid for a bad config.
+func New[T any](cfg Config, f Factory[T]) (*Pool[T], error) {
+	if f == nil {
+		return nil, errorFor(ErrInvalid.Code, "factory is nil")
+	}
+	nc := native.NewNativeConfig()
+	defer native.DeleteNativeConfig(nc)
+	keys := make([]string, 0, len(cfg))
+	for k := range cfg {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // deterministic order, so errors are reproducible
+	for _, k := range keys {
+		if rc := nc.Set(k, text(cfg[k])); rc != int(native.OK) {
+			return nil, errorFor(rc, nc.Error())
+		}
+	}
+	return open(nc, f)
+}
+
+// NewFromJSON opens a pool configured by a JSON object ({"max_size": 10, ...}).
+func NewFromJSON[T any](configJSON string, f Factory[T]) (*Pool[T], error) {
+	if f == nil {
+		return nil, errorFor(ErrInvalid.Code, "factory is nil")
+	}
+	nc := native.NewNativeConfig()
+	defer native.DeleteNativeConfig(nc)
+	if rc := nc.SetJson(configJSON); rc != int(native.OK) {
+		return nil, errorFor(rc, nc.Error())
+	}
+	return open(nc, f)
+}
+
+func open[T any](nc native.NativeConfig, f Factory[T]) (*Pool[T], error) {
+	a := newAdapter(f)
+	dir := native.NewDirectorFactory(a, a.validate != nil, a.reset != nil)
+	// The native pool owns the director from here on, on failure too.
+	nat := native.NewNativePool(nc, dir)
+	if rc := nat.Status(); rc != int(native.OK) {
+		err := errorFor(rc, nat.Error())
+		native.DeleteNativePool(nat)
+		return nil, err
+	}
+	p := &Pool[T]{nat: nat, adapter: a}
+	runtime.SetFinalizer(p, func(p *Pool[T]) {
+		// Unreachable, so no Lease of it is reachable either: free the native object.
+		native.DeleteNativePool(p.nat)
+	})
+	return p, nil
+}
+
+func text(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case bool:
+		return strconv.FormatBool(x)
+	case time.Duration:
+		return strconv.FormatInt(x.Milliseconds(), 10)
+	case float32:
+		return strconv.FormatFloat(float64(x), 'g', -1, 32)
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	case fmt.Stringer:
+		return x.String()
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+func millis(d time.Duration) int64 {
+	if d < 0 {
+		return -1
+	}
+	ms := d.Milliseconds()
+	if ms == 0 && d > 0 {
+		return 1 // a sub-millisecond wait still waits
+	}
+	return ms
+}
+
+// Acquire borrows a connection, waiting up to timeout (0: do not wait; negative: the
+// configured acquire_timeout_ms). Errors: ErrTimeout, ErrUnavailable, ErrClosed,
+// ErrOverload, ErrFactory.
+func (p *Pool[T]) Acquire(timeout time.Duration) (*Lease[T], error) {
+	return p.AcquirePriority(timeout, 0)
+}
+
+// AcquirePriority is Acquire where higher priority waiters are served first.
+func (p *Pool[T]) AcquirePriority(timeout time.Duration, priority int) (*Lease[T], error) {
+	if p == nil {
+		return nil, errorFor(ErrClosed.Code, "nil pool")
+	}
+	var out [2]int64
+	rc := p.nat.Acquire(millis(timeout), priority, out[0:1], out[1:2])
+	runtime.KeepAlive(p) // the finalizer must not free the native pool during the call
+	if rc != int(native.OK) {
+		return nil, errorFor(rc, "")
+	}
+	conn, ok := p.adapter.conn(out[1])
+	if !ok {
+		p.release(out[0], true)
+		return nil, errorFor(ErrInternal.Code, "leased connection has no Go value")
+	}
+	return &Lease[T]{pool: p, id: out[0], conn: conn}, nil
+}
+
+func (p *Pool[T]) release(lease int64, broken bool) error {
+	rc := p.nat.Release(lease, broken)
+	runtime.KeepAlive(p)
+	return errorFor(rc, "release of lease "+strconv.FormatInt(lease, 10))
+}
+
+// WaitReady waits until the pool is ready or degraded.
+func (p *Pool[T]) WaitReady(timeout time.Duration) error {
+	if p == nil {
+		return errorFor(ErrClosed.Code, "nil pool")
+	}
+	rc := p.nat.WaitReady(millis(timeout))
+	runtime.KeepAlive(p)
+	return errorFor(rc, "state "+p.State().String())
+}
+
+// Drain stops new acquires, destroys idle connections and waits up to deadline for leases
+// to come back. It reports whether none remain (the pool is then closed).
+func (p *Pool[T]) Drain(deadline time.Duration) (bool, error) {
+	if p == nil {
+		return false, errorFor(ErrClosed.Code, "nil pool")
+	}
+	rc := p.nat.Drain(millis(deadline))
+	runtime.KeepAlive(p)
+	switch rc {
+	case int(native.OK):
+		return true, nil
+	case int(native.ETIMEOUT):
+		return false, nil
+	}
+	return false, errorFor(rc, "drain")
+}
+
+// State is the pool's health state.
+func (p *Pool[T]) State() State {
+	if p == nil {
+		return Closed
+	}
+	s := State(p.nat.State())
+	runtime.KeepAlive(p)
+	return s
+}
+
+// HTTPStatus is 200 when ready or degraded, else 503: what a readiness probe should answer.
+func (p *Pool[T]) HTTPStatus() int {
+	if p == nil {
+		return 503
+	}
+	s := p.nat.HttpStatus()
+	runtime.KeepAlive(p)
+	return s
+}
+
+// StatsJSON is the stats document (docs/STATS.md). It never touches the backend.
+func (p *Pool[T]) StatsJSON() (string, error) {
+	if p == nil {
+		return "", errorFor(ErrClosed.Code, "nil pool")
+	}
+	s := p.nat.StatsJson()
+	runtime.KeepAlive(p)
+	if s == "" {
+		return "", errorFor(ErrClosed.Code, "no stats for a closed pool")
+	}
+	return s, nil
+}
+
+// Stats is the stats document decoded with encoding/json.
+func (p *Pool[T]) Stats() (*Stats, error) {
+	js, err := p.StatsJSON()
+	if err != nil {
+		return nil, err
+	}
+	var s Stats
+	if err := json.Unmarshal([]byte(js), &s); err != nil {
+		return nil, errorFor(ErrInternal.Code, "stats JSON: "+err.Error())
+	}
+	return &s, nil
+}
+
+// MetricsText is the same figures in Prometheus text format.
+func (p *Pool[T]) MetricsText() (string, error) {
+	if p == nil {
+		return "", errorFor(ErrClosed.Code, "nil pool")
+	}
+	s := p.nat.MetricsText()
+	runtime.KeepAlive(p)
+	if s == "" {
+		return "", errorFor(ErrClosed.Code, "no metrics for a closed pool")
+	}
+	return s, nil
+}
+
+// Close closes the pool (see Pool). It is idempotent and always returns nil.
+func (p *Pool[T]) Close() error {
+	if p == nil {
+		return nil
+	}
+	p.nat.Close()
+	runtime.KeepAlive(p)
+	return nil
+}
+
+// Lease is one borrowed connection. Release it (usually with defer) or Discard it; only the
+// first of those counts, later calls return nil. A Lease is for one goroutine at a time,
+// like the connection it holds.
+type Lease[T any] struct {
+	pool *Pool[T]
+	id   int64
+	conn T
+	done atomic.Bool
+}
+
+// Conn is your connection, as your Factory's Create returned it.
+func (l *Lease[T]) Conn() T {
+	if l == nil {
+		var zero T
+		return zero
+	}
+	return l.conn
+}
+
+// ID is the native lease value (matches "lease" in the stats' leaks list).
+func (l *Lease[T]) ID() uint64 {
+	if l == nil {
+		return 0
+	}
+	return uint64(l.id)
+}
+
+// Release returns the connection to the pool (reset first when configured).
+func (l *Lease[T]) Release() error {
+	if l == nil || !l.done.CompareAndSwap(false, true) {
+		return nil
+	}
+	return l.pool.release(l.id, false)
+}
+
+// Discard returns the connection as broken: the pool destroys it.
+func (l *Lease[T]) Discard() error {
+	if l == nil || !l.done.CompareAndSwap(false, true) {
+		return nil
+	}
+	return l.pool.release(l.id, true)
+}
+
+// Stats mirrors the stats document (docs/STATS.md); fields the library adds later are
+// ignored by encoding/json.
+type Stats struct {
+	Name         string `json:"name"`
+	Version      string `json:"version"`
+	State        string `json:"state"`
+	HTTPStatus   int    `json:"http_status"`
+	UptimeMS     int64  `json:"uptime_ms"`
+	StateSinceMS int64  `json:"state_since_ms"`
+	Connections  struct {
+		Total    int64 `json:"total"`
+		Idle     int64 `json:"idle"`
+		InUse    int64 `json:"in_use"`
+		Creating int64 `json:"creating"`
+		MaxSize  int64 `json:"max_size"`
+		MinIdle  int64 `json:"min_idle"`
+	} `json:"connections"`
+	Waiters  int64 `json:"waiters"`
+	Counters struct {
+		Acquired           uint64 `json:"acquired"`
+		Timeouts           uint64 `json:"timeouts"`
+		Unavailable        uint64 `json:"unavailable"`
+		Overload           uint64 `json:"overload"`
+		Created            uint64 `json:"created"`
+		CreateFailures     uint64 `json:"create_failures"`
+		Destroyed          uint64 `json:"destroyed"`
+		ValidationFailures uint64 `json:"validation_failures"`
+		ClosedIdle         uint64 `json:"closed_idle"`
+		ClosedLifetime     uint64 `json:"closed_lifetime"`
+		ClosedBroken       uint64 `json:"closed_broken"`
+		ClosedMaxUses      uint64 `json:"closed_max_uses"`
+		StaleReleases      uint64 `json:"stale_releases"`
+	} `json:"counters"`
+	AcquireWaitUS struct {
+		Count uint64 `json:"count"`
+		P50   int64  `json:"p50"`
+		P90   int64  `json:"p90"`
+		P99   int64  `json:"p99"`
+		P999  int64  `json:"p999"`
+		Max   int64  `json:"max"`
+	} `json:"acquire_wait_us"`
+	Retry struct {
+		ConsecutiveFailures uint64 `json:"consecutive_failures"`
+		NextAttemptInMS     *int64 `json:"next_attempt_in_ms"`
+		OutageMS            int64  `json:"outage_ms"`
+	} `json:"retry"`
+	LastError *struct {
+		Message string `json:"message"`
+		Code    int    `json:"code"`
+		AgeMS   int64  `json:"age_ms"`
+	} `json:"last_error"`
+	Leaks []struct {
+		Lease    uint64 `json:"lease"`
+		HeldMS   int64  `json:"held_ms"`
+		Thread   string `json:"thread"`
+		Priority int    `json:"priority"`
+	} `json:"leaks"`
+}
