@@ -325,11 +325,10 @@ bool PgCluster::Start(std::string* err) {
   }
   running_ = true;
   // The password role: created once, on the first start.
-  if (!secure_password_.empty()) {
-    std::string sql = std::string("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '") +
-                      kSecureUser + "') THEN CREATE ROLE " + kSecureUser + " LOGIN PASSWORD '" +
-                      secure_password_ + "'; END IF; END $$";
-    if (!Exec(sql, err)) return false;
+  if (!role_created_) {
+    if (!Exec(std::string("CREATE ROLE ") + kSecureUser + " LOGIN PASSWORD '" + secure_password_ + "'", err))
+      return false;
+    role_created_ = true;
   }
   return true;
 }

@@ -76,6 +76,7 @@ class PgCluster {
   int port_ = 0;
   bool port_fixed_ = false;
   bool running_ = false;
+  bool role_created_ = false;
   bool as_postgres_ = false;
   uid_t pg_uid_ = 0;
   gid_t pg_gid_ = 0;
