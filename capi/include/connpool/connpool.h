@@ -1,17 +1,18 @@
-/*
- * connpool.h - libconnpool, a generic connection pool with a stable C ABI.
+/**
+ * @file connpool.h
+ * libconnpool, a generic connection pool with a stable C ABI.
  *
- * OBJECT MODEL
- *   connpool_config_t   settings (string keys, see docs/CONFIGURATION.md); owned by the caller.
- *   connpool_factory_t  your callbacks (create/validate/reset/destroy) plus a context pointer
+ * @par OBJECT MODEL
+ * - connpool_config_t   settings (string keys, see docs/CONFIGURATION.md); owned by the caller.
+ * - connpool_factory_t  your callbacks (create/validate/reset/destroy) plus a context pointer
  *                       and its destructor; owned by the pool once given to connpool_pool_new.
- *   connpool_pool_t     the pool; owned by the caller, released with connpool_pool_free.
- *   connpool_lease_t    a value (not a pointer) naming one borrowed connection. It carries a
+ * - connpool_pool_t     the pool; owned by the caller, released with connpool_pool_free.
+ * - connpool_lease_t    a value (not a pointer) naming one borrowed connection. It carries a
  *                       pool tag, a slot index and a generation, so a lease released twice,
  *                       never issued, or issued by another pool is refused with
  *                       CONNPOOL_ESTALE and never corrupts the pool. 0 is never a valid lease.
  *
- * THREAD SAFETY
+ * @par THREAD SAFETY
  *   Every function taking a connpool_pool_t may be called from any thread at any time until
  *   connpool_pool_free returns (releases of outstanding leases stay valid even after that, see
  *   connpool_pool_free). A config object is not synchronised: do not modify one from two threads.
@@ -19,13 +20,14 @@
  *   (maintenance and connectors), never with a pool lock held. A callback may read its pool's
  *   stats but must not call connpool_pool_free.
  *
- * ERRORS
+ * @par ERRORS
  *   Functions return a status code (CONNPOOL_OK = 0, others below). Functions that can explain
  *   a failure take a caller buffer `char *err, size_t errlen` (may be NULL/0) that receives a
  *   NUL-terminated message with secrets redacted. No function throws, aborts, or blocks forever
  *   unless you ask it to wait.
  *
- * EXAMPLE
+ * @par EXAMPLE
+ * @code{.c}
  *   connpool_factory_t *f = connpool_factory_new(ctx, ctx_free, my_create, my_destroy);
  *   connpool_pool_t *pool;
  *   char err[256];
@@ -35,6 +37,7 @@
  *   if (rc == CONNPOOL_OK) { use(conn); connpool_release(pool, lease); }
  *   else fprintf(stderr, "%s: %s\n", connpool_errname(rc), connpool_strerror(rc));
  *   connpool_pool_free(pool);
+ * @endcode
  */
 #ifndef CONNPOOL_CONNPOOL_H
 #define CONNPOOL_CONNPOOL_H
@@ -59,13 +62,13 @@ extern "C" {
 /* Version                                                                                    */
 /* ------------------------------------------------------------------------------------------ */
 
-#define CONNPOOL_VERSION_MAJOR 1
-#define CONNPOOL_VERSION_MINOR 0
-#define CONNPOOL_VERSION_PATCH 0
+#define CONNPOOL_VERSION_MAJOR 1 /**< changes only with a new soname (libconnpool.so.N) */
+#define CONNPOOL_VERSION_MINOR 0 /**< bumped when functions or status codes are added */
+#define CONNPOOL_VERSION_PATCH 0 /**< bumped for fixes that add nothing */
 /** MAJOR*10000 + MINOR*100 + PATCH, comparable with connpool_version_number(). */
 #define CONNPOOL_VERSION_NUMBER \
     (CONNPOOL_VERSION_MAJOR * 10000 + CONNPOOL_VERSION_MINOR * 100 + CONNPOOL_VERSION_PATCH)
-#define CONNPOOL_VERSION_STRING "1.0.0"
+#define CONNPOOL_VERSION_STRING "1.0.0" /**< "MAJOR.MINOR.PATCH" of this header */
 
 /** Version of the library actually loaded, as "MAJOR.MINOR.PATCH"; static, never NULL. */
 CONNPOOL_API const char *connpool_version_string(void);
@@ -93,16 +96,17 @@ CONNPOOL_API int connpool_version_number(void);
     X(ENOMEM, 8, "out of memory")                                                                 \
     X(EINTERNAL, 9, "internal error (a bug in libconnpool)")
 
+/** Status codes (CONNPOOL_OK, CONNPOOL_EINVAL, ...), generated from CONNPOOL_STATUS_MAP. */
 enum connpool_status {
 #define CONNPOOL_STATUS_ENUM_(name, value, text) CONNPOOL_##name = value,
     CONNPOOL_STATUS_MAP(CONNPOOL_STATUS_ENUM_)
 #undef CONNPOOL_STATUS_ENUM_
-    CONNPOOL_STATUS_COUNT_ /* one past the last code; not a status */
+    CONNPOOL_STATUS_COUNT_ /**< one past the last code; not a status */
 };
 
 /** Human-readable text for a status code; static, never NULL (also for unknown codes). */
 CONNPOOL_API const char *connpool_strerror(int code);
-/** The code's name, e.g. "CONNPOOL_ETIMEOUT"; "CONNPOOL_EUNKNOWN" for an unknown code. */
+/** The code's name, such as "CONNPOOL_ETIMEOUT"; "CONNPOOL_EUNKNOWN" for an unknown code. */
 CONNPOOL_API const char *connpool_errname(int code);
 
 /** Frees any string the library returned (stats, metrics, config JSON). NULL is a no-op. */
@@ -178,6 +182,7 @@ CONNPOOL_API void connpool_factory_free(connpool_factory_t *f);
 /* Pool                                                                                       */
 /* ------------------------------------------------------------------------------------------ */
 
+/** Opaque pool: made by connpool_pool_new, released with connpool_pool_free. */
 typedef struct connpool_pool_s connpool_pool_t;
 /** A borrowed connection, by value. 0 is never valid. */
 typedef uint64_t connpool_lease_t;
@@ -272,10 +277,10 @@ CONNPOOL_API char *connpool_pool_metrics_text(connpool_pool_t *pool);
 /* Logging                                                                                    */
 /* ------------------------------------------------------------------------------------------ */
 
-#define CONNPOOL_LOG_ERROR 0
-#define CONNPOOL_LOG_WARN 1
-#define CONNPOOL_LOG_INFO 2
-#define CONNPOOL_LOG_DEBUG 3
+#define CONNPOOL_LOG_ERROR 0 /**< the pool turned unavailable, or a destroy callback threw */
+#define CONNPOOL_LOG_WARN 1  /**< the pool turned degraded, or a lease passed leak_threshold_ms */
+#define CONNPOOL_LOG_INFO 2  /**< other state changes (starting -> ready, -> draining, ...) */
+#define CONNPOOL_LOG_DEBUG 3 /**< verbose detail (not used by this version) */
 
 /**
  * Sets the process-wide log sink (NULL: silent, the default). Safe to call at any time from any
