@@ -53,13 +53,14 @@ int main(int argc, char **argv) {
     connpool_config_t *cfg = connpool_config_new();
     connpool_pool_t *pool = NULL;
     char err[256] = "";
-    if (connpool_config_set(cfg, "max_size", size, err, sizeof err) ||
-        connpool_config_set(cfg, "min_idle", size, err, sizeof err) ||
-        connpool_config_set(cfg, "validate_on_acquire", "never", err, sizeof err) ||
-        connpool_config_set(cfg, "reset_on_release", "false", err, sizeof err) ||
-        connpool_pool_new(cfg, connpool_factory_new(NULL, NULL, create, destroy), &pool, err, sizeof err) ||
-        connpool_pool_wait_ready(pool, 10000)) {
-        fprintf(stderr, "cycle_loop: %s\n", err);
+    int rc = connpool_config_set(cfg, "max_size", size, err, sizeof err);
+    if (!rc) rc = connpool_config_set(cfg, "min_idle", size, err, sizeof err);
+    if (!rc) rc = connpool_config_set(cfg, "validate_on_acquire", "never", err, sizeof err);
+    if (!rc) rc = connpool_config_set(cfg, "reset_on_release", "false", err, sizeof err);
+    if (!rc) rc = connpool_pool_new(cfg, connpool_factory_new(NULL, NULL, create, destroy), &pool, err, sizeof err);
+    if (!rc) rc = connpool_pool_wait_ready(pool, 10000);
+    if (rc) {
+        fprintf(stderr, "cycle_loop: %s %s\n", connpool_errname(rc), err);
         return 1;
     }
     connpool_config_free(cfg);
