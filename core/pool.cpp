@@ -48,6 +48,7 @@ Pool::Pool(const Config& cfg, std::unique_ptr<Factory> factory, const PoolOption
       created_ns_(clock_->NowNs()),
       has_validate_(factory_->HasValidate()),
       reset_on_release_(cfg.reset_on_release && factory_->HasReset()),
+      exclusive_release_(reset_on_release_ || cfg.max_uses > 0),
       chunks_(new std::atomic<Slot*>[kMaxChunks]),
       state_since_ns_(created_ns_),
       rng_(opts.seed ? opts.seed : std::random_device{}()) {
@@ -229,7 +230,6 @@ Status Pool::Drain(int64_t deadline_ms) {
     connector_cv_.notify_all();
     maintenance_cv_.notify_all();
     if (live_ + creating_ == 0) SetHealthLocked(Health::kClosed, now);
-    Log(CONNPOOL_LOG_INFO, "pool '" + cfg_.name + "': draining");
   }
   if (!idle.empty()) {
     ++slow_callers_;  // keeps the pool alive while we destroy without the lock

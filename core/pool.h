@@ -93,7 +93,12 @@ class Pool final : private ClockListener {
   StatsSnapshot Snapshot();
   // Prometheus needs the raw histogram buckets.
   const Histogram& acquire_wait_histogram() const { return acquire_wait_us_; }
-  uint64_t zero_wait_acquires() const { return zero_wait_acquires_.Read(); }
+  // Acquires that returned a lease without waiting (not recorded in the histogram itself).
+  uint64_t zero_wait_acquires() const;
+  // Leases ever issued: the sum of every slot's generation (each lease bumps one), less the
+  // claims that were refused after the bump. Costs the hot path nothing.
+  uint64_t AcquiredTotal() const;
+  uint64_t MonotonicAcquired(uint64_t generations, uint64_t failed_claims) const;
 
   // One maintenance pass on the calling thread (what the maintenance thread runs each
   // maintenance_interval_ms): idle timeout, lifetime, keepalive, leaks, health cutoffs.
@@ -132,6 +137,9 @@ class Pool final : private ClockListener {
   bool FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t start_ns, bool fresh,
                    uint64_t* lease, void** conn);
   Status AcquireSlow(int priority, int64_t timeout_ms, uint64_t* lease, void** conn);
+  // Release when the one-CAS path does not apply: claims the slot (kReturning) first, so that
+  // reset, max_uses and retirement run with exclusive ownership.
+  Status ReleaseExclusive(uint64_t lease, bool broken, int64_t now_ns);
   Status AdmissionLocked() const;
   Status CreateForCaller(std::unique_lock<std::mutex>& lk, int priority, int64_t start_ns,
                          uint64_t* lease, void** conn);
@@ -171,6 +179,8 @@ class Pool final : private ClockListener {
   const int64_t created_ns_;
   const bool has_validate_;
   const bool reset_on_release_;
+  // Release must own the slot before deciding (reset callback or max_uses in play).
+  const bool exclusive_release_;
 
   // Fast-path state: read without mu_.
   std::atomic<bool> accepting_{true};  // false once unavailable, draining or closed
@@ -183,8 +193,9 @@ class Pool final : private ClockListener {
       static_cast<uint32_t>((kMaxPoolSize + kChunkSlots - 1) / kChunkSlots);
   std::unique_ptr<std::atomic<Slot*>[]> chunks_;  // kMaxChunks entries, filled on demand
 
-  StripedCounter acquired_;
-  StripedCounter zero_wait_acquires_;
+  std::atomic<uint64_t> failed_claims_{0};  // generation bumps that did not become a lease
+  mutable std::atomic<uint64_t> acquired_reported_{0};  // keeps `acquired` monotonic
+  mutable std::atomic<uint64_t> zero_wait_reported_{0};  // keeps zero_wait_acquires() monotonic
   std::atomic<uint64_t> timeouts_{0}, unavailable_{0}, overload_{0}, closed_rejected_{0};
   std::atomic<uint64_t> created_{0}, create_failures_{0}, destroyed_{0};
   std::atomic<uint64_t> validation_failures_{0}, reset_failures_{0};

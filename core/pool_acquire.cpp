@@ -1,11 +1,14 @@
-// The hot path: acquire and release.
+// The hot path: acquire and release. An uncontended cycle is two CAS on the slot's own cache
+// line (claim, give back) plus two cheap coarse-clock reads; no counter is touched (the number
+// of acquires is read off the slot generations).
 //
-// Memory ordering. A releaser publishes kReturning (seq_cst CAS) and then reads
-// waiters_count_ (seq_cst); a waiter increments waiters_count_ (seq_cst) and then reads every
-// slot word (seq_cst). Whichever runs second sees the other, so a release can never slip past
-// a newly queued waiter (Dekker): either the releaser sees the waiter and hands off under mu_,
-// or the waiter sees kReturning and sets kWanted, which makes the releaser's final CAS fail
-// into the slow path.
+// Why a release cannot slip past a newly queued waiter: the waiter increments waiters_count_
+// (seq_cst), then visits every slot (seq_cst): it claims an idle one, or marks a leased or
+// returning one kWanted. A releaser gives the slot back with one CAS that expects the exact
+// word it checked, flags clear. On the slot word, either the releaser's CAS comes first (the
+// waiter then finds the slot idle and takes it) or the waiter's mark does (the CAS fails and the
+// releaser hands off under mu_). A releaser that sees waiters_count_ > 0 goes to the hand-off
+// directly, which also covers slots leased after the waiter's visit.
 #include <limits>
 #include <thread>
 
@@ -52,7 +55,7 @@ bool Pool::TryClaimIdle(bool mark_returning, uint32_t* idx_out, uint64_t* gen_ou
         *gen_out = gen;
         return true;
       }
-    } else if (mark_returning && StateOf(w) == kReturning && !(w & kWanted)) {
+    } else if (mark_returning && (StateOf(w) == kReturning || StateOf(w) == kLeased) && !(w & kWanted)) {
       s.word.compare_exchange_strong(w, w | kWanted, std::memory_order_seq_cst);
     }
   }
@@ -64,6 +67,7 @@ bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t start_n
   Slot& s = SlotAt(idx);
   const int64_t now = clock_->CoarseNowNs();
   if (s.expires_ns != 0 && now >= s.expires_ns) {
+    failed_claims_.fetch_add(1, std::memory_order_relaxed);
     RetireOwned(idx, Reason::kLifetime);
     return false;
   }
@@ -75,6 +79,7 @@ bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t start_n
   if (check) {
     if (!SafeValidate(s.conn)) {
       validation_failures_.fetch_add(1, std::memory_order_relaxed);
+      failed_claims_.fetch_add(1, std::memory_order_relaxed);
       RetireOwned(idx, Reason::kValidation);
       return false;
     }
@@ -82,6 +87,7 @@ bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t start_n
   }
   // Drain may have begun while we held the slot: do not lend from a closing pool.
   if (s.word.load(std::memory_order_acquire) & kClosing) {
+    failed_claims_.fetch_add(1, std::memory_order_relaxed);
     RetireOwned(idx, Reason::kNone);
     return false;
   }
@@ -90,10 +96,7 @@ bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t start_n
   s.holder_priority.store(priority, std::memory_order_relaxed);
   t_hint.pool = this;
   t_hint.idx = idx;
-  acquired_.Add();
-  if (start_ns == 0) {
-    zero_wait_acquires_.Add();
-  } else {
+  if (start_ns != 0) {  // zero-wait acquires are derived in Snapshot(), not counted here
     int64_t waited = clock_->NowNs() - start_ns;
     acquire_wait_us_.Record(waited > 0 ? static_cast<uint64_t>(waited / 1000) : 0);
   }
@@ -226,6 +229,30 @@ Status Pool::Release(uint64_t lease, bool broken) {
   const uint32_t idx = static_cast<uint32_t>(LeaseIndex(lease));
   Slot& s = SlotAt(idx);
   uint64_t w = s.word.load(std::memory_order_acquire);
+  if (StateOf(w) != kLeased || (GenOf(w) & kLeaseGenMask) != LeaseGen(lease)) {
+    stale_releases_.fetch_add(1, std::memory_order_relaxed);
+    return Status::kESTALE;
+  }
+  const int64_t now = clock_->CoarseNowNs();
+  // Holds shorter than one coarse tick are derived in Snapshot(); only longer ones (rare in a
+  // tight loop, rate-limited by their own length otherwise) touch the shared histogram.
+  int64_t held = now - s.lease_start_ns.load(std::memory_order_relaxed);
+  if (held > 0) lease_hold_us_.Record(static_cast<uint64_t>(held / 1000));
+  if (!broken && !exclusive_release_ && FlagsOf(w) == 0 && (s.expires_ns == 0 || now < s.expires_ns) &&
+      waiters_count_.load(std::memory_order_seq_cst) == 0) {
+    s.last_used_ns.store(now, std::memory_order_relaxed);
+    // The last touch of pool memory: after it the slot may be leased again, or the pool freed.
+    if (s.word.compare_exchange_strong(w, MakeWord(GenOf(w), 0, kIdle), std::memory_order_seq_cst))
+      return Status::kOK;
+    // A waiter or drain marked the slot, or a racing release of the same lease won.
+  }
+  return ReleaseExclusive(lease, broken, now);
+}
+
+Status Pool::ReleaseExclusive(uint64_t lease, bool broken, int64_t now) {
+  const uint32_t idx = static_cast<uint32_t>(LeaseIndex(lease));
+  Slot& s = SlotAt(idx);
+  uint64_t w = s.word.load(std::memory_order_acquire);
   for (;;) {
     if (StateOf(w) != kLeased || (GenOf(w) & kLeaseGenMask) != LeaseGen(lease)) {
       stale_releases_.fetch_add(1, std::memory_order_relaxed);
@@ -235,9 +262,6 @@ Status Pool::Release(uint64_t lease, bool broken) {
       break;
   }
   // The slot is ours now.
-  const int64_t now = clock_->CoarseNowNs();
-  int64_t held = now - s.lease_start_ns.load(std::memory_order_relaxed);
-  lease_hold_us_.Record(held > 0 ? static_cast<uint64_t>(held / 1000) : 0);
   Reason retire = broken ? Reason::kBroken : Reason::kNone;
   if (retire == Reason::kNone && cfg_.max_uses > 0 && ++s.uses >= cfg_.max_uses) retire = Reason::kMaxUses;
   if (retire == Reason::kNone && s.expires_ns != 0 && now >= s.expires_ns) retire = Reason::kLifetime;
@@ -251,8 +275,6 @@ Status Pool::Release(uint64_t lease, bool broken) {
     return Status::kOK;
   }
   s.last_used_ns.store(now, std::memory_order_relaxed);
-  s.checked_ns = now;
-  s.holder_thread.store(0, std::memory_order_relaxed);
   if (waiters_count_.load(std::memory_order_seq_cst) == 0) {
     uint64_t expected = MakeWord(GenOf(w), 0, kReturning);
     // Fails if a waiter set kWanted or drain set kClosing meanwhile: then go the slow way.

@@ -11,10 +11,6 @@
 
 namespace connpool {
 
-namespace {
-constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
-}
-
 void Pool::ConnectorLoop() {
   try {
     std::unique_lock<std::mutex> lk(mu_);
@@ -96,7 +92,9 @@ void Pool::RunMaintenance() {
                idle_count > cfg_.min_idle) {
       retire = Reason::kIdle;
     } else if (has_validate_ && cfg_.validate_interval_ms > 0 &&
-               now - s.checked_ns >= cfg_.validate_interval_ms * 1'000'000) {
+               // A use proves the connection as well as a validation does.
+               now - std::max(s.checked_ns, s.last_used_ns.load(std::memory_order_relaxed)) >=
+                   cfg_.validate_interval_ms * 1'000'000) {
       if (SafeValidate(s.conn)) {
         s.checked_ns = now;
       } else {

@@ -1,8 +1,41 @@
 // A consistent, cheap picture of the pool for stats and metrics. Reads atomics and takes mu_
 // only for the few fields it guards; never calls the factory.
+#include <algorithm>
+
 #include "pool.h"
 
 namespace connpool {
+
+uint64_t Pool::MonotonicAcquired(uint64_t generations, uint64_t failed_claims) const {
+  // A claim bumps its slot's generation before it can fail, so a reading taken mid-claim may
+  // run ahead by a claim that is later refused: report the largest value ever computed.
+  uint64_t v = generations > failed_claims ? generations - failed_claims : 0;
+  uint64_t prev = acquired_reported_.load(std::memory_order_relaxed);
+  while (v > prev && !acquired_reported_.compare_exchange_weak(prev, v, std::memory_order_relaxed)) {
+  }
+  return std::max(v, prev);
+}
+
+uint64_t Pool::AcquiredTotal() const {
+  const uint64_t failed_claims = failed_claims_.load(std::memory_order_acquire);
+  uint64_t generations = 0;
+  const uint32_t cap = capacity_.load(std::memory_order_acquire);
+  for (uint32_t i = 0; i < cap; ++i) generations += GenOf(SlotAt(i).word.load(std::memory_order_acquire));
+  return MonotonicAcquired(generations, failed_claims);
+}
+
+uint64_t Pool::zero_wait_acquires() const {
+  uint64_t acquired = AcquiredTotal();
+  uint64_t waited = acquire_wait_us_.Read().count;
+  uint64_t v = acquired > waited ? acquired - waited : 0;
+  // A waited acquire is in `acquired` a moment before its wait is recorded, so v can dip;
+  // report the largest value ever computed (the zero bucket of a Prometheus histogram is a
+  // counter and must not go backwards).
+  uint64_t prev = zero_wait_reported_.load(std::memory_order_relaxed);
+  while (v > prev && !zero_wait_reported_.compare_exchange_weak(prev, v, std::memory_order_relaxed)) {
+  }
+  return std::max(v, prev);
+}
 
 StatsSnapshot Pool::Snapshot() {
   StatsSnapshot s;
@@ -32,9 +65,12 @@ StatsSnapshot Pool::Snapshot() {
   // One pass over the slot words: the gauges are consistent with each other by construction.
   const uint32_t cap = capacity_.load(std::memory_order_acquire);
   const int64_t threshold = cfg_.leak_threshold_ms * 1'000'000;
+  const uint64_t failed_claims = failed_claims_.load(std::memory_order_acquire);
+  uint64_t generations = 0;
   for (uint32_t i = 0; i < cap; ++i) {
     Slot& slot = SlotAt(i);
     uint64_t w = slot.word.load(std::memory_order_acquire);
+    generations += GenOf(w);
     switch (StateOf(w)) {
       case kIdle:
       case kReserved: ++s.idle; break;
@@ -55,7 +91,7 @@ StatsSnapshot Pool::Snapshot() {
     }
   }
   s.total = s.idle + s.in_use + s.creating;
-  s.acquired = acquired_.Read();
+  s.acquired = MonotonicAcquired(generations, failed_claims);
   s.timeouts = timeouts_.load(std::memory_order_relaxed);
   s.unavailable = unavailable_.load(std::memory_order_relaxed);
   s.overload = overload_.load(std::memory_order_relaxed);
@@ -70,8 +106,20 @@ StatsSnapshot Pool::Snapshot() {
   s.closed_broken = closed_broken_.load(std::memory_order_relaxed);
   s.closed_max_uses = closed_max_uses_.load(std::memory_order_relaxed);
   s.stale_releases = stale_releases_.load(std::memory_order_relaxed);
-  s.acquire_wait_us = acquire_wait_us_.Summarize(zero_wait_acquires_.Read());
-  s.lease_hold_us = lease_hold_us_.Summarize();
+  // Fast-path acquires and sub-tick holds are not recorded one by one (that would put shared
+  // atomics on the hot path); they are the difference between the totals and what was recorded.
+  // One reading of each histogram, topped up with the zero samples, so count equals the total
+  // exactly (and is as monotonic as the total is).
+  auto with_zeros = [](const Histogram& h, uint64_t total) {
+    Histogram::Counts c = h.Read();
+    if (total > c.count) {
+      c.buckets[0] += total - c.count;
+      c.count = total;
+    }
+    return c.Summarize();
+  };
+  s.acquire_wait_us = with_zeros(acquire_wait_us_, s.acquired);
+  s.lease_hold_us = with_zeros(lease_hold_us_, s.acquired > s.in_use ? s.acquired - s.in_use : 0);
   s.create_us = create_us_.Summarize();
   return s;
 }

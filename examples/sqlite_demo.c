@@ -33,8 +33,9 @@ static int db_create(void *ctx, void **conn_out, char *err, size_t errlen) {
     return CONNPOOL_FACTORY_RETRY;
   }
   /* WAL lets readers and one writer work at once; busy_timeout makes writers queue politely. */
-  sqlite3_busy_timeout(db, 5000);
+  sqlite3_busy_timeout(db, 10000);
   sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+  sqlite3_exec(db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL); /* durable enough in WAL mode */
   *conn_out = db;
   return CONNPOOL_FACTORY_OK;
 }
@@ -72,11 +73,14 @@ static int transfer(sqlite3 *db, int from, int to, int amount) {
            "UPDATE accounts SET balance = balance + %d WHERE id = %d;"
            "COMMIT;",
            amount, from, amount, to);
-  if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+  /* SQLITE_BUSY (another writer held the lock past busy_timeout) is transient: try again. */
+  for (int attempt = 0; attempt < 5; attempt++) {
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    if (rc == SQLITE_OK) return 0;
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-    return -1;
+    if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) return -1;
   }
-  return 0;
+  return -1;
 }
 
 static void *work(void *arg) {
