@@ -71,15 +71,6 @@ HistogramSummary Histogram::Counts::Summarize() const {
   return s;
 }
 
-Histogram::Counts Histogram::Counts::WithZerosUpTo(uint64_t total) const {
-  Counts c = *this;
-  if (total > c.count) {
-    c.buckets[0] += total - c.count;
-    c.count = total;
-  }
-  return c;
-}
-
 uint64_t Histogram::Counts::CountAtMost(uint64_t upper) const {
   uint64_t n = 0;
   for (int b = 0; b < kBuckets && BucketUpper(b) <= upper; ++b) n += buckets[b];

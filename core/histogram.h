@@ -41,12 +41,6 @@ class Histogram {
     uint64_t max = 0;
 
     HistogramSummary Summarize() const;
-    // The same counts with samples of value 0 added so that `count` is at least `total`, for a
-    // histogram that records only some of `total` events (the pool leaves fast-path acquires
-    // and sub-tick holds out of its histograms to keep shared atomics off the hot path). The
-    // result's count is max(total, recorded): with a monotonic `total` it never goes backwards,
-    // which "total minus recorded" read apart from the buckets cannot promise.
-    Counts WithZerosUpTo(uint64_t total) const;
     // Samples whose bucket lies entirely at or below `upper` (for Prometheus `le` buckets).
     // A sample sharing a bucket with `upper` but not above it is left out, so the result
     // undercounts by at most the samples within 1/16 below `upper`; it never overcounts.

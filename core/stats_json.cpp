@@ -288,7 +288,7 @@ constexpr uint64_t kWaitBoundsUs[] = {10,     50,     100,     250,     500,    
 
 }  // namespace
 
-char* StatsToPrometheus(const StatsSnapshot& s, const Histogram& wait) {
+char* StatsToPrometheus(const StatsSnapshot& s, const Histogram& wait, uint64_t zero_wait) {
   Exposition m("pool=\"" + EscapeLabel(Clean(s.name)) + "\"");
 
   m.Single("connpool_up", "gauge", "1 when the pool is ready or degraded (serving), else 0.",
@@ -347,7 +347,7 @@ char* StatsToPrometheus(const StatsSnapshot& s, const Histogram& wait) {
 
   // One reading of the live histogram gives every bucket, the sum and the count, so the
   // buckets are cumulative and +Inf equals _count by construction.
-  const Histogram::Counts counts = wait.Read().WithZerosUpTo(s.acquired);
+  const Histogram::Counts counts = wait.Read(zero_wait);
   m.Family("connpool_acquire_wait_seconds", "histogram",
            "Time acquires that returned a lease waited for it (buckets exact to 1/16).");
   for (uint64_t bound : kWaitBoundsUs)

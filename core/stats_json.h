@@ -21,16 +21,12 @@ namespace connpool {
 // malloc'ed text (free with free(), i.e. connpool_free), or NULL when out of memory.
 char* StatsToJson(const StatsSnapshot& s);
 // `acquire_wait_us` is the pool's live histogram: one reading of its buckets becomes the
-// connpool_acquire_wait_seconds histogram. Acquires it does not hold (the pool records only
-// acquires that waited) are added as zero waits up to `s.acquired`, so _count is
-// max(acquired, recorded) and never goes backwards between scrapes.
-char* StatsToPrometheus(const StatsSnapshot& s, const Histogram& acquire_wait_us);
-// Older form: zero-wait acquires are now derived from `s.acquired` (a count read apart from
-// the buckets could make _count go backwards), so the third argument is not used.
-inline char* StatsToPrometheus(const StatsSnapshot& s, const Histogram& acquire_wait_us,
-                               uint64_t /*zero_wait_acquires*/) {
-  return StatsToPrometheus(s, acquire_wait_us);
-}
+// connpool_acquire_wait_seconds histogram, with `zero_wait_acquires` (acquires the pool did
+// not record there because they never waited) added as zero waits. Every bucket, _sum and
+// _count is then as monotonic as the histogram and `zero_wait_acquires` are, and le="+Inf"
+// equals _count.
+char* StatsToPrometheus(const StatsSnapshot& s, const Histogram& acquire_wait_us,
+                        uint64_t zero_wait_acquires);
 
 // Replaces every byte that does not start a well-formed UTF-8 sequence (overlong forms,
 // surrogates and code points above U+10FFFF included) with U+FFFD.

@@ -154,24 +154,6 @@ TEST(HistogramAccuracy, ExtraZerosAreFoldedIntoOneReading) {
   EXPECT_EQ(c.CountAtMost(Histogram::kMaxValue), 100u);
 }
 
-TEST(HistogramAccuracy, WithZerosUpToKeepsCountMonotonic) {
-  Histogram h;
-  h.RecordN(500, 4);
-  Histogram::Counts c = h.Read();
-  Histogram::Counts topped = c.WithZerosUpTo(10);  // 10 events, 4 of them recorded
-  EXPECT_EQ(topped.count, 10u);
-  EXPECT_EQ(topped.buckets[0], 6u);
-  EXPECT_EQ(topped.sum, 2000u);
-  EXPECT_EQ(topped.Summarize().p50, 0u);
-  ExpectWithinBound(500, topped.Summarize().p90, "p90", 10);
-  // A total read before more samples were recorded never lowers the count below them.
-  h.RecordN(700, 8);
-  Histogram::Counts later = h.Read().WithZerosUpTo(10);
-  EXPECT_EQ(later.count, 12u);
-  EXPECT_EQ(later.buckets[0], 0u);
-  EXPECT_GE(later.count, topped.count);
-}
-
 TEST(HistogramAccuracy, HugeValuesAreClampedConsistently) {
   Histogram h;
   h.Record(~uint64_t{0});

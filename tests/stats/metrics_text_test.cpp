@@ -4,7 +4,9 @@
 // stats JSON.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -233,6 +235,49 @@ TEST(MetricsText, AcquireWaitHistogramCountsWaitsInTheRightBuckets) {
   EXPECT_EQ(Value(e, "connpool_acquire_wait_seconds", "connpool_acquire_wait_seconds_bucket", "le", "0.05"), 1);
   EXPECT_EQ(Value(e, "connpool_acquire_wait_seconds", "connpool_acquire_wait_seconds_bucket", "le", "+Inf"), 2);
   EXPECT_GE(Value(e, "connpool_acquire_wait_seconds", "connpool_acquire_wait_seconds_sum"), 0.06);
+  connpool_pool_free(pool);
+}
+
+TEST(MetricsText, ValidAndMonotonicWhileThePoolIsBusy) {
+  Backend b;
+  connpool_pool_t* pool = MakePool(&b, {{"name", "busy"}, {"max_size", "3"}, {"validate_on_acquire", "never"}});
+  ASSERT_NE(pool, nullptr);
+  ASSERT_EQ(connpool_pool_wait_ready(pool, 10000), CONNPOOL_OK);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < 5; ++t)
+    workers.emplace_back([&, t] {
+      int i = 0;
+      while (!stop.load()) {
+        connpool_lease_t l;
+        if (connpool_acquire(pool, 1000, &l, nullptr) != CONNPOOL_OK) continue;
+        if (++i % (5 + t) == 0) connpool_release_broken(pool, l);
+        else connpool_release(pool, l);
+      }
+    });
+  std::map<std::string, double> last;
+  for (int round = 0; round < 300; ++round) {
+    prom::Exposition e = Metrics(pool, "busy");
+    if (HasFailure()) break;
+    for (const prom::Family& f : e.families) {
+      for (const prom::Sample& s : f.samples) {
+        bool monotonic = f.type == "counter" || s.name == "connpool_acquire_wait_seconds_count" ||
+                         s.name == "connpool_acquire_wait_seconds_bucket" ||
+                         s.name == "connpool_lease_hold_seconds_count";
+        if (!monotonic) continue;
+        std::string key = s.name;
+        for (const auto& kv : s.labels) key += "," + kv.first + "=" + kv.second;
+        ASSERT_GE(s.value, last[key]) << key << " went backwards in round " << round;
+        last[key] = s.value;
+      }
+    }
+    double total = 0;
+    for (const prom::Sample& s : e.Find("connpool_connections")->samples) total += s.value;
+    ASSERT_LE(total, 3);
+  }
+  stop = true;
+  for (auto& w : workers) w.join();
+  EXPECT_GT(last["connpool_acquired_total,pool=busy"], 0);
   connpool_pool_free(pool);
 }
 
