@@ -198,8 +198,9 @@ CONNPOOL_API int connpool_pool_new(const connpool_config_t *cfg, connpool_factor
 
 /**
  * Waits until the pool is ready or degraded. OK then; ECLOSED if draining or closed;
- * EUNAVAILABLE if unavailable; ETIMEOUT when `timeout_ms` passes (< 0: the configured
- * acquire_timeout_ms). EINVAL for a NULL pool.
+ * ETIMEOUT when `timeout_ms` passes (< 0: the configured acquire_timeout_ms), also while the
+ * pool is starting or unavailable, since either may recover within the wait.
+ * EINVAL for a NULL pool.
  */
 CONNPOOL_API int connpool_pool_wait_ready(connpool_pool_t *pool, int64_t timeout_ms);
 
