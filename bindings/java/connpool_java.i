@@ -26,3 +26,24 @@
     NativeLoader.load();
   }
 %}
+
+/* The hot path: one array for the lease and the handle, written with a single JNI call
+ * (typemaps.i's OUTPUT would take two arrays, two length checks and two writes). */
+%typemap(jni) int64_t *lease_and_handle "jlongArray"
+%typemap(jtype) int64_t *lease_and_handle "long[]"
+%typemap(jstype) int64_t *lease_and_handle "long[]"
+%typemap(javain) int64_t *lease_and_handle "$javainput"
+%typemap(in) int64_t *lease_and_handle (int64_t temp[2]) {
+  temp[0] = temp[1] = 0;
+  $1 = temp;
+}
+%typemap(argout) int64_t *lease_and_handle {
+  jlong values[2] = { (jlong)temp$argnum[0], (jlong)temp$argnum[1] };
+  /* Throws ArrayIndexOutOfBoundsException (pending on return) if the array is too short. */
+  JCALL4(SetLongArrayRegion, jenv, $input, 0, 2, values);
+}
+%extend connpool_binding::Pool {
+  int acquireInto(int64_t timeout_ms, int priority, int64_t *lease_and_handle) {
+    return $self->acquire(timeout_ms, priority, &lease_and_handle[0], &lease_and_handle[1]);
+  }
+}

@@ -93,17 +93,16 @@ public final class Pool<T> implements AutoCloseable {
   }
 
   private Lease<T> acquire(long timeoutMs, int priority) {
-    long[] lease = new long[1];
-    long[] handle = new long[1];
+    long[] leaseAndHandle = new long[2];
     try {
-      int rc = nat.acquire(timeoutMs, priority, lease, handle);
+      int rc = nat.acquireInto(timeoutMs, priority, leaseAndHandle);
       if (rc != 0) throw PoolException.of(rc, null);
-      T conn = adapter.connection(handle[0]);
+      T conn = adapter.connection(leaseAndHandle[1]);
       if (conn == null) {
-        nat.release(lease[0], true);
+        nat.release(leaseAndHandle[0], true);
         throw PoolException.of(Status.EINTERNAL.swigValue(), "leased connection has no Java object");
       }
-      return new Lease<>(this, lease[0], conn);
+      return new Lease<>(this, leaseAndHandle[0], conn);
     } finally {
       // The Cleaner must not free the native pool while a call on it is running.
       Reference.reachabilityFence(this);
