@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <string>
 #include <thread>
@@ -203,7 +204,12 @@ TEST(StatsJson, GaugesConsistentAndCountersMonotonicUnderLoad) {
                             "acquire_wait_us.sum", "lease_hold_us.count", "create_us.count", "uptime_ms"};
   std::map<std::string, double> last;
   int saw_creating = 0, saw_in_use = 0;
-  for (int round = 0; round < 3000; ++round) {
+  // At least 3000 readings, and on until the workers have made real progress (bounded in real
+  // time, so a starved machine fails the test instead of hanging it).
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (int round = 0; round < 3000 || last["counters.acquired"] <= 1000 || saw_in_use == 0 || saw_creating == 0;
+       ++round) {
+    ASSERT_LT(std::chrono::steady_clock::now(), give_up) << "workers made no progress";
     Json j = Stats(pool);
     ASSERT_TRUE(j) << "stats must always be valid JSON";
     double total = Int(j.get(), "connections.total");
@@ -228,6 +234,7 @@ TEST(StatsJson, GaugesConsistentAndCountersMonotonicUnderLoad) {
   stop = true;
   for (auto& w : workers) w.join();
   EXPECT_GT(saw_in_use, 0);
+  EXPECT_GT(saw_creating, 0);
   EXPECT_GT(last["counters.acquired"], 1000);
   connpool_pool_free(pool);
 }
