@@ -269,7 +269,8 @@ class Harness {
       if (std::chrono::steady_clock::now() > deadline)
         Fail("pool never settled (creating, consecutive_failures)", static_cast<long>(s.creating),
              static_cast<long>(s.consecutive_failures));
-      std::this_thread::yield();
+      // Poll, leaving the CPU to the connector thread we are waiting for.
+      std::this_thread::sleep_for(std::chrono::microseconds(20));
     }
   }
 

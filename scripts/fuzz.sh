@@ -4,7 +4,7 @@
 #   bash scripts/fuzz.sh [target ...]        default: every target
 # Environment:
 #   FUZZ_SECONDS   seconds per target (default 60)
-#   FUZZ_BUILD_DIR build tree (default build/hard-fuzz)
+#   FUZZ_BUILD_DIR build tree (default build/fuzz)
 #   JOBS           build parallelism (default 2)
 # New inputs go to $FUZZ_BUILD_DIR/corpus/<target>/ (the checked-in corpus is only read); a
 # crash leaves its input in $FUZZ_BUILD_DIR/artifacts/ and makes the script fail. Replay one
@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-build=${FUZZ_BUILD_DIR:-build/hard-fuzz}
+build=${FUZZ_BUILD_DIR:-build/fuzz}
 seconds=${FUZZ_SECONDS:-60}
 jobs=${JOBS:-2}
 targets=("$@")

@@ -101,6 +101,19 @@ TEST(InputLimits, HostileDocumentsAreRefusedWithBoundedMessages) {
   EXPECT_EQ(FromJson(std::string("{\"max_size\": 3", 14) + std::string(1, '\0') + "}"), CONNPOOL_EINVAL);
 }
 
+// A secret word's quoted value that ends where another secret assignment's opening quote
+// stands: the second value is echoed unredacted (found by fuzz_config_json). Known bug:
+// registered with WILL_FAIL in CMakeLists.txt until redaction handles it.
+TEST(InputLimits, KnownBug_SecretAfterAnUnbalancedQuotedSecretIsRedacted) {
+  connpool_config_t* cfg = connpool_config_new();
+  std::string err;
+  EXPECT_EQ(Set(cfg, "secret='a password='hunter2'", "1", &err), CONNPOOL_EINVAL);
+  EXPECT_EQ(err.find("hunter2"), std::string::npos) << err;
+  EXPECT_EQ(FromJson("{\"pwd='x password='hunter2'\": 1}", &err), CONNPOOL_EINVAL);
+  EXPECT_EQ(err.find("hunter2"), std::string::npos) << err;
+  connpool_config_free(cfg);
+}
+
 TEST(InputLimits, ErrorBuffersAreNeverOverrun) {
   connpool_config_t* cfg = connpool_config_new();
   std::string full;
