@@ -8,6 +8,7 @@ set -euo pipefail
 src=$1
 work=$2
 version=$3
+major=${version%%.*}  # the soname and the runtime package carry it
 if [[ $(id -u) -ne 0 ]]; then
   echo "skipped: building the packages is checked as root only (CI runs as root)"
   exit 77
@@ -19,7 +20,7 @@ fi
 
 bash "$src/scripts/package.sh" "$work/build" "$work/packages"
 arch=$(dpkg --print-architecture)
-runtime=$work/packages/libconnpool1_${version}_${arch}.deb
+runtime=$work/packages/libconnpool${major}_${version}_${arch}.deb
 dev=$work/packages/libconnpool-dev_${version}_${arch}.deb
 test -f "$runtime"
 test -f "$dev"
@@ -35,23 +36,23 @@ lacks() {
 field() { dpkg-deb -f "$1" "$2"; }
 
 # libconnpool1: the shared library and its soname link, nothing for developers.
-[[ $(field "$runtime" Package) == libconnpool1 ]] || fail "runtime package name"
+[[ $(field "$runtime" Package) == "libconnpool$major" ]] || fail "runtime package name"
 [[ $(field "$runtime" Version) == "$version" ]] || fail "runtime version"
 has "$runtime" '^\./usr/lib/([^/]+/)?libconnpool\.so\.'"$version"'$'
-has "$runtime" '^\./usr/lib/([^/]+/)?libconnpool\.so\.1 -> libconnpool\.so\.'"$version"'$'
+has "$runtime" '^\./usr/lib/([^/]+/)?libconnpool\.so\.'"$major"' -> libconnpool\.so\.'"$version"'$'
 lacks "$runtime" 'include/|\.pc$|cmake/|libconnpool\.so( |$)'
 deps=$(field "$runtime" Depends)
 for d in libboost-thread1.74.0 libboost-chrono1.74.0 libcjson1; do
-  [[ $deps == *"$d"* ]] || fail "libconnpool1 Depends lacks $d: $deps"
+  [[ $deps == *"$d"* ]] || fail "libconnpool$major Depends lacks $d: $deps"
 done
-dpkg-deb --ctrl-tarfile "$runtime" | tar -t | grep -qx './shlibs' || fail "libconnpool1 has no shlibs file"
+dpkg-deb --ctrl-tarfile "$runtime" | tar -t | grep -qx './shlibs' || fail "libconnpool$major has no shlibs file"
 
 # libconnpool-dev: header, .so link, pkg-config file, CMake package; the library itself stays
 # in libconnpool1.
 [[ $(field "$dev" Package) == libconnpool-dev ]] || fail "dev package name"
-[[ $(field "$dev" Depends) == *"libconnpool1 (= $version)"* ]] || fail "libconnpool-dev must depend on libconnpool1 (= $version)"
+[[ $(field "$dev" Depends) == *"libconnpool$major (= $version)"* ]] || fail "libconnpool-dev must depend on libconnpool$major (= $version)"
 has "$dev" '^\./usr/include/connpool/connpool\.h$'
-has "$dev" '^\./usr/lib/([^/]+/)?libconnpool\.so -> libconnpool\.so\.1$'
+has "$dev" '^\./usr/lib/([^/]+/)?libconnpool\.so -> libconnpool\.so\.'"$major"'$'
 has "$dev" '^\./usr/lib/([^/]+/)?pkgconfig/connpool\.pc$'
 for f in connpoolConfig.cmake connpoolConfigVersion.cmake connpoolTargets.cmake; do
   has "$dev" '^\./usr/lib/([^/]+/)?cmake/connpool/'"$f"'$'
@@ -66,7 +67,7 @@ dpkg-deb -x "$runtime" "$root"
 dpkg-deb -x "$dev" "$root"
 cmp "$root/usr/include/connpool/connpool.h" "$src/capi/include/connpool/connpool.h"
 pc=$(find "$root/usr/lib" -name connpool.pc)
-libdir=$(dirname "$(find "$root/usr/lib" -name 'libconnpool.so.1')")
+libdir=$(dirname "$(find "$root/usr/lib" -name "libconnpool.so.$major")")
 # shellcheck disable=SC2046
 cc -std=c99 -Wall -Werror -o "$work/consumer" "$src/tests/install/consumer.c" \
   $(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --cflags --libs connpool) -Wl,-rpath,"$libdir"
@@ -76,6 +77,6 @@ cc -std=c99 -Wall -Werror -o "$work/consumer" "$src/tests/install/consumer.c" \
 if command -v apt-get >/dev/null; then
   apt-get install --simulate --no-install-recommends "$runtime" "$dev" >"$work/apt.log" 2>&1 ||
     { cat "$work/apt.log" >&2; fail "apt-get install --simulate"; }
-  grep -q '^Inst libconnpool1 ' "$work/apt.log" || { cat "$work/apt.log" >&2; fail "apt would not install libconnpool1"; }
+  grep -q "^Inst libconnpool$major " "$work/apt.log" || { cat "$work/apt.log" >&2; fail "apt would not install libconnpool$major"; }
 fi
 echo "packages ok: $(basename "$runtime") $(basename "$dev")"
