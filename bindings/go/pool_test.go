@@ -427,8 +427,10 @@ func TestConfigErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	a, _ := p.Acquire(-1)
-	b, _ := p.Acquire(-1)
+	// Creates run on connector threads, so the first two wait generously; the third, with the
+	// pool full, must give up after the configured 20 ms.
+	a, _ := p.Acquire(long)
+	b, _ := p.Acquire(long)
 	if a == nil || b == nil || a.Conn() == b.Conn() {
 		t.Fatal("two leases")
 	}
@@ -486,19 +488,23 @@ func TestOverload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer held.Release()
 	waited := make(chan error, 1)
 	go func() {
-		l, err := p.Acquire(500 * time.Millisecond)
+		l, err := p.Acquire(long)
 		l.Release()
 		waited <- err
 	}()
 	waitUntil(t, long, "a waiter", func() bool { return stats(t, p).Waiters == 1 })
-	if _, err := p.Acquire(long); !errors.Is(err, ErrOverload) || err.(*Error).Code != 5 {
+	_, err = p.Acquire(long)
+	if !errors.Is(err, ErrOverload) || err.(*Error).Code != 5 || err.(*Error).HTTPStatus() != 503 {
 		t.Fatalf("got %v", err)
 	}
-	if err := <-waited; !errors.Is(err, ErrTimeout) {
+	held.Release() // hands the connection to the queued waiter
+	if err := <-waited; err != nil {
 		t.Fatalf("waiter got %v", err)
+	}
+	if s := stats(t, p); s.Counters.Overload != 1 {
+		t.Fatalf("overload = %d", s.Counters.Overload)
 	}
 }
 

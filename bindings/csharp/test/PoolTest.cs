@@ -266,15 +266,17 @@ namespace ConnPool.Tests
             StringAssert.Contains("max_size", e.Message);
             Assert.Throws<PoolConfigException>(() => Pool<FakeFactory.Conn>.FromJson(f, "{\"max_size\": "));
             using (var pool = Pool<FakeFactory.Conn>.FromJson(f, "{\"max_size\": 2, \"acquire_timeout_ms\": 20, \"reset_on_release\": false}"))
-            using (var a = pool.Acquire())
-            using (var b = pool.Acquire())
+            // Creates run on connector threads, so the first two wait generously; the third, with
+            // the pool full, must give up after the configured 20 ms.
+            using (var a = pool.Acquire(Long))
+            using (var b = pool.Acquire(Long))
             {
                 Assert.AreNotSame(a.Connection, b.Connection);
                 Assert.Throws<PoolTimeoutException>(() => pool.Acquire());
             }
             using (var pool = new Pool<FakeFactory.Conn>(f, new Dictionary<string, object> {
                 { "acquire_timeout_ms", TimeSpan.FromMilliseconds(20) }, { "reset_on_release", false }, { "retry_multiplier", 1.5 } }))
-            using (var a = pool.Acquire())
+            using (var a = pool.Acquire(Long))
                 Assert.IsNotNull(a.Connection);
         }
 
@@ -304,21 +306,23 @@ namespace ConnPool.Tests
         {
             var f = new FakeFactory();
             using (var pool = MakePool(f, 1, "max_waiters", 1))
-            using (var held = pool.Acquire(Long))
             {
+                var held = pool.Acquire(Long);
                 Exception waited = null;
                 var waiter = new Thread(() =>
                 {
-                    try { pool.Acquire(TimeSpan.FromMilliseconds(500)).Dispose(); }
+                    try { pool.Acquire(Long).Dispose(); }
                     catch (Exception e) { waited = e; }
                 });
                 waiter.Start();
                 Assert.IsTrue(Wait.Until(Long, () => long.Parse(Stats(pool).Element("waiters").Value) == 1));
                 var e2 = Assert.Throws<PoolOverloadException>(() => pool.Acquire(Long));
                 Assert.AreEqual(5, e2.Code);
+                Assert.AreEqual(503, e2.HttpStatus);
+                held.Dispose();  // hands the connection to the queued waiter
                 waiter.Join();
-                Assert.IsInstanceOf<PoolTimeoutException>(waited);
-                Assert.IsNotNull(held.Connection);
+                Assert.IsNull(waited);
+                Assert.AreEqual(1, Num(Stats(pool), "counters", "overload"));
             }
         }
 
