@@ -119,8 +119,15 @@ char* ConfigToJson(const Config& cfg) {
     }
     ok = v != nullptr && cJSON_AddItemToObject(root, k.name, v);
   }
-  char* text = ok ? cJSON_PrintUnformatted(root) : nullptr;
+  char* printed = ok ? cJSON_PrintUnformatted(root) : nullptr;
   cJSON_Delete(root);
+  if (printed == nullptr) return nullptr;
+  // cJSON allocates through hooks the application may have replaced (cJSON_InitHooks is
+  // process-wide); connpool_free() is free(), so hand out our own malloc'ed copy.
+  size_t bytes = strlen(printed) + 1;
+  char* text = static_cast<char*>(malloc(bytes));
+  if (text != nullptr) memcpy(text, printed, bytes);
+  cJSON_free(printed);
   return text;
 }
 

@@ -125,10 +125,13 @@ bool Pool::ShouldDeleteLocked() {
 void Pool::RetireOwned(uint32_t idx, Reason reason) {
   SafeDestroy(SlotAt(idx).conn);
   bool del;
+  PendingLogs logs;
   {
     std::lock_guard<std::mutex> lk(mu_);
     del = SlotEmptiedLocked(idx, reason);
+    logs = TakeLogsLocked();
   }
+  EmitLogs(std::move(logs));
   if (del) delete this;
 }
 
@@ -239,9 +242,11 @@ Status Pool::Drain(int64_t deadline_ms) {
     --slow_callers_;
     for (uint32_t i : idle) SlotEmptiedLocked(i, Reason::kNone);
   }
+  FlushLogsLocked(lk);
   while (live_ + creating_ > 0) {
     if (clock_->NowNs() >= deadline) return Status::kETIMEOUT;
     WaitLocked(state_cv_, lk, deadline);
+    FlushLogsLocked(lk);
   }
   return Status::kOK;
 }
@@ -260,11 +265,14 @@ void Pool::Close() {
     if (t.joinable()) t.join();
   }
   bool del;
+  PendingLogs logs;
   {
     std::lock_guard<std::mutex> lk(mu_);
     freed_ = true;
     del = ShouldDeleteLocked();
+    logs = TakeLogsLocked();
   }
+  EmitLogs(std::move(logs));
   if (del) delete this;
 }
 

@@ -160,6 +160,13 @@ class Pool final : private ClockListener {
   int64_t UpdateHealthLocked(int64_t now_ns);
   void SetHealthLocked(Health h, int64_t now_ns);
   void SetLastErrorLocked(const std::string& msg, Status code, int64_t now_ns);
+  // The log sink is user code, so it never runs under mu_: messages made under the lock wait
+  // in pending_logs_ until the thread that made them has unlocked.
+  using PendingLogs = std::vector<std::pair<int, std::string>>;
+  PendingLogs TakeLogsLocked() { return std::move(pending_logs_); }
+  static void EmitLogs(PendingLogs logs);
+  // Unlocks, emits pending messages, locks again (no-op when none are pending).
+  void FlushLogsLocked(std::unique_lock<std::mutex>& lk);
   double UnitRandomLocked();
 
   // --- callbacks, exception-safe
@@ -221,6 +228,7 @@ class Pool final : private ClockListener {
   bool stopping_ = false;                   // guarded by mu_: background threads must exit
   bool freed_ = false;                      // guarded by mu_: Close() called
   bool deleting_ = false;                   // guarded by mu_
+  PendingLogs pending_logs_;                // guarded by mu_
   std::string last_error_;                  // guarded by mu_ (already redacted)
   int last_error_code_ = 0;                 // guarded by mu_
   int64_t last_error_ns_ = -1;              // guarded by mu_

@@ -9,6 +9,9 @@
 // waiter then finds the slot idle and takes it) or the waiter's mark does (the CAS fails and the
 // releaser hands off under mu_). A releaser that sees waiters_count_ > 0 goes to the hand-off
 // directly, which also covers slots leased after the waiter's visit.
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <limits>
 #include <thread>
 
@@ -27,8 +30,9 @@ struct Hint {
 };
 thread_local Hint t_hint;
 
+// The kernel's thread id, as gdb, top -H and /proc show it, so a leak report can be matched.
 uint64_t ThisThreadId() {
-  thread_local uint64_t id = std::hash<std::thread::id>{}(std::this_thread::get_id());
+  thread_local uint64_t id = static_cast<uint64_t>(syscall(SYS_gettid));
   return id;
 }
 
@@ -154,7 +158,9 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, uint64_t* lease, void
     }
     --slow_callers_;
     bool del = ShouldDeleteLocked();
+    PendingLogs logs = TakeLogsLocked();
     lk.unlock();
+    EmitLogs(std::move(logs));
     if (del) delete this;
     return st;
   };

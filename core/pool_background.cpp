@@ -18,6 +18,10 @@ void Pool::ConnectorLoop() {
       const int64_t now = clock_->NowNs();
       int64_t health_at = UpdateHealthLocked(now);
       int64_t wake_at;
+      if (!pending_logs_.empty()) {
+        FlushLogsLocked(lk);
+        continue;  // time and state may have moved while unlocked
+      }
       if (!ShouldCreateLocked(now, &wake_at)) {
         WaitLocked(connector_cv_, lk, std::min(wake_at, health_at));
         continue;
@@ -69,12 +73,13 @@ void Pool::RunMaintenance() {
   const int64_t now = clock_->NowNs();
   int64_t idle_count = 0;
   {
-    std::lock_guard<std::mutex> lk(mu_);
+    std::unique_lock<std::mutex> lk(mu_);
     if (closing_) return;
     UpdateHealthLocked(now);
     uint32_t cap = capacity_.load(std::memory_order_relaxed);
     for (uint32_t i = 0; i < cap; ++i)
       if (StateOf(SlotAt(i).word.load(std::memory_order_relaxed)) == kIdle) ++idle_count;
+    FlushLogsLocked(lk);
   }
   const uint32_t cap = capacity_.load(std::memory_order_acquire);
   for (uint32_t i = 0; i < cap; ++i) {

@@ -168,8 +168,20 @@ void Pool::SetHealthLocked(Health h, int64_t now_ns) {
     std::string msg = "pool '" + cfg_.name + "': " + HealthName(old) + " -> " + HealthName(h);
     if ((h == Health::kDegraded || h == Health::kUnavailable) && !last_error_.empty())
       msg += " (last error: " + last_error_ + ")";
-    Log(level, msg);
+    pending_logs_.emplace_back(level, std::move(msg));
   }
+}
+
+void Pool::EmitLogs(PendingLogs logs) {
+  for (auto& [level, msg] : logs) Log(level, msg);
+}
+
+void Pool::FlushLogsLocked(std::unique_lock<std::mutex>& lk) {
+  if (pending_logs_.empty()) return;
+  PendingLogs logs = TakeLogsLocked();
+  lk.unlock();
+  EmitLogs(std::move(logs));
+  lk.lock();
 }
 
 void Pool::SetLastErrorLocked(const std::string& msg, Status code, int64_t now_ns) {

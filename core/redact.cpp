@@ -29,6 +29,11 @@ size_t ValueStart(std::string_view s, size_t after_word) {
   return p;
 }
 
+bool IsDelimiter(char c) {
+  return std::isspace(static_cast<unsigned char>(c)) || c == '&' || c == ';' || c == ',' || c == '}' ||
+         c == ')';
+}
+
 // End of a value starting at p: up to the matching quote if quoted, else to a delimiter.
 size_t ValueEnd(std::string_view s, size_t p, bool* quoted, char* quote) {
   *quoted = p < s.size() && (s[p] == '"' || s[p] == '\'');
@@ -39,9 +44,7 @@ size_t ValueEnd(std::string_view s, size_t p, bool* quoted, char* quote) {
     return q;  // index of the closing quote (or end)
   }
   size_t q = p;
-  while (q < s.size() && !std::isspace(static_cast<unsigned char>(s[q])) && s[q] != '&' &&
-         s[q] != ';' && s[q] != ',' && s[q] != '}' && s[q] != ')')
-    ++q;
+  while (q < s.size() && !IsDelimiter(s[q])) ++q;
   return q;
 }
 
@@ -64,6 +67,10 @@ std::string RedactAssignments(std::string_view s) {
         out += "***";
         if (end < s.size()) out += quote;
         i = end < s.size() ? end + 1 : end;
+        // A closing quote not followed by a delimiter was not the end of the value
+        // (secret='a password='x'): redact on to the next delimiter rather than leak the rest.
+        while (i < s.size() && !IsDelimiter(s[i]) && s[i] != '"' && s[i] != '\'') ++i;
+        if (i < s.size() && (s[i] == '"' || s[i] == '\'') && (i + 1 >= s.size() || IsDelimiter(s[i + 1]))) ++i;
       } else {
         out += "***";
         i = end;

@@ -33,3 +33,15 @@ TEST(Redact, LeavesOrdinaryTextAlone) {
 
 }  // namespace
 }  // namespace connpool
+
+namespace connpool {
+namespace {
+
+TEST(Redact, QuoteThatDoesNotEndTheValueDoesNotLeakTheRest) {
+  EXPECT_EQ(Redact("secret='a password='hunter2' host=x").find("hunter2"), std::string::npos);
+  EXPECT_EQ(Redact("unknown key 'pwd='x password='hunter2''").find("hunter2"), std::string::npos);
+  EXPECT_EQ(Redact("password='ok' user=u"), "password='***' user=u");
+}
+
+}  // namespace
+}  // namespace connpool
