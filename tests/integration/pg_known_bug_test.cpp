@@ -1,6 +1,5 @@
-// Known core bugs, shown against a real server. These tests state the contract and fail
-// while the bug is there; CTest runs them as expected-to-fail (WILL_FAIL, see CMakeLists.txt)
-// so the suite stays green and turns red the day the bug is fixed without flipping them.
+// Regression tests for core bugs first shown against a real server (each failed until its
+// fix landed).
 #include <connpool/connpool.h>
 #include <gtest/gtest.h>
 
@@ -13,14 +12,10 @@ namespace {
 // success returns to ready". With retry_max_ms = 200 an unavailable pool should probe at
 // least every ~240 ms, so once the server is back it is ready within about that.
 //
-// Bug (core/pool_health.cpp, Pool::CanCreateNowLocked): while unavailable and before
-// next_attempt_ns_, it returns false *without setting *wake_at*, so ConnectorLoop sleeps with
-// no deadline (kNever). Nothing wakes it at the backoff time: acquires are refused before
-// they notify connector_cv_, so the only wake-up left is RunMaintenance's notify every
-// maintenance_interval_ms. Probes of an unavailable pool therefore happen on maintenance
-// ticks, not on the backoff schedule; with maintenance_interval_ms = 60000 recovery takes up
-// to a minute. (The other scenarios run maintenance every 100 ms, which hides this.)
-TEST_F(PgTest, KnownBug_UnavailablePoolProbesOnItsBackoffNotOnMaintenanceTicks) {
+// Was a bug (Pool::CanCreateNowLocked returned early while unavailable without setting the
+// connectors' wake-up time, so probes happened only on maintenance ticks); fixed, and pinned
+// on a fake clock by HealthTest.UnavailablePoolProbesOnItsBackoffSchedule as well.
+TEST_F(PgTest, UnavailablePoolProbesOnItsBackoffNotOnMaintenanceTicks) {
   StartServer();
   connpool_pool_t* pool = MakePool({{"name", "probe_schedule"},
                                     {"max_size", "2"},
