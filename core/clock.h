@@ -22,6 +22,14 @@ class ClockListener {
   ~ClockListener() = default;
 };
 
+// now + timeout, clamped so that huge timeouts (INT64_MAX ms) mean "practically forever"
+// instead of overflowing.
+inline int64_t SaturatingDeadline(int64_t now_ns, int64_t timeout_ms) {
+  const int64_t max = INT64_MAX;
+  if (timeout_ms >= (max - now_ns) / 1'000'000) return max - 1;
+  return now_ns + timeout_ms * 1'000'000;
+}
+
 class Clock {
  public:
   virtual ~Clock() = default;

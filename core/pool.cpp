@@ -1,6 +1,8 @@
 // Pool lifetime, slots, hand-off, drain and close.
 #include "pool.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <boost/thread/thread.hpp>
 #include <limits>
@@ -29,8 +31,17 @@ Status Pool::Create(const Config& cfg, std::unique_ptr<Factory> factory, const P
   Pool* p = new Pool(cfg, std::move(factory), opts);
   try {
     unsigned connectors = static_cast<unsigned>(cfg.connect_concurrency);
-    for (unsigned i = 0; i < connectors; ++i) p->threads_.emplace_back([p] { p->ConnectorLoop(); });
-    if (opts.maintenance_thread) p->threads_.emplace_back([p] { p->MaintenanceLoop(); });
+    // Named so thread dumps (gdb, top -H, jstack) show what they are; 15 characters at most.
+    for (unsigned i = 0; i < connectors; ++i)
+      p->threads_.emplace_back([p] {
+        pthread_setname_np(pthread_self(), "connpool-conn");
+        p->ConnectorLoop();
+      });
+    if (opts.maintenance_thread)
+      p->threads_.emplace_back([p] {
+        pthread_setname_np(pthread_self(), "connpool-maint");
+        p->MaintenanceLoop();
+      });
   } catch (const std::exception& e) {
     *err = std::string("cannot start background threads: ") + e.what();
     p->Close();
@@ -202,7 +213,7 @@ void Pool::OnClockAdvanced() {
 Status Pool::WaitReady(int64_t timeout_ms) {
   if (timeout_ms < 0) timeout_ms = cfg_.acquire_timeout_ms;
   std::unique_lock<std::mutex> lk(mu_);
-  const int64_t deadline = clock_->NowNs() + timeout_ms * 1'000'000;
+  const int64_t deadline = SaturatingDeadline(clock_->NowNs(), timeout_ms);
   for (;;) {
     Health h = health_.load(std::memory_order_relaxed);
     if (h == Health::kReady || h == Health::kDegraded) return Status::kOK;
@@ -216,7 +227,7 @@ Status Pool::Drain(int64_t deadline_ms) {
   std::vector<uint32_t> idle;
   std::unique_lock<std::mutex> lk(mu_);
   const int64_t now = clock_->NowNs();
-  const int64_t deadline = now + std::max<int64_t>(deadline_ms, 0) * 1'000'000;
+  const int64_t deadline = SaturatingDeadline(now, std::max<int64_t>(deadline_ms, 0));
   if (!closing_) {
     closing_ = true;
     accepting_.store(false, std::memory_order_seq_cst);

@@ -40,12 +40,6 @@ uint64_t ThisThreadId() {
 // 2 cores in our benchmarks; beyond that queueing is the better use of the CPU.
 constexpr int kSpinYields = 16;
 
-int64_t SaturatingDeadline(int64_t now_ns, int64_t timeout_ms) {
-  const int64_t max = std::numeric_limits<int64_t>::max();
-  if (timeout_ms >= (max - now_ns) / 1'000'000) return max - 1;
-  return now_ns + timeout_ms * 1'000'000;
-}
-
 }  // namespace
 
 bool Pool::TryClaimIdle(bool mark_returning, uint32_t* idx_out, uint64_t* gen_out) {

@@ -32,9 +32,6 @@ bool BackoffAllows(uint64_t failures, int64_t creating, int64_t now_ns, int64_t 
 bool Pool::CanCreateNowLocked(int64_t now_ns, int64_t* wake_at) const {
   *wake_at = kNever;
   if (closing_ || stopping_) return false;
-  if (health_.load(std::memory_order_relaxed) == Health::kUnavailable &&
-      consecutive_failures_ > 0 && now_ns < next_attempt_ns_)
-    return false;
   if (live_ + creating_ >= cfg_.max_size) return false;
   if (creating_ >= cfg_.connect_concurrency) return false;
   return BackoffAllows(consecutive_failures_, creating_, now_ns, next_attempt_ns_, wake_at);

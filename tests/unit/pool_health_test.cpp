@@ -12,7 +12,7 @@ namespace {
 using HealthTest = PoolTest;
 
 bool WaitFailures(Pool* p, uint64_t n) {
-  return Eventually([&] { return p->Snapshot().consecutive_failures == n; });
+  return Eventually([&] { return p->Snapshot().consecutive_failures >= n; });
 }
 
 TEST_F(HealthTest, StartsInStartingAndTurnsReadyOnFirstCreate) {
@@ -229,6 +229,32 @@ TEST_F(HealthTest, OnlyOneProbeInFlightDuringAnOutage) {
   clock_.AdvanceMs(pool_->Snapshot().next_attempt_in_ms + 1);
   for (auto& t : ts) t.join();
   pool_->Release(held, false);
+}
+
+// Probing an unavailable pool follows the backoff clock, not the maintenance interval.
+TEST_F(HealthTest, UnavailablePoolProbesOnItsBackoffSchedule) {
+  Config cfg = SmallConfig(2);
+  cfg.retry_initial_ms = 100;
+  cfg.retry_max_ms = 400;
+  cfg.maintenance_interval_ms = 3600000;  // maintenance never runs in this test
+  state_ = std::make_shared<FakeState>();
+  state_->create_result = CreateResult::kFatal;
+  PoolOptions opts;
+  opts.clock = &clock_;
+  opts.maintenance_thread = false;
+  std::string err;
+  ASSERT_EQ(Pool::Create(cfg, std::make_unique<FakeFactory>(state_), opts, &pool_, &err), Status::kOK);
+  ASSERT_TRUE(WaitState(Health::kUnavailable));
+  state_->create_result = CreateResult::kRetry;
+  for (int i = 0; i < 5; ++i) {
+    uint64_t n = pool_->Snapshot().consecutive_failures;
+    clock_.AdvanceMs(pool_->Snapshot().next_attempt_in_ms + 1);
+    ASSERT_TRUE(WaitFailures(pool_, n + 1)) << "probe " << i;
+    EXPECT_LE(pool_->Snapshot().next_attempt_in_ms, 400 * 12 / 10 + 1);
+  }
+  state_->create_result = CreateResult::kOk;
+  clock_.AdvanceMs(pool_->Snapshot().next_attempt_in_ms + 1);
+  ASSERT_TRUE(WaitState(Health::kReady));
 }
 
 TEST_F(HealthTest, WaitReadyAnswersClosedAfterDrain) {
