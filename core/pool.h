@@ -136,7 +136,11 @@ class Pool final : private ClockListener {
   // `fresh`: created for this very claim, so validation is skipped.
   bool FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t start_ns, bool fresh,
                    uint64_t* lease, void** conn);
-  Status AcquireSlow(int priority, int64_t timeout_ms, uint64_t* lease, void** conn);
+  // `pins`: failed claims this call already made (each left slow_callers_ one higher).
+  Status AcquireSlow(int priority, int64_t timeout_ms, int pins, uint64_t* lease, void** conn);
+  // Retires a slot whose claim failed its checks and pins the pool (slow_callers_ + 1) so the
+  // acquire can go on safely even if Close() ran meanwhile; the caller undoes the pin.
+  void RetireClaimed(uint32_t idx, Reason reason);
   // Release when the one-CAS path does not apply: claims the slot (kReturning) first, so that
   // reset, max_uses and retirement run with exclusive ownership.
   Status ReleaseExclusive(uint64_t lease, bool broken, int64_t now_ns);

@@ -70,7 +70,7 @@ bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t start_n
   const int64_t now = clock_->CoarseNowNs();
   if (s.expires_ns != 0 && now >= s.expires_ns) {
     failed_claims_.fetch_add(1, std::memory_order_relaxed);
-    RetireOwned(idx, Reason::kLifetime);
+    RetireClaimed(idx, Reason::kLifetime);
     return false;
   }
   ValidateMode mode = cfg_.validate_mode();
@@ -82,7 +82,7 @@ bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t start_n
     if (!SafeValidate(s.conn)) {
       validation_failures_.fetch_add(1, std::memory_order_relaxed);
       failed_claims_.fetch_add(1, std::memory_order_relaxed);
-      RetireOwned(idx, Reason::kValidation);
+      RetireClaimed(idx, Reason::kValidation);
       return false;
     }
     s.checked_ns = now;
@@ -90,7 +90,7 @@ bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t start_n
   // Drain may have begun while we held the slot: do not lend from a closing pool.
   if (s.word.load(std::memory_order_acquire) & kClosing) {
     failed_claims_.fetch_add(1, std::memory_order_relaxed);
-    RetireOwned(idx, Reason::kNone);
+    RetireClaimed(idx, Reason::kNone);
     return false;
   }
   s.lease_start_ns.store(now, std::memory_order_relaxed);
@@ -107,15 +107,32 @@ bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t start_n
   return true;
 }
 
+void Pool::RetireClaimed(uint32_t idx, Reason reason) {
+  SafeDestroy(SlotAt(idx).conn);
+  PendingLogs logs;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    // Pin first: if Close() ran while we validated, emptying the pool's last slot must not
+    // delete it under this acquire, which goes on into AcquireSlow (where the pin is undone).
+    ++slow_callers_;
+    SlotEmptiedLocked(idx, reason);  // cannot ask for deletion while pinned
+    logs = TakeLogsLocked();
+  }
+  EmitLogs(std::move(logs));
+}
+
 Status Pool::Acquire(int priority, int64_t timeout_ms, uint64_t* lease, void** conn) {
   if (timeout_ms < 0) timeout_ms = cfg_.acquire_timeout_ms;
+  int pins = 0;
   if (accepting_.load(std::memory_order_acquire)) {
     uint32_t idx;
     uint64_t gen;
-    if (TryClaimIdle(false, &idx, &gen) && FinishClaim(idx, gen, priority, 0, false, lease, conn))
-      return Status::kOK;
+    if (TryClaimIdle(false, &idx, &gen)) {
+      if (FinishClaim(idx, gen, priority, 0, false, lease, conn)) return Status::kOK;
+      pins = 1;
+    }
   }
-  return AcquireSlow(priority, timeout_ms, lease, conn);
+  return AcquireSlow(priority, timeout_ms, pins, lease, conn);
 }
 
 Status Pool::AdmissionLocked() const {
@@ -124,7 +141,7 @@ Status Pool::AdmissionLocked() const {
   return Status::kOK;
 }
 
-Status Pool::AcquireSlow(int priority, int64_t timeout_ms, uint64_t* lease, void** conn) {
+Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int pins, uint64_t* lease, void** conn) {
   const int64_t start = clock_->NowNs();
   const int64_t deadline = SaturatingDeadline(start, timeout_ms);
   // With more threads than cores, the holder of a connection is usually just preempted:
@@ -136,12 +153,20 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, uint64_t* lease, void
       std::this_thread::yield();
       uint32_t idx;
       uint64_t gen;
-      if (TryClaimIdle(false, &idx, &gen) && FinishClaim(idx, gen, priority, start, false, lease, conn))
+      if (!TryClaimIdle(false, &idx, &gen)) continue;
+      if (FinishClaim(idx, gen, priority, start, false, lease, conn)) {
+        if (pins > 0) {  // we hold a lease, so the pool cannot be due for deletion
+          std::lock_guard<std::mutex> lk(mu_);
+          slow_callers_ -= pins;
+        }
         return Status::kOK;
+      }
+      ++pins;
     }
   }
   std::unique_lock<std::mutex> lk(mu_);
-  ++slow_callers_;
+  // This call counts once in slow_callers_ until leave(); failed claims pinned it already.
+  slow_callers_ += 1 - pins;
   auto leave = [&](Status st) {
     switch (st) {
       case Status::kETIMEOUT: timeouts_.fetch_add(1, std::memory_order_relaxed); break;
@@ -170,6 +195,7 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, uint64_t* lease, void
         return leave(Status::kOK);
       }
       lk.lock();
+      --slow_callers_;  // the failed claim's pin; this call is still counted once
       continue;
     }
     if (timeout_ms == 0) return leave(CreateForCaller(lk, priority, start, lease, conn));
@@ -189,6 +215,7 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, uint64_t* lease, void
       bool ok = FinishClaim(idx, gen, priority, start, false, lease, conn);
       lk.lock();
       if (ok) return leave(Status::kOK);
+      --slow_callers_;  // the failed claim's pin
       continue;
     }
     connector_cv_.notify_all();  // demand grew
@@ -205,6 +232,7 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, uint64_t* lease, void
     bool ok = FinishClaim(w.slot, LeaseGen(w.lease), priority, start, w.fresh, lease, conn);
     lk.lock();
     if (ok) return leave(Status::kOK);
+    --slow_callers_;  // the failed claim's pin
     // The handed connection failed its checks: wait again within the same deadline.
   }
 }
@@ -235,6 +263,7 @@ Status Pool::CreateForCaller(std::unique_lock<std::mutex>& lk, int priority, int
   lk.unlock();
   bool ok = FinishClaim(idx, gen, priority, start_ns, true, lease, conn);
   lk.lock();
+  if (!ok) --slow_callers_;  // the failed claim's pin (the caller is counted by AcquireSlow)
   return ok ? Status::kOK : Status::kEFACTORY;
 }
 
