@@ -113,6 +113,20 @@ TEST(InputLimits, SecretAfterAnUnbalancedQuotedSecretIsRedacted) {
   connpool_config_free(cfg);
 }
 
+// Known bug (fuzz_config_json, after the fix above): an empty quoted secret value followed
+// directly by another secret assignment, `pwd=''xpassword='hunter2'`. Redaction skips the
+// second secret word as the tail of the first value, stops at its opening quote and echoes
+// the value. Registered with WILL_FAIL (CMakeLists.txt) until fixed.
+TEST(InputLimits, KnownBug_SecretAfterAnEmptyQuotedSecretIsRedacted) {
+  connpool_config_t* cfg = connpool_config_new();
+  std::string err;
+  EXPECT_EQ(Set(cfg, "pwd=''xpassword='hunter2'x", "1", &err), CONNPOOL_EINVAL);
+  EXPECT_EQ(err.find("hunter2"), std::string::npos) << err;
+  EXPECT_EQ(FromJson("{\"secret=''dtoken='hunter2'\": 1}", &err), CONNPOOL_EINVAL);
+  EXPECT_EQ(err.find("hunter2"), std::string::npos) << err;
+  connpool_config_free(cfg);
+}
+
 TEST(InputLimits, ErrorBuffersAreNeverOverrun) {
   connpool_config_t* cfg = connpool_config_new();
   std::string full;
