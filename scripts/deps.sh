@@ -14,7 +14,7 @@ else
 fi
 missing=()
 for p in "${wanted[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep "install ok installed" >/dev/null || missing+=("$p")
 done
 ((${#missing[@]} == 0)) && exit 0
 if [[ $(id -u) -ne 0 ]]; then

@@ -29,9 +29,11 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 entries() {  # the paths in DEB, symbolic links as "path -> target"
   dpkg-deb -c "$1" | awk '{ $1 = $2 = $3 = $4 = $5 = ""; sub(/^ +/, ""); print }'
 }
-has() { entries "$1" | grep -qE "$2" || fail "$(basename "$1") has no entry matching $2"; }
+# grep reads all of its input (no -q) in pipelines: with pipefail, an early exit would SIGPIPE the
+# writer and fail the pipeline even though the line was found.
+has() { entries "$1" | grep -E "$2" >/dev/null || fail "$(basename "$1") has no entry matching $2"; }
 lacks() {
-  ! entries "$1" | sed 's/ -> .*//' | grep -qE "$2" || fail "$(basename "$1") must not hold $2"
+  ! entries "$1" | sed 's/ -> .*//' | grep -E "$2" >/dev/null || fail "$(basename "$1") must not hold $2"
 }
 field() { dpkg-deb -f "$1" "$2"; }
 
@@ -45,7 +47,7 @@ deps=$(field "$runtime" Depends)
 for d in libboost-thread1.74.0 libboost-chrono1.74.0 libcjson1; do
   [[ $deps == *"$d"* ]] || fail "libconnpool$major Depends lacks $d: $deps"
 done
-dpkg-deb --ctrl-tarfile "$runtime" | tar -t | grep -qx './shlibs' || fail "libconnpool$major has no shlibs file"
+dpkg-deb --ctrl-tarfile "$runtime" | tar -t | grep -x './shlibs' >/dev/null || fail "libconnpool$major has no shlibs file"
 
 # libconnpool-dev: header, .so link, pkg-config file, CMake package; the library itself stays
 # in libconnpool1.
