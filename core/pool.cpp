@@ -143,7 +143,7 @@ void Pool::RetireOwned(uint32_t idx, Reason reason) {
     logs = TakeLogsLocked();
   }
   EmitLogs(std::move(logs));
-  if (del) delete this;
+  if (del) DeleteSelf();
 }
 
 void Pool::HandToWaiterLocked(uint32_t idx, Waiter* w, bool fresh) {
@@ -284,7 +284,7 @@ void Pool::Close() {
     logs = TakeLogsLocked();
   }
   EmitLogs(std::move(logs));
-  if (del) delete this;
+  if (del) DeleteSelf();
 }
 
 // --- callbacks: a throwing factory must never unwind through the pool.

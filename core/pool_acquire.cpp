@@ -180,7 +180,7 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int pins, uint64_t* l
     PendingLogs logs = TakeLogsLocked();
     lk.unlock();
     EmitLogs(std::move(logs));
-    if (del) delete this;
+    if (del) DeleteSelf();
     return st;
   };
   for (;;) {

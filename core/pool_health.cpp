@@ -169,8 +169,38 @@ void Pool::SetHealthLocked(Health h, int64_t now_ns) {
   }
 }
 
+Pool::PendingLogs Pool::TakeLogsLocked() {
+  PendingLogs batch;
+  if (pending_logs_.empty()) return batch;
+  batch.ticket = ++log_tickets_issued_;
+  batch.items.swap(pending_logs_);
+  return batch;
+}
+
 void Pool::EmitLogs(PendingLogs logs) {
-  for (auto& [level, msg] : logs) Log(level, msg);
+  if (logs.ticket == 0) return;
+  std::unique_lock<std::mutex> lk(log_order_mu_);
+  log_order_cv_.wait(lk, [&] { return log_tickets_served_ + 1 == logs.ticket; });
+  lk.unlock();  // the sink runs with no pool lock held; later batches wait on served_
+  for (auto& [level, msg] : logs.items) Log(level, msg);
+  lk.lock();
+  ++log_tickets_served_;
+  log_order_cv_.notify_all();
+}
+
+void Pool::DeleteSelf() {
+  // Only the deleting thread is left in pool code, so no ticket is issued any more; wait for
+  // batches other threads took but have not delivered yet (they may be between unlock and sink).
+  uint64_t issued;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    issued = log_tickets_issued_;
+  }
+  {
+    std::unique_lock<std::mutex> lk(log_order_mu_);
+    log_order_cv_.wait(lk, [&] { return log_tickets_served_ >= issued; });
+  }
+  delete this;
 }
 
 void Pool::FlushLogsLocked(std::unique_lock<std::mutex>& lk) {

@@ -68,9 +68,9 @@ std::string RedactAssignments(std::string_view s) {
         if (end < s.size()) out += quote;
         i = end < s.size() ? end + 1 : end;
         // A closing quote not followed by a delimiter was not the end of the value
-        // (secret='a password='x'): redact on to the next delimiter rather than leak the rest.
-        while (i < s.size() && !IsDelimiter(s[i]) && s[i] != '"' && s[i] != '\'') ++i;
-        if (i < s.size() && (s[i] == '"' || s[i] == '\'') && (i + 1 >= s.size() || IsDelimiter(s[i + 1]))) ++i;
+        // (secret='a password='x', pwd=''xpassword='x'): redact on to the next delimiter,
+        // quotes included, rather than leak the rest.
+        while (i < s.size() && !IsDelimiter(s[i])) ++i;
       } else {
         out += "***";
         i = end;

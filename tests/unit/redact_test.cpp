@@ -45,3 +45,15 @@ TEST(Redact, QuoteThatDoesNotEndTheValueDoesNotLeakTheRest) {
 
 }  // namespace
 }  // namespace connpool
+
+namespace connpool {
+namespace {
+
+TEST(Redact, EmptyQuotedSecretFollowedByAnotherDoesNotLeak) {
+  EXPECT_EQ(Redact("pwd=''xpassword='hunter2'").find("hunter2"), std::string::npos);
+  EXPECT_EQ(Redact("pwd='' password=hunter2").find("hunter2"), std::string::npos);
+  EXPECT_EQ(Redact("pwd='' user=u"), "pwd='***' user=u");
+}
+
+}  // namespace
+}  // namespace connpool
