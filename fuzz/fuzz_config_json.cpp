@@ -61,7 +61,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   if (rc != CONNPOOL_OK) {
     if (msg.empty()) Fail("empty message on failure", json);
-    if (connpool_fuzz::CanaryOnlyAsSecret(json) && msg.find(connpool_fuzz::kCanary) != std::string::npos)
+    // JSON escapes change the text the library sees ("\\token=" decodes to TAB + "oken="), so
+    // the canary oracle, which reads the raw document, only judges documents without them.
+    if (json.find('\\') == std::string::npos && connpool_fuzz::CanaryOnlyAsSecret(json) &&
+        msg.find(connpool_fuzz::kCanary) != std::string::npos)
       Fail("secret echoed in the message", msg);
     return 0;
   }

@@ -4,6 +4,7 @@
 #   bash scripts/fuzz.sh [target ...]        default: every target
 # Environment:
 #   FUZZ_SECONDS   seconds per target (default 60)
+#   FUZZ_SEED      libFuzzer -seed (default: random); CI pins it so a run replays the same inputs
 #   FUZZ_BUILD_DIR build tree (default build/fuzz)
 #   JOBS           build parallelism (default 2)
 # New inputs go to $FUZZ_BUILD_DIR/corpus/<target>/ (the checked-in corpus is only read); a
@@ -14,6 +15,8 @@ cd "$(dirname "$0")/.."
 
 build=${FUZZ_BUILD_DIR:-build/fuzz}
 seconds=${FUZZ_SECONDS:-60}
+seed_args=()
+[[ -n ${FUZZ_SEED:-} ]] && seed_args=(-seed="$FUZZ_SEED")
 jobs=${JOBS:-2}
 targets=("$@")
 ((${#targets[@]})) || targets=(config_json config_set pool_ops)
@@ -46,7 +49,7 @@ for t in "${targets[@]}"; do
   [[ $t == config_* ]] && extra+=(-dict=fuzz/config.dict)
   echo "=== fuzz_$t for ${seconds}s"
   # -timeout: one input taking 25 s is a hang (the pool fuzzer never waits by design).
-  if ! "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 \
+  if ! "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 "${seed_args[@]}" \
       -print_final_stats=1 -artifact_prefix="$build/artifacts/$t-" "${extra[@]}" \
       "$work" "fuzz/corpus/$t" 2>"$build/fuzz_$t.log"; then
     status=1
