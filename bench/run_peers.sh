@@ -16,7 +16,7 @@
 #   REV          build libconnpool from this commit (git archive) instead of the working tree, so
 #                that a measurement names exactly what it measured; commits with the same
 #                core/, capi/ and CMake files share one build
-#   RERUN_ABOVE  re-measure each line whose other_cpu_pct (CPU that other processes used while it
+#   RERUN_ABOVE  (with RUNS=0 and an existing OUT: only this) re-measure each line whose other_cpu_pct (CPU that other processes used while it
 #                was measured) is above this, up to RERUN_TRIES (3) times, each after waiting up
 #                to RERUN_WAIT (120) s for a 1-minute load average under 1; the line measured on
 #                the quietest machine is kept, the first lines stay in runN.first.txt
@@ -75,22 +75,27 @@ harness() {  # $1 = peers, $2 = thread counts (empty: the harness default)
 }
 
 mkdir -p "$OUT"
-{
-  echo "date_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "libconnpool=$version ($CONNPOOL_LIBDIR)"
-  echo "cpu=$(nproc) x$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
-  echo "kernel=$(uname -r) clocksource=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown)"
-  echo "cc=$(gcc --version | head -n1)"
-  echo "java=$(java -version 2>&1 | head -n1)"
-  echo "peers=${PEERS:-all} threads=${THREADS:-1,2,4,8,32,256} pool=${POOL:-10} warmup=${WARMUP:-1} measure=${MEASURE:-3}"
-  echo "loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg)"
-} > "$OUT/machine.txt"
+# RUNS=0 with RERUN_ABOVE only re-measures the noisy lines of an existing OUT.
+if ((RUNS > 0)); then
+  {
+    echo "date_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "libconnpool=$version ($CONNPOOL_LIBDIR)"
+    echo "cpu=$(nproc) x$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
+    echo "kernel=$(uname -r) clocksource=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown)"
+    echo "cc=$(gcc --version | head -n1)"
+    echo "java=$(java -version 2>&1 | head -n1)"
+    echo "peers=${PEERS:-all} threads=${THREADS:-1,2,4,8,32,256} pool=${POOL:-10} warmup=${WARMUP:-1} measure=${MEASURE:-3}"
+    echo "loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg)"
+  } > "$OUT/machine.txt"
+else
+  echo "rerun_pass=$(date -u +%Y-%m-%dT%H:%M:%SZ) libconnpool=$version loadavg=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
+fi
 
 for ((run = 1; run <= RUNS; run++)); do
   echo "# run $run of $RUNS -> $OUT/run$run.txt" >&2
   harness "$PEERS" | tee "$OUT/run$run.txt"
 done
-echo "loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
+((RUNS > 0)) && echo "loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
 
 # Lines measured while other processes used more than RERUN_ABOVE % of the CPU, as
 # "run peer threads other_cpu_pct", one per line.
@@ -131,22 +136,26 @@ if [[ -n $RERUN_ABOVE ]]; then
     echo "# re-measuring ${#lines[@]} line(s) with other_cpu_pct > $RERUN_ABOVE (try $try of $RERUN_TRIES)" >&2
     for l in "${lines[@]}"; do
       read -r run peer threads _ <<< "$l"
+      # An earlier re-run of the same JVM peer may have replaced this line already.
+      noisy | grep -q "^$run $peer $threads " || continue
       [[ -f $OUT/$run.first.txt ]] || cp "$OUT/$run.txt" "$OUT/$run.first.txt"
       wait_quiet
-      new=$(harness "$(selector "$peer")" "$threads" | grep '^peer=' || true)
-      # Keep whichever line for (peer, threads) was measured on the quieter machine.
-      python3 - "$OUT/$run.txt" "$peer" "$threads" "$new" <<'PY'
+      # A JVM peer runs its whole thread list again: alone, a 256-thread line would start on a
+      # cold JIT whose compiler threads starve (HikariCP measured 0.5M instead of 16M that way).
+      [[ $peer == hikaricp || $peer == commons-pool2 ]] && threads_arg="" || threads_arg=$threads
+      new=$(harness "$(selector "$peer")" "$threads_arg" | grep '^peer=' || true)
+      # For every (peer, threads) just measured, keep whichever line had the quieter machine.
+      python3 - "$OUT/$run.txt" "$new" <<'PY'
 import sys
-path, peer, threads, new = sys.argv[1:5]
+path, new = sys.argv[1:3]
 kv = lambda line: dict(p.split("=", 1) for p in line.split() if "=" in p)
-fresh = [l for l in new.splitlines() if kv(l).get("peer") == peer and kv(l).get("threads") == threads]
+fresh = {(kv(l)["peer"], kv(l)["threads"]): l for l in new.splitlines() if l.startswith("peer=")}
 lines = open(path).read().splitlines()
 for i, line in enumerate(lines):
     o = kv(line) if line.startswith("peer=") else {}
-    if fresh and o.get("peer") == peer and o.get("threads") == threads:
-        if float(kv(fresh[0])["other_cpu_pct"]) < float(o["other_cpu_pct"]):
-            lines[i] = fresh[0]
-        break
+    f = fresh.get((o.get("peer"), o.get("threads")))
+    if f and float(kv(f)["other_cpu_pct"]) < float(o["other_cpu_pct"]):
+        lines[i] = f
 open(path, "w").write("\n".join(lines) + "\n")
 PY
     done
