@@ -137,7 +137,8 @@ if [[ -n $RERUN_ABOVE ]]; then
     for l in "${lines[@]}"; do
       read -r run peer threads _ <<< "$l"
       # An earlier re-run of the same JVM peer may have replaced this line already.
-      noisy | grep -q "^$run $peer $threads " || continue
+      # (grep reads all of it: with -q, noisy could die of SIGPIPE and pipefail would skip the line)
+      noisy | grep "^$run $peer $threads " >/dev/null || continue
       [[ -f $OUT/$run.first.txt ]] || cp "$OUT/$run.txt" "$OUT/$run.first.txt"
       wait_quiet
       # A JVM peer runs its whole thread list again: alone, a 256-thread line would start on a
