@@ -4,7 +4,12 @@
 #   bash scripts/fuzz.sh [target ...]        default: every target
 # Environment:
 #   FUZZ_SECONDS   seconds per target (default 60)
-#   FUZZ_SEED      libFuzzer -seed (default: random); CI pins it so a run replays the same inputs
+#   FUZZ_SEED      libFuzzer -seed (default: random)
+#   FUZZ_RUNS      run a fixed number of inputs instead of a time: a number for every target or
+#                  a list like "config_json=1500000 config_set=50000 pool_ops=3000". With
+#                  FUZZ_SEED this makes a run repeatable, which a time budget is not (how far 60 s
+#                  gets depends on the machine), so CI pins both: a finding there is a finding
+#                  here too, replayable by the same command.
 #   FUZZ_BUILD_DIR build tree (default build/fuzz)
 #   JOBS           build parallelism (default 2)
 # New inputs go to $FUZZ_BUILD_DIR/corpus/<target>/ (the checked-in corpus is only read); a
@@ -47,9 +52,20 @@ for t in "${targets[@]}"; do
   mkdir -p "$work"
   extra=()
   [[ $t == config_* ]] && extra+=(-dict=fuzz/config.dict)
-  echo "=== fuzz_$t for ${seconds}s"
+  budget=(-max_total_time="$seconds")
+  what="${seconds}s"
+  if [[ -n ${FUZZ_RUNS:-} ]]; then
+    runs=$FUZZ_RUNS
+    if [[ $runs == *=* ]]; then
+      runs=$(tr ' ,' '\n\n' <<<"$FUZZ_RUNS" | sed -n "s/^$t=//p")
+      [[ -n $runs ]] || { echo "fuzz.sh: FUZZ_RUNS names no count for $t" >&2; exit 2; }
+    fi
+    budget=(-runs="$runs")
+    what="$runs inputs"
+  fi
+  echo "=== fuzz_$t for $what"
   # -timeout: one input taking 25 s is a hang (the pool fuzzer never waits by design).
-  if ! "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 "${seed_args[@]}" \
+  if ! "$build/fuzz/fuzz_$t" "${budget[@]}" -timeout=25 -rss_limit_mb=2048 "${seed_args[@]}" \
       -print_final_stats=1 -artifact_prefix="$build/artifacts/$t-" "${extra[@]}" \
       "$work" "fuzz/corpus/$t" 2>"$build/fuzz_$t.log"; then
     status=1
