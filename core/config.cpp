@@ -49,6 +49,10 @@ const KeySpec kKeys[] = {
             nullptr, &Config::validate_on_acquire, nullptr, nullptr},
     Int("validation_idle_ms", &Config::validation_idle_ms, 0, kMsMax,
         "a connection used this recently is trusted without a round trip"),
+    Int("validation_timeout_ms", &Config::validation_timeout_ms, 1, kMsMax,
+        "an acquire waits this long for the validate of the connection it claimed (validate runs "
+        "on a pool thread); a validate that takes longer counts as failed and the connection is "
+        "destroyed when it returns"),
     Int("validate_interval_ms", &Config::validate_interval_ms, 0, kMsMax,
         "background keepalive validation of idle connections; 0 = off"),
     Bool("reset_on_release", &Config::reset_on_release, "call reset (if set) on release"),

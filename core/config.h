@@ -33,6 +33,7 @@ struct Config {
   int64_t max_uses = 0;
   int64_t validate_on_acquire = static_cast<int64_t>(ValidateMode::kIdle);
   int64_t validation_idle_ms = 500;
+  int64_t validation_timeout_ms = 5000;
   int64_t validate_interval_ms = 0;
   bool reset_on_release = true;
   int64_t leak_threshold_ms = 0;

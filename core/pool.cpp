@@ -205,6 +205,7 @@ template void Pool::WaitLocked(boost::condition_variable_any&, std::unique_lock<
 void Pool::OnClockAdvanced() {
   std::lock_guard<std::mutex> lk(mu_);
   queue_.ForEach([](Waiter* w) { w->cv.notify_one(); });
+  for (OffloadJob* j : offload_waited_) NotifyJob(j);
   connector_cv_.notify_all();
   maintenance_cv_.notify_all();
   state_cv_.notify_all();
@@ -233,6 +234,7 @@ Status Pool::Drain(int64_t deadline_ms) {
     accepting_.store(false, std::memory_order_seq_cst);
     SetHealthLocked(Health::kDraining, now);
     WakeAllWaitersLocked(Status::kECLOSED);
+    for (OffloadJob* j : offload_waited_) NotifyJob(j);  // acquirers waiting on a helper stop
     // Mark every slot so that no lock-free acquire or release can complete on it from now on.
     uint32_t cap = capacity_.load(std::memory_order_relaxed);
     for (uint32_t i = 0; i < cap; ++i) {
@@ -269,6 +271,7 @@ void Pool::Close() {
     stopping_ = true;
     connector_cv_.notify_all();
     maintenance_cv_.notify_all();
+    helper_cv_.notify_all();
   }
   // Background threads may be inside a factory callback: join waits for it to return.
   for (boost::thread& t : threads_) {

@@ -7,8 +7,11 @@
 //     nothing is idle, when waiters exist, or for creates, retirements and health changes.
 //   * Waiters are served by direct hand-off, highest priority first, FIFO within a priority.
 //   * Factory callbacks never run with mu_ held. Creates run on the connector threads (at most
-//     connect_concurrency at once, with backoff), except for an acquire with timeout 0, which
-//     creates on its own thread so that a failing create can be reported as EFACTORY.
+//     connect_concurrency at once, with backoff). The callbacks an acquire itself needs (the
+//     validate of a connection it claimed; the create of an acquire with timeout 0, so that a
+//     failure can be reported as EFACTORY) run on helper threads while the acquire waits with
+//     its own deadline (pool_offload.cpp): a callback that hangs cannot hold an acquire past
+//     its timeout. Reset runs on the releasing thread, destroy wherever a connection retires.
 //   * Every connection created is idle, leased, or destroyed: created - destroyed = live_.
 // Lifetime: Close() (connpool_pool_free) drains, joins the background threads and, once the
 // last lease is back, deletes the pool. A release that ends the last lease of a closed pool
@@ -22,6 +25,7 @@
 #include <boost/thread/thread.hpp>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -134,10 +138,14 @@ class Pool final : private ClockListener {
   bool TryClaimIdle(bool mark_returning, uint32_t* idx, uint64_t* gen);
   // Checks a just-claimed connection (lifetime, validation). True: the lease is issued.
   // `fresh`: created for this very claim, so validation is skipped.
-  bool FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t start_ns, bool fresh,
-                   uint64_t* lease, void** conn);
+  // `*start_ns` and `timeout_ms` give the acquire's deadline, which bounds a validation; a
+  // zero *start_ns (fast path) is set to the time the validation began, if one is needed.
+  bool FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t* start_ns, int64_t timeout_ms,
+                   bool fresh, uint64_t* lease, void** conn);
   // `pins`: failed claims this call already made (each left slow_callers_ one higher).
-  Status AcquireSlow(int priority, int64_t timeout_ms, int pins, uint64_t* lease, void** conn);
+  // `start_ns`: when the acquire's deadline began (0: now).
+  Status AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int pins, uint64_t* lease,
+                     void** conn);
   // Retires a slot whose claim failed its checks and pins the pool (slow_callers_ + 1) so the
   // acquire can go on safely even if Close() ran meanwhile; the caller undoes the pin.
   void RetireClaimed(uint32_t idx, Reason reason);
@@ -148,6 +156,30 @@ class Pool final : private ClockListener {
   Status CreateForCaller(std::unique_lock<std::mutex>& lk, int priority, int64_t start_ns,
                          uint64_t* lease, void** conn);
   void ReturnSlow(uint32_t idx);
+
+  // --- callbacks run for an acquire on helper threads (pool_offload.cpp)
+  struct OffloadJob;
+  enum class Checked { kValid, kInvalid, kGaveUp, kPoolClosing };
+  // Validates claimed slot `idx` on a helper thread, waiting until `until_ns` at most.
+  // kValid/kInvalid: done, the caller still owns the slot. kPoolClosing: not run because the pool
+  // is closing, the caller owns the slot. kGaveUp: the helper owns the slot now (it puts the
+  // connection back or retires it when the callback returns) and the pool is pinned for the
+  // caller as by RetireClaimed. `validation_bound`: until_ns is the validation_timeout_ms
+  // bound (giving up then counts as a failed validation), not the caller's deadline.
+  Checked ValidateForAcquire(uint32_t idx, int64_t until_ns, bool validation_bound);
+  // Queues `job` for a helper thread, starting one if none is free. False if none can run it
+  // (the pool is stopping or no thread could be started): the caller runs the callback itself.
+  bool SubmitLocked(OffloadJob* job);
+  // Waits for `job` until `until_ns` or the pool closes. True: done, the caller deletes it.
+  // False: abandoned (job->abandoned says why); the helper finishes and deletes it.
+  bool AwaitLocked(std::unique_lock<std::mutex>& lk, OffloadJob* job, int64_t until_ns, int on_timeout);
+  // The create of slot `idx` (BeginCreateLocked done) for an acquire with timeout 0, waited
+  // for until `until_ns`. True: created, the slot holds the connection (still kCreating).
+  // False: *st is EFACTORY (create failed), ETIMEOUT or ECLOSED (the helper finishes it).
+  bool CreateOffThreadLocked(std::unique_lock<std::mutex>& lk, uint32_t idx, int64_t until_ns, Status* st);
+  void HelperLoop();
+  static void NotifyJob(OffloadJob* job);  // wakes the acquirer waiting on it
+  void RunJobLocked(std::unique_lock<std::mutex>& lk, OffloadJob* job);
 
   // --- creation and health (pool_health.cpp)
   bool CanCreateNowLocked(int64_t now_ns, int64_t* wake_at) const;
@@ -252,6 +284,13 @@ class Pool final : private ClockListener {
   boost::condition_variable_any maintenance_cv_;
   std::condition_variable state_cv_;        // health changes, drain progress
 
+  std::deque<OffloadJob*> offload_queue_;   // guarded by mu_: jobs no helper has taken yet
+  std::vector<OffloadJob*> offload_waited_; // guarded by mu_: jobs an acquirer waits on
+  size_t idle_helpers_ = 0;                 // guarded by mu_
+  size_t helpers_ = 0;                      // guarded by mu_: helper threads started
+  boost::condition_variable_any helper_cv_;
+
+  // Connectors and maintenance from Create(); helpers appended under mu_ until stopping_.
   std::vector<boost::thread> threads_;
   std::vector<uint64_t> leak_logged_;       // maintenance only: lease already reported per slot
 };

@@ -64,8 +64,8 @@ bool Pool::TryClaimIdle(bool mark_returning, uint32_t* idx_out, uint64_t* gen_ou
   return false;
 }
 
-bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t start_ns, bool fresh,
-                       uint64_t* lease_out, void** conn_out) {
+bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t* start_ns, int64_t timeout_ms,
+                       bool fresh, uint64_t* lease_out, void** conn_out) {
   Slot& s = SlotAt(idx);
   const int64_t now = clock_->CoarseNowNs();
   if (s.expires_ns != 0 && now >= s.expires_ns) {
@@ -79,11 +79,28 @@ bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t start_n
                 (mode == ValidateMode::kIdle &&
                  now - s.last_used_ns.load(std::memory_order_relaxed) > cfg_.validation_idle_ms * 1'000'000));
   if (check) {
-    if (!SafeValidate(s.conn)) {
-      validation_failures_.fetch_add(1, std::memory_order_relaxed);
-      failed_claims_.fetch_add(1, std::memory_order_relaxed);
-      RetireClaimed(idx, Reason::kValidation);
-      return false;
+    // Bounded by the acquire's own deadline and by validation_timeout_ms. Timeout 0 means "do
+    // not wait for a connection to come free"; the check of the one claimed is still allowed
+    // validation_timeout_ms.
+    const int64_t t = clock_->NowNs();
+    if (*start_ns == 0) *start_ns = t;  // the fast path's deadline starts here, should it go on
+    const int64_t check_until = SaturatingDeadline(t, cfg_.validation_timeout_ms);
+    const int64_t caller_until = timeout_ms == 0 ? INT64_MAX : SaturatingDeadline(*start_ns, timeout_ms);
+    switch (ValidateForAcquire(idx, std::min(check_until, caller_until), check_until <= caller_until)) {
+      case Checked::kValid:
+        break;
+      case Checked::kInvalid:
+        validation_failures_.fetch_add(1, std::memory_order_relaxed);
+        failed_claims_.fetch_add(1, std::memory_order_relaxed);
+        RetireClaimed(idx, Reason::kValidation);
+        return false;
+      case Checked::kPoolClosing:
+        failed_claims_.fetch_add(1, std::memory_order_relaxed);
+        RetireClaimed(idx, Reason::kNone);
+        return false;
+      case Checked::kGaveUp:  // the helper owns the slot now; the pool is pinned for us
+        failed_claims_.fetch_add(1, std::memory_order_relaxed);
+        return false;
     }
     s.checked_ns = now;
   }
@@ -98,8 +115,8 @@ bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t start_n
   s.holder_priority.store(priority, std::memory_order_relaxed);
   t_hint.pool = this;
   t_hint.idx = idx;
-  if (start_ns != 0) {  // zero-wait acquires are derived in Snapshot(), not counted here
-    int64_t waited = clock_->NowNs() - start_ns;
+  if (*start_ns != 0) {  // zero-wait acquires are derived in Snapshot(), not counted here
+    int64_t waited = clock_->NowNs() - *start_ns;
     acquire_wait_us_.Record(waited > 0 ? static_cast<uint64_t>(waited / 1000) : 0);
   }
   *lease_out = MakeLease(tag_, idx, gen);
@@ -124,15 +141,16 @@ void Pool::RetireClaimed(uint32_t idx, Reason reason) {
 Status Pool::Acquire(int priority, int64_t timeout_ms, uint64_t* lease, void** conn) {
   if (timeout_ms < 0) timeout_ms = cfg_.acquire_timeout_ms;
   int pins = 0;
+  int64_t start = 0;  // read from the clock only if the claim needs a validation
   if (accepting_.load(std::memory_order_acquire)) {
     uint32_t idx;
     uint64_t gen;
     if (TryClaimIdle(false, &idx, &gen)) {
-      if (FinishClaim(idx, gen, priority, 0, false, lease, conn)) return Status::kOK;
+      if (FinishClaim(idx, gen, priority, &start, timeout_ms, false, lease, conn)) return Status::kOK;
       pins = 1;
     }
   }
-  return AcquireSlow(priority, timeout_ms, pins, lease, conn);
+  return AcquireSlow(priority, timeout_ms, start, pins, lease, conn);
 }
 
 Status Pool::AdmissionLocked() const {
@@ -141,8 +159,9 @@ Status Pool::AdmissionLocked() const {
   return Status::kOK;
 }
 
-Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int pins, uint64_t* lease, void** conn) {
-  const int64_t start = clock_->NowNs();
+Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int pins, uint64_t* lease,
+                         void** conn) {
+  int64_t start = start_ns != 0 ? start_ns : clock_->NowNs();
   const int64_t deadline = SaturatingDeadline(start, timeout_ms);
   // With more threads than cores, the holder of a connection is usually just preempted:
   // yielding a few times lets it run and give the connection back, far cheaper than queueing
@@ -154,7 +173,7 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int pins, uint64_t* l
       uint32_t idx;
       uint64_t gen;
       if (!TryClaimIdle(false, &idx, &gen)) continue;
-      if (FinishClaim(idx, gen, priority, start, false, lease, conn)) {
+      if (FinishClaim(idx, gen, priority, &start, timeout_ms, false, lease, conn)) {
         if (pins > 0) {  // we hold a lease, so the pool cannot be due for deletion
           std::lock_guard<std::mutex> lk(mu_);
           slow_callers_ -= pins;
@@ -190,7 +209,7 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int pins, uint64_t* l
     uint64_t gen;
     if (TryClaimIdle(false, &idx, &gen)) {
       lk.unlock();
-      if (FinishClaim(idx, gen, priority, start, false, lease, conn)) {
+      if (FinishClaim(idx, gen, priority, &start, timeout_ms, false, lease, conn)) {
         lk.lock();
         return leave(Status::kOK);
       }
@@ -212,7 +231,7 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int pins, uint64_t* l
       queue_.Remove(&w);
       waiters_count_.fetch_sub(1, std::memory_order_seq_cst);
       lk.unlock();
-      bool ok = FinishClaim(idx, gen, priority, start, false, lease, conn);
+      bool ok = FinishClaim(idx, gen, priority, &start, timeout_ms, false, lease, conn);
       lk.lock();
       if (ok) return leave(Status::kOK);
       --slow_callers_;  // the failed claim's pin
@@ -229,7 +248,7 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int pins, uint64_t* l
     }
     if (w.status != Status::kOK) return leave(w.status);
     lk.unlock();
-    bool ok = FinishClaim(w.slot, LeaseGen(w.lease), priority, start, w.fresh, lease, conn);
+    bool ok = FinishClaim(w.slot, LeaseGen(w.lease), priority, &start, timeout_ms, w.fresh, lease, conn);
     lk.lock();
     if (ok) return leave(Status::kOK);
     --slow_callers_;  // the failed claim's pin
@@ -241,15 +260,13 @@ Status Pool::CreateForCaller(std::unique_lock<std::mutex>& lk, int priority, int
                              uint64_t* lease, void** conn) {
   int64_t wake_at;
   if (!CanCreateNowLocked(clock_->NowNs(), &wake_at)) return Status::kETIMEOUT;
+  Status st = Status::kOK;
   uint32_t idx = BeginCreateLocked();
-  lk.unlock();
-  void* c = nullptr;
-  std::string err;
-  int64_t t0 = clock_->NowNs();
-  CreateResult r = SafeCreate(&c, &err);
-  int64_t t1 = clock_->NowNs();
-  lk.lock();
-  if (!FinishCreateLocked(idx, r, c, err, t0, t1)) return Status::kEFACTORY;
+  // The create runs on a helper thread; this acquire waits for it at most acquire_timeout_ms
+  // (its own timeout is 0: it does not wait for others, but its create may take a while).
+  // Given up on, the create still finishes and the pool keeps the connection.
+  if (!CreateOffThreadLocked(lk, idx, SaturatingDeadline(clock_->NowNs(), cfg_.acquire_timeout_ms), &st))
+    return st;
   Slot& s = SlotAt(idx);
   if (closing_) {
     lk.unlock();
@@ -261,7 +278,7 @@ Status Pool::CreateForCaller(std::unique_lock<std::mutex>& lk, int priority, int
   uint64_t gen = GenOf(s.word.load(std::memory_order_relaxed)) + 1;
   s.word.store(MakeWord(gen, 0, kLeased), std::memory_order_release);
   lk.unlock();
-  bool ok = FinishClaim(idx, gen, priority, start_ns, true, lease, conn);
+  bool ok = FinishClaim(idx, gen, priority, &start_ns, 0, true, lease, conn);
   lk.lock();
   if (!ok) --slow_callers_;  // the failed claim's pin (the caller is counted by AcquireSlow)
   return ok ? Status::kOK : Status::kEFACTORY;

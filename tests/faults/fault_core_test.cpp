@@ -1,12 +1,13 @@
 // Stalled factory callbacks against the core on a FakeClock: which deadlines still hold while
 // a callback hangs, who is blocked behind it, and what Close() (connpool_pool_free) does.
 //
-// Where callbacks run (core/pool.h): create on the connector threads, except for an acquire
-// with timeout 0 which creates on its own thread; validate on the acquiring thread (and on
-// the maintenance thread for keepalive); reset on the releasing thread; destroy wherever the
-// connection is retired. A callback that never returns therefore blocks exactly the thread it
-// runs on. These tests pin that down, including the cases where an acquire timeout cannot
-// hold (validate on the acquire path, and the create of an acquire with timeout 0).
+// Where callbacks run (core/pool.h): create on the connector threads; the callbacks an
+// acquire needs itself (validate of the connection it claimed, the create of an acquire with
+// timeout 0) on helper threads while the acquire waits with its own deadline; keepalive
+// validate on the maintenance thread; reset on the releasing thread; destroy wherever the
+// connection is retired. These tests show which deadlines hold while a callback hangs (every
+// acquire timeout does), who is blocked (only the thread the callback runs on), and that the
+// connection behind a hung callback is neither lost nor handed out twice.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -25,6 +26,7 @@ using connpool::Config;
 using connpool::Health;
 using connpool::Pool;
 using connpool::Status;
+using connpool_faults::Fault;
 
 class CoreFaults : public ::testing::Test {
  protected:
@@ -83,40 +85,76 @@ class CoreFaults : public ::testing::Test {
   Pool* pool_ = nullptr;
 };
 
-// An acquire runs validate on its own thread, after it has claimed the connection and
-// without looking at its deadline: a validate that hangs holds that acquire past its timeout
-// (current behaviour, pinned here). Nobody else waits for it: other callers are served and
-// stats are answered meanwhile.
-TEST_F(CoreFaults, StalledValidateHoldsItsAcquirerPastItsTimeoutButBlocksNobodyElse) {
+// Validate of a claimed connection runs on a helper thread: when it hangs, the acquirer's
+// timeout still holds, nobody else waits for it, and the connection is not lost: when the
+// validate finally answers "good", the pool takes it back as idle.
+TEST_F(CoreFaults, StalledValidateDoesNotHoldItsAcquirerPastItsTimeout) {
   Make(Small(3));
   ASSERT_TRUE(Settled());
   Warm(1);
   b_.validate_latch.Close();
   Status st = Status::kEINTERNAL;
-  std::atomic<bool> returned{false};
   std::thread acquirer([&] {
     uint64_t l;
     void* c;
     st = pool_->Acquire(0, /*timeout_ms=*/100, &l, &c);
-    returned = true;
     if (st == Status::kOK) pool_->Release(l, false);
   });
   ASSERT_TRUE(b_.validate_latch.WaitParked(1));
-  clock_.AdvanceMs(10'000);  // far past the acquirer's 100 ms
+  EXPECT_FALSE(b_.validate_latch.IsParked(acquirer.get_id())) << "validate runs on a pool thread";
+  clock_.AdvanceMs(150);  // past the acquirer's 100 ms
+  acquirer.join();
+  EXPECT_EQ(st, Status::kETIMEOUT) << "the acquire timeout bounds the validate";
 
   // Others are not blocked: an acquire that must create gets a fresh connection (not
-  // validated), stats are answered.
+  // validated), stats are answered. The stalled one still counts as in use.
   uint64_t l2;
   void* c2;
   ASSERT_EQ(pool_->Acquire(0, 0, &l2, &c2), Status::kOK);
   connpool::StatsSnapshot s = pool_->Snapshot();
   EXPECT_EQ(s.in_use, 2u);
-  EXPECT_FALSE(returned.load()) << "the stalled acquirer is inside validate";
+  EXPECT_EQ(s.idle, 0u);
+  EXPECT_EQ(s.acquired, 1u + 1u) << "Warm's lease and l2; the abandoned claim is no lease";
 
   b_.validate_latch.Open();
-  acquirer.join();
-  EXPECT_EQ(st, Status::kOK) << "returned a lease 10 s after a 100 ms timeout: the timeout does not bound validate";
+  ASSERT_TRUE(Eventually([&] { return pool_->Snapshot().idle == 1; })) << "validated late, kept";
+  EXPECT_EQ(pool_->Snapshot().validation_failures, 0u);
   EXPECT_EQ(pool_->Release(l2, false), Status::kOK);
+  EXPECT_EQ(b_.destroys.load(), 0);
+}
+
+// validation_timeout_ms bounds a validate even for a patient acquire: past it the connection
+// counts as failed (destroyed when the callback returns, whatever it says) and the acquire
+// goes on to another connection within its own deadline.
+TEST_F(CoreFaults, ValidateSlowerThanValidationTimeoutFailsAndTheAcquireMovesOn) {
+  Config cfg = Small(3);
+  cfg.acquire_timeout_ms = 10'000;
+  cfg.validation_timeout_ms = 50;
+  Make(cfg);
+  ASSERT_TRUE(Settled());
+  Warm(1);
+  b_.validate_latch.Close();
+  Status st = Status::kEINTERNAL;
+  uint64_t got = 0;
+  std::thread acquirer([&] {
+    void* c;
+    st = pool_->Acquire(0, -1, &got, &c);
+  });
+  ASSERT_TRUE(b_.validate_latch.WaitParked(1));
+  clock_.AdvanceMs(60);
+  acquirer.join();  // a connector creates a fresh connection for it (not validated)
+  EXPECT_EQ(st, Status::kOK);
+  connpool::StatsSnapshot s = pool_->Snapshot();
+  EXPECT_EQ(s.validation_failures, 1u);
+  EXPECT_EQ(s.in_use, 2u) << "the new lease and the connection still inside validate";
+
+  b_.validate_latch.Open();  // answers "good", too late: destroyed anyway
+  ASSERT_TRUE(Eventually([&] { return b_.destroys.load() == 1; }));
+  s = pool_->Snapshot();
+  EXPECT_EQ(s.in_use, 1u);
+  EXPECT_EQ(s.total, 1u);
+  EXPECT_EQ(s.destroyed, 1u);
+  EXPECT_EQ(pool_->Release(got, false), Status::kOK);
 }
 
 // A release runs reset on its own thread. While reset hangs the connection is neither idle nor
@@ -181,12 +219,12 @@ TEST_F(CoreFaults, StalledConnectorCreateDoesNotHoldUpAcquireTimeouts) {
   EXPECT_EQ(pool_->WaitReady(-1), Status::kOK);
 }
 
-// Timeout 0 means "do not wait", but an acquire that must create runs the create itself (so
-// that a failure can be reported as EFACTORY): a create that hangs holds that acquire for as
-// long as it hangs (current behaviour, pinned here). An idle connection is still served to
-// everybody else meanwhile.
-TEST_F(CoreFaults, TimeoutZeroAcquireRunsItsCreateAndWaitsAsLongAsItHangs) {
-  Make(Small(3));
+// Timeout 0 means "do not wait for another caller's connection"; an acquire that must create
+// has its create run on a helper thread and waits for it at most acquire_timeout_ms. A create
+// that hangs past that ends the acquire with ETIMEOUT; when it completes the pool keeps the
+// connection. An idle connection is still served to everybody else meanwhile.
+TEST_F(CoreFaults, TimeoutZeroAcquireWaitsForItsStalledCreateAtMostAcquireTimeout) {
+  Make(Small(3));  // acquire_timeout_ms = 1000
   ASSERT_TRUE(Settled());
   Warm(1);
   uint64_t first;
@@ -195,20 +233,14 @@ TEST_F(CoreFaults, TimeoutZeroAcquireRunsItsCreateAndWaitsAsLongAsItHangs) {
 
   b_.create_latch.Close();
   Status st = Status::kEINTERNAL;
-  std::atomic<bool> returned{false};
-  std::thread::id creator_thread;
   std::thread creator([&] {
     uint64_t l;
     void* cc;
     st = pool_->Acquire(0, 0, &l, &cc);
-    returned = true;
     if (st == Status::kOK) pool_->Release(l, false);
   });
-  creator_thread = creator.get_id();
   ASSERT_TRUE(b_.create_latch.WaitParked(1));
-  EXPECT_TRUE(b_.create_latch.IsParked(creator_thread)) << "the create runs on the acquiring thread";
-  clock_.AdvanceMs(60'000);
-  EXPECT_FALSE(returned.load());
+  EXPECT_FALSE(b_.create_latch.IsParked(creator.get_id())) << "the create runs on a pool thread";
 
   // Not blocked behind it: the held connection, released, is served at once.
   ASSERT_EQ(pool_->Release(first, false), Status::kOK);
@@ -216,9 +248,28 @@ TEST_F(CoreFaults, TimeoutZeroAcquireRunsItsCreateAndWaitsAsLongAsItHangs) {
   ASSERT_EQ(pool_->Acquire(0, 0, &again, &c), Status::kOK);
   ASSERT_EQ(pool_->Release(again, false), Status::kOK);
 
-  b_.create_latch.Open();
+  clock_.AdvanceMs(1'000);
   creator.join();
-  EXPECT_EQ(st, Status::kOK);
+  EXPECT_EQ(st, Status::kETIMEOUT);
+  EXPECT_EQ(pool_->Snapshot().creating, 1u);
+
+  b_.create_latch.Open();
+  ASSERT_TRUE(Eventually([&] { return pool_->Snapshot().idle == 2; })) << "the late connection is kept";
+  EXPECT_EQ(pool_->Snapshot().creating, 0u);
+}
+
+// A create that fails for a timeout-0 acquire is still reported to that acquire as EFACTORY.
+TEST_F(CoreFaults, TimeoutZeroAcquireReportsItsFailedCreate) {
+  Make(Small(3));
+  ASSERT_TRUE(Settled());
+  uint64_t held;
+  void* c;
+  ASSERT_EQ(pool_->Acquire(0, 0, &held, &c), Status::kOK);  // the startup probe's connection
+  b_.create = Fault::kFail;
+  uint64_t l;
+  EXPECT_EQ(pool_->Acquire(0, 0, &l, &c), Status::kEFACTORY);
+  b_.create = Fault::kNone;
+  EXPECT_EQ(pool_->Release(held, false), Status::kOK);
 }
 
 // connpool_pool_free (Close) waits for a keepalive validate running on the maintenance thread
@@ -272,10 +323,10 @@ TEST_F(CoreFaults, CloseDuringAStalledResetFreesThePoolWhenTheReleaseEnds) {
   EXPECT_EQ(b_.ctx_frees.load(), 1);
 }
 
-// Close() while an acquire is inside validate (the acquire began before Close): the pool must
-// stay alive until that acquire has returned, which should then be ECLOSED with the
-// connection destroyed. Under AddressSanitizer this shows whether the acquire touches the pool
-// after the retirement that freed it.
+// Close() while an acquire waits on its validate (the acquire began before Close): the acquire
+// returns ECLOSED at once, Close() waits for the helper thread inside validate (as for a
+// connector inside create), and then everything is freed. Under AddressSanitizer this shows
+// that nobody touches the pool after the retirement that frees it.
 TEST_F(CoreFaults, CloseDuringAStalledValidateOnTheAcquirePath) {
   Make(Small(2));
   ASSERT_TRUE(Settled());
@@ -291,10 +342,16 @@ TEST_F(CoreFaults, CloseDuringAStalledValidateOnTheAcquirePath) {
   });
   ASSERT_TRUE(b_.validate_latch.WaitParked(1));
   pool_ = nullptr;
-  p->Close();  // returns: the acquirer's validate runs on the acquirer's thread
-  b_.validate_latch.Open();
+  std::atomic<bool> closed{false};
+  std::thread closer([&] {
+    p->Close();
+    closed = true;
+  });
   acquirer.join();
-  EXPECT_EQ(st, Status::kECLOSED);
+  EXPECT_EQ(st, Status::kECLOSED) << "the acquire does not wait for the validate once closing";
+  EXPECT_FALSE(closed.load()) << "Close() joins the helper, which is inside validate";
+  b_.validate_latch.Open();
+  closer.join();
   EXPECT_EQ(b_.ctx_frees.load(), 1);
 }
 

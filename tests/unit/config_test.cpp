@@ -33,6 +33,7 @@ TEST(Config, DefaultsMatchTheDesign) {
   EXPECT_DOUBLE_EQ(c.retry_jitter, 0.2);
   EXPECT_EQ(c.startup_retry_ms, -1);
   EXPECT_EQ(c.unavailable_after_ms, 30000);
+  EXPECT_EQ(c.validation_timeout_ms, 5000);
 }
 
 // Every key: its minimum and maximum are accepted, one past each is refused with a message
@@ -40,7 +41,7 @@ TEST(Config, DefaultsMatchTheDesign) {
 TEST(Config, EveryKeyBoundsAreEnforced) {
   size_t n;
   const KeySpec* keys = ConfigKeys(&n);
-  ASSERT_EQ(n, 22u);
+  ASSERT_EQ(n, 23u);
   for (size_t i = 0; i < n; ++i) {
     const KeySpec& k = keys[i];
     SCOPED_TRACE(k.name);

@@ -16,9 +16,12 @@
  *   Every function taking a connpool_pool_t may be called from any thread at any time until
  *   connpool_pool_free returns (releases of outstanding leases stay valid even after that, see
  *   connpool_pool_free). A config object is not synchronised: do not modify one from two threads.
- *   Factory callbacks run on acquiring/releasing threads or on the pool's background threads
- *   (maintenance and connectors), never with a pool lock held. A callback may read its pool's
- *   stats but must not call connpool_pool_free.
+ *   Factory callbacks run on the pool's own threads (connectors create; helpers run the
+ *   validate an acquire needs and the create of an acquire with timeout 0, while that acquire
+ *   waits with its own deadline; maintenance runs keepalive validation) or, for reset and
+ *   destroy, on the releasing thread; never with a pool lock held. A callback that hangs
+ *   therefore cannot hold an acquire past its timeout. A callback may read its pool's stats
+ *   but must not call connpool_pool_free.
  *
  * @par ERRORS
  *   Functions return a status code (CONNPOOL_OK = 0, others below). Functions that can explain
@@ -205,9 +208,13 @@ CONNPOOL_API int connpool_pool_new(const connpool_config_t *cfg, connpool_factor
 CONNPOOL_API int connpool_pool_wait_ready(connpool_pool_t *pool, int64_t timeout_ms);
 
 /**
- * Borrows a connection. `timeout_ms` < 0 uses acquire_timeout_ms; 0 never waits (if a
- * connection must be created and create fails: EFACTORY). A waiting acquire keeps waiting
- * through create failures and ends with ETIMEOUT, or EUNAVAILABLE if the pool turns unavailable.
+ * Borrows a connection. `timeout_ms` < 0 uses acquire_timeout_ms; 0 never waits for another
+ * caller's connection: it takes an idle one or creates one (if create fails: EFACTORY; a create
+ * still running after acquire_timeout_ms: ETIMEOUT, and the pool keeps the connection when it
+ * arrives). A waiting acquire keeps waiting through create failures and ends with ETIMEOUT, or
+ * EUNAVAILABLE if the pool turns unavailable. Validating the connection (validate_on_acquire)
+ * is bounded by the acquire's deadline and by validation_timeout_ms (a slower validate counts
+ * as failed); a connection that fails is destroyed and the acquire tries another.
  * On OK, *lease_out names the lease and *conn_out (if not NULL) receives the connection.
  * Errors: EINVAL (NULL pool or lease_out), ETIMEOUT, EUNAVAILABLE, ECLOSED, EOVERLOAD, EFACTORY.
  */
@@ -237,8 +244,9 @@ CONNPOOL_API int connpool_release_broken(connpool_pool_t *pool, connpool_lease_t
 CONNPOOL_API int connpool_pool_drain(connpool_pool_t *pool, int64_t deadline_ms);
 
 /**
- * Closes the pool (drain with deadline 0), stops and joins its background threads (waiting for
- * any create/validate callback already running there to return), and destroys every idle
+ * Closes the pool (drain with deadline 0), stops and joins its threads (waiting for any
+ * create/validate callback already running on a connector, helper or the maintenance thread
+ * to return; acquires waiting on such a callback return ECLOSED at once), and destroys every idle
  * connection. If leases are still out, the pool lives on internally until each comes back:
  * connpool_release/connpool_release_broken on them stay valid, destroy that connection and
  * return OK, and the last one frees the pool and calls ctx_free. Otherwise everything is freed
