@@ -201,6 +201,8 @@ int main(int argc, char** argv) {
   std::string err;
   // The harness configures a small server (max_connections = 60); ALTER SYSTEM overrides it
   // after a restart.
+  // Headroom of 50 over clients + pool: the harness's admin session, the 3 slots PostgreSQL
+  // reserves for superusers, and backends of finished requests still exiting.
   const std::string max_conn = std::to_string(max_clients + pool_size + 50);
   if (!pg.Init(&err) || !pg.Start(&err) ||
       !pg.Exec("ALTER SYSTEM SET max_connections = " + max_conn, &err) || !pg.Stop(&err) || !pg.Start(&err)) {
