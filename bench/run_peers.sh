@@ -4,14 +4,19 @@
 # times with bench/peers/connpool.c as an extra adapter, keeps each run's raw lines and writes
 # the median table (summarize.py) next to them.
 #
-#   bash bench/run_peers.sh                          # connpool naive hikaricp, 2 runs
+#   bash bench/run_peers.sh                          # connpool connpool_java naive hikaricp, 2 runs
 #   PEERS= bash bench/run_peers.sh                   # every peer of the harness, plus ours
 #   PEERS=connpool THREADS=2,4 RUNS=3 bash bench/run_peers.sh   # a few lines again
 #   REV=HEAD PEERS=connpool bash bench/run_peers.sh  # the committed library, not the working tree
 #   RERUN_ABOVE=5 bash bench/run_peers.sh            # re-measure lines taken on a busy machine
 #
+# connpool_java is our pool through the Java binding (bindings/java, org.connpool), driven by the
+# harness's own Java driver (PoolBench) in its own JVM like the other Java peers: its source is
+# bench/peers/java/ConnpoolJavaPeer.java, compiled here into a copy of the harness's Java sources
+# whose Peer.create gets one more case (../shared/bench is never modified).
+#
 # Settings (environment), besides the harness's own (THREADS, POOL, WARMUP, MEASURE, JAVA_OPTS):
-#   PEERS        default "connpool naive hikaricp"; set it empty for every peer
+#   PEERS        default "connpool connpool_java naive hikaricp"; set it empty for every peer
 #   RUNS         default 2; each run is a separate invocation and file (run1.txt, run2.txt, ...)
 #   REV          build libconnpool from this commit (git archive) instead of the working tree, so
 #                that a measurement names exactly what it measured; commits with the same
@@ -29,7 +34,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SHARED=${SHARED:-$(cd "$ROOT/../shared/bench" 2>/dev/null && pwd || true)}
 RUNS=${RUNS:-2}
-PEERS=${PEERS-connpool naive hikaricp}
+PEERS=${PEERS-connpool connpool_java naive hikaricp}
 OUT=${OUT:-$ROOT/build/bench-peers/results/$(date -u +%Y%m%dT%H%M%SZ)}
 JOBS=${JOBS:-2}
 REV=${REV:-}
@@ -58,11 +63,47 @@ else
   git -C "$ROOT" diff --quiet HEAD -- core capi 2>/dev/null || version+=" + uncommitted changes in core/ or capi/"
 fi
 
+# Is a peer in PEERS (empty: every peer)?
+wanted() { [[ -z $PEERS || " $PEERS " == *" $1 "* ]]; }
+JAVA_BINDING=OFF
+wanted connpool_java && JAVA_BINDING=ON
+
 echo "# building Release libconnpool ($version) in $RELEASE" >&2
 cmake -S "$SRC" -B "$RELEASE" -DCMAKE_BUILD_TYPE=Release -DCONNPOOL_BUILD_TESTS=OFF \
-  -DCONNPOOL_BUILD_EXAMPLES=OFF -DCONNPOOL_BUILD_BINDINGS_JAVA=OFF \
+  -DCONNPOOL_BUILD_EXAMPLES=OFF -DCONNPOOL_BUILD_BENCHMARKS=OFF -DCONNPOOL_BUILD_BINDINGS_JAVA=$JAVA_BINDING \
   -DCONNPOOL_BUILD_BINDINGS_CSHARP=OFF -DCONNPOOL_BUILD_BINDINGS_GO=OFF >&2
 cmake --build "$RELEASE" -j"$JOBS" --target connpool >&2
+
+# connpool_java: the binding (jar + JNI library), then the harness's Java sources plus our peer.
+JARS=/usr/share/java
+JAVA_CP_LIBS=$JARS/HikariCP.jar:$JARS/commons-pool2.jar:$JARS/slf4j-api.jar
+JAVA_BENCH=$ROOT/build/bench-peers/java-connpool
+if [[ $JAVA_BINDING == ON ]]; then
+  cmake --build "$RELEASE" -j"$JOBS" --target connpool_java_jar >&2
+  [[ -f $RELEASE/bindings/java/connpool.jar && -f $RELEASE/bindings/java/libconnpool_java.so ]] ||
+    { echo "the Java binding was not built (SWIG or a JDK missing? see the cmake output above)" >&2; exit 2; }
+  rm -rf "$JAVA_BENCH"
+  mkdir -p "$JAVA_BENCH/src/bench" "$JAVA_BENCH/classes"
+  cp "$SHARED"/peers/java/bench/*.java "$ROOT/bench/peers/java/ConnpoolJavaPeer.java" "$JAVA_BENCH/src/bench/"
+  # One more case in the harness's peer switch (the README's "Adding a peer", in our copy).
+  sed -i 's|^\([[:space:]]*\)default: throw new IllegalArgumentException("unknown Java peer|\1case "connpool_java": return new ConnpoolJavaPeer(size, timeoutMs);\n&|' \
+    "$JAVA_BENCH/src/bench/Peer.java"
+  grep -q 'case "connpool_java"' "$JAVA_BENCH/src/bench/Peer.java" ||
+    { echo "cannot add connpool_java to the harness's Peer.create (did Peer.java change?)" >&2; exit 2; }
+  echo "# building the Java harness with connpool_java in $JAVA_BENCH" >&2
+  javac -Xlint:all -d "$JAVA_BENCH/classes" -cp "$JAVA_CP_LIBS:$RELEASE/bindings/java/connpool.jar" \
+    "$JAVA_BENCH"/src/bench/*.java >&2
+fi
+
+java_binding_peer() {  # $1 = thread counts (empty: the default list); lines on stdout
+  echo "# running connpool_java" >&2
+  # shellcheck disable=SC2086  # JAVA_OPTS is a list of flags
+  java ${JAVA_OPTS:--Xms1g -Xmx1g -XX:+AlwaysPreTouch} \
+    -Dorg.connpool.library="$RELEASE/bindings/java/libconnpool_java.so" \
+    -cp "$JAVA_BENCH/classes:$JAVA_CP_LIBS:$RELEASE/bindings/java/connpool.jar:$JARS/slf4j-nop.jar" \
+    bench.PoolBench connpool_java --threads "${1:-${THREADS:-1,2,4,8,32,256}}" --pool "${POOL:-10}" \
+    --warmup "${WARMUP:-1}" --seconds "${MEASURE:-3}"
+}
 
 # The adapter's tags read these; LD_LIBRARY_PATH wins over the RUNPATH baked in at link time,
 # so the harness's cached bench_connpool always loads the library just built.
@@ -70,8 +111,17 @@ export CONNPOOL_ROOT=$SRC CONNPOOL_LIBDIR=$RELEASE/capi
 export LD_LIBRARY_PATH=$CONNPOOL_LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 
 harness() {  # $1 = peers, $2 = thread counts (empty: the harness default)
-  BUILD=$ROOT/build/bench-peers ADAPTERS=$ROOT/bench/peers/connpool.c PEERS=$1 RUNS=1 \
-    THREADS=${2:-${THREADS:-1,2,4,8,32,256}} bash "$SHARED/run_peers.sh"
+  local shared_peers=" $1 "
+  shared_peers=${shared_peers// connpool_java / }
+  shared_peers=$(echo $shared_peers)  # trimmed: the harness reads an empty PEERS as "all"
+  # Only connpool_java asked for: the shared harness has nothing to run (its PEERS="" means all).
+  if [[ -z $1 || -n ${shared_peers// /} ]]; then
+    BUILD=$ROOT/build/bench-peers ADAPTERS=$ROOT/bench/peers/connpool.c PEERS=$shared_peers RUNS=1 \
+      THREADS=${2:-${THREADS:-1,2,4,8,32,256}} bash "$SHARED/run_peers.sh"
+  fi
+  if [[ $JAVA_BINDING == ON && ( -z $1 || " $1 " == *" connpool_java "* ) ]]; then
+    java_binding_peer "${2:-}"
+  fi
 }
 
 mkdir -p "$OUT"
@@ -143,7 +193,7 @@ if [[ -n $RERUN_ABOVE ]]; then
       wait_quiet
       # A JVM peer runs its whole thread list again: alone, a 256-thread line would start on a
       # cold JIT whose compiler threads starve (HikariCP measured 0.5M instead of 16M that way).
-      [[ $peer == hikaricp || $peer == commons-pool2 ]] && threads_arg="" || threads_arg=$threads
+      [[ $peer == hikaricp || $peer == commons-pool2 || $peer == connpool_java ]] && threads_arg="" || threads_arg=$threads
       new=$(harness "$(selector "$peer")" "$threads_arg" | grep '^peer=' || true)
       # For every (peer, threads) just measured, keep whichever line had the quieter machine.
       python3 - "$OUT/$run.txt" "$new" <<'PY'
