@@ -44,6 +44,17 @@ func readGroupStats(t *testing.T, g *Group[*fakeConn]) groupStats {
 	return s
 }
 
+// readyPool is a pool that has connected (a starting replica is not yet healthy: reads would
+// skip it).
+func readyPool(t *testing.T, f *fakeFactory, cfg Config) *Pool[*fakeConn] {
+	t.Helper()
+	p := newPool(t, f, cfg)
+	if err := p.WaitReady(long); err != nil {
+		t.Fatalf("WaitReady: %v", err)
+	}
+	return p
+}
+
 func newGroup(t *testing.T, name string) *Group[*fakeConn] {
 	t.Helper()
 	g, err := NewGroup[*fakeConn](name)
@@ -63,8 +74,8 @@ func TestGroupConstantsMatchTheCLibrary(t *testing.T) {
 
 func TestGroupRoutesByRoleAndLeasesReturnToTheirMember(t *testing.T) {
 	fp, fr := &fakeFactory{}, &fakeFactory{}
-	primary := newPool(t, fp, Config{"max_size": 2})
-	replica := newPool(t, fr, Config{"max_size": 2})
+	primary := readyPool(t, fp, Config{"max_size": 2})
+	replica := readyPool(t, fr, Config{"max_size": 2})
 	g := newGroup(t, "orders")
 	if err := g.Add("main", RolePrimary, primary); err != nil {
 		t.Fatal(err)
@@ -109,7 +120,7 @@ func TestGroupReadsFallBackAndWritesFailFast(t *testing.T) {
 	fp, fr, dead := &fakeFactory{}, &fakeFactory{}, &fakeFactory{}
 	fr.fatal.Store(true)
 	dead.fatal.Store(true)
-	primary := newPool(t, fp, Config{"max_size": 2})
+	primary := readyPool(t, fp, Config{"max_size": 2})
 	replica := newPool(t, fr, Config{"max_size": 2})
 	deadPrimary := newPool(t, dead, Config{"max_size": 2})
 	defer primary.Close()
@@ -188,7 +199,7 @@ func TestGroupKeysStickToTheirShardAndAClosedShardsKeysFail(t *testing.T) {
 	defer g.Close()
 	var shards []*Pool[*fakeConn]
 	for i, f := range fs {
-		p := newPool(t, f, Config{"max_size": 2})
+		p := readyPool(t, f, Config{"max_size": 2})
 		defer p.Close()
 		shards = append(shards, p)
 		if err := g.Add("shard-"+string(rune('0'+i)), RoleShard, p); err != nil {

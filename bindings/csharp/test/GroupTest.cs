@@ -21,6 +21,14 @@ namespace ConnPool.Tests
                 { "name", name }, { "max_size", 2 }, { "retry_initial_ms", 10 }, { "retry_max_ms", 50 } });
         }
 
+        /// <summary>A pool that has connected (a starting replica is not yet healthy: reads would skip it).</summary>
+        static Pool<FakeFactory.Conn> Ready(FakeFactory f, string name)
+        {
+            var p = MakePool(f, name);
+            p.AwaitReady(Long);
+            return p;
+        }
+
         static XElement Stats(Group<FakeFactory.Conn> g)
         {
             var bytes = Encoding.UTF8.GetBytes(g.StatsJson());
@@ -33,8 +41,8 @@ namespace ConnPool.Tests
         {
             var fp = new FakeFactory();
             var fr = new FakeFactory();
-            using (var primary = MakePool(fp, "p"))
-            using (var replica = MakePool(fr, "r"))
+            using (var primary = Ready(fp, "p"))
+            using (var replica = Ready(fr, "r"))
             using (var g = new Group<FakeFactory.Conn>("orders").Add("main", Role.PRIMARY, primary).Add("r1", Role.REPLICA, replica))
             {
                 using (var w = g.Acquire(Intent.WRITE, Long))
@@ -59,7 +67,7 @@ namespace ConnPool.Tests
             var fp = new FakeFactory();
             var fr = new FakeFactory { FatalCreate = true };
             var dead = new FakeFactory { FatalCreate = true };
-            using (var primary = MakePool(fp, "p"))
+            using (var primary = Ready(fp, "p"))
             using (var replica = MakePool(fr, "r"))
             using (var deadPrimary = MakePool(dead, "dead"))
             using (var g = new Group<FakeFactory.Conn>("reads"))
@@ -106,7 +114,7 @@ namespace ConnPool.Tests
         public void KeysStickToTheirShardAndAClosedShardsKeysFail()
         {
             var fs = new[] { new FakeFactory(), new FakeFactory(), new FakeFactory() };
-            var shards = fs.Select((f, i) => MakePool(f, "s" + i)).ToArray();
+            var shards = fs.Select((f, i) => Ready(f, "s" + i)).ToArray();
             try
             {
                 using (var g = new Group<FakeFactory.Conn>("users"))

@@ -16,6 +16,13 @@ class GroupTest {
     return Pool.builder(f).name(name).maxSize(2).set("retry_initial_ms", 10).set("retry_max_ms", 50).build();
   }
 
+  /** A pool that has connected (a starting replica is not yet healthy: reads would skip it). */
+  static Pool<FakeFactory.Conn> ready(FakeFactory f, String name) {
+    Pool<FakeFactory.Conn> p = pool(f, name);
+    p.awaitReady(LONG);
+    return p;
+  }
+
   @SuppressWarnings("unchecked")
   static List<Map<String, Object>> members(Group<?> g) {
     return (List<Map<String, Object>>) g.stats().get("members");
@@ -24,8 +31,8 @@ class GroupTest {
   @Test
   void routesByRoleAndLeasesReturnToTheirMember() {
     FakeFactory fp = new FakeFactory(), fr = new FakeFactory();
-    try (Pool<FakeFactory.Conn> primary = pool(fp, "p");
-        Pool<FakeFactory.Conn> replica = pool(fr, "r");
+    try (Pool<FakeFactory.Conn> primary = ready(fp, "p");
+        Pool<FakeFactory.Conn> replica = ready(fr, "r");
         Group<FakeFactory.Conn> g = new Group<FakeFactory.Conn>("orders")) {
       g.add("main", Role.PRIMARY, primary).add("r1", Role.REPLICA, replica);
       try (Lease<FakeFactory.Conn> w = g.acquire(Intent.WRITE, LONG)) {
@@ -53,7 +60,7 @@ class GroupTest {
     FakeFactory fp = new FakeFactory(), fr = new FakeFactory(), dead = new FakeFactory();
     fr.fatal = true;
     dead.fatal = true;
-    try (Pool<FakeFactory.Conn> primary = pool(fp, "p");
+    try (Pool<FakeFactory.Conn> primary = ready(fp, "p");
         Pool<FakeFactory.Conn> replica = pool(fr, "r");
         Pool<FakeFactory.Conn> deadPrimary = pool(dead, "dead");
         Group<FakeFactory.Conn> g = new Group<>("reads");
@@ -102,7 +109,7 @@ class GroupTest {
     Pool<FakeFactory.Conn>[] shards = new Pool[3];
     try (Group<FakeFactory.Conn> g = new Group<>("users")) {
       for (int i = 0; i < 3; i++) {
-        shards[i] = pool(fs[i], "s" + i);
+        shards[i] = ready(fs[i], "s" + i);
         g.add("shard-" + i, Role.SHARD, shards[i]);
       }
       int[] owner = new int[60];
