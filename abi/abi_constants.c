@@ -34,6 +34,12 @@ PIN(CONNPOOL_LOG_WARN == 1);
 PIN(CONNPOOL_LOG_INFO == 2);
 PIN(CONNPOOL_LOG_DEBUG == 3);
 
+PIN(CONNPOOL_ROLE_PRIMARY == 0); /* pool groups (issue #10) */
+PIN(CONNPOOL_ROLE_REPLICA == 1);
+PIN(CONNPOOL_ROLE_SHARD == 2);
+PIN(CONNPOOL_INTENT_WRITE == 0);
+PIN(CONNPOOL_INTENT_READ == 1);
+
 PIN(CONNPOOL_VERSION_MAJOR == 1); /* the soname: libconnpool.so.1 */
 PIN(sizeof(connpool_lease_t) == 8);
 

@@ -35,6 +35,7 @@
 #include <exception>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace connpool_binding {
 
@@ -195,6 +196,8 @@ class Config {
   std::string error_;
 };
 
+class Group;
+
 class Pool {
  public:
   // Always takes ownership of `factory` (the C library frees it, on failure too). Check
@@ -304,6 +307,7 @@ class Pool {
  private:
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
+  friend class Group;  // adds its connpool_pool_t, entering a Call like every other use
 
   // Counts a call in flight unless the pool is closing (then entered() is false). close()
   // sets closed_ before it waits for in_flight_ to drop to zero; a call increments in_flight_
@@ -407,6 +411,169 @@ class Pool {
   std::mutex mu_;
   std::condition_variable cv_;
   bool freed_ = false;  // guarded by mu_
+};
+
+
+// Roles and intents of pool groups (CONNPOOL_ROLE_*, CONNPOOL_INTENT_*), for the languages.
+enum Role { PRIMARY = CONNPOOL_ROLE_PRIMARY, REPLICA = CONNPOOL_ROLE_REPLICA, SHARD = CONNPOOL_ROLE_SHARD };
+enum Intent { WRITE = CONNPOOL_INTENT_WRITE, READ = CONNPOOL_INTENT_READ };
+
+// Owns one connpool_group_t (docs/GROUPS.md). The group does not own its pools: the language
+// side keeps its Pool objects in add order, and every acquire reports the member by that
+// index, so the lease is released through the member's own Pool (connpool_release). Closing a
+// member Pool while it is in the group is safe (the C library detaches it). close() frees the
+// group after waiting for calls in flight; calls made afterwards return CONNPOOL_ECLOSED.
+class Group {
+ public:
+  explicit Group(const std::string& name) {
+    status_ = connpool_group_new(name.c_str(), &group_);
+    if (status_ != CONNPOOL_OK) {
+      error_ = "invalid group name (NULL or empty)";
+      group_ = nullptr;
+      closed_.store(true);
+    }
+  }
+  ~Group() { close(); }
+
+  int status() const { return status_; }
+  // Why the last add/acquire failed with CONNPOOL_EINVAL (the group's last_error).
+  std::string error() {
+    std::lock_guard<std::mutex> lk(members_mu_);
+    return error_;
+  }
+
+  // CONNPOOL_OK, CONNPOOL_EINVAL (see error()) or CONNPOOL_ECLOSED (this group or `pool` closed).
+  int add(const std::string& member, int role, Pool& pool) {
+    Enter group_call(*this);
+    if (!group_call.entered()) return CONNPOOL_ECLOSED;
+    Pool::Call pool_call(pool);
+    if (!pool_call.entered() || pool.pool_ == nullptr) return CONNPOOL_ECLOSED;
+    std::lock_guard<std::mutex> lk(members_mu_);
+    int rc = connpool_group_add(group_, member.c_str(), role, pool.pool_);
+    if (rc == CONNPOOL_OK)
+      members_.push_back(pool.pool_);
+    else
+      error_ = LastErrorLocked();
+    return rc;
+  }
+
+  // On CONNPOOL_OK: *lease_out and *handle_out as Pool::acquire, *member_out the index (in
+  // add order) of the member the lease must be released to.
+  int acquire(int intent, int64_t timeout_ms, int64_t* lease_out, int64_t* handle_out, int* member_out) {
+    return Run(lease_out, handle_out, member_out, [&](connpool_pool_t** m, connpool_lease_t* l, void** c) {
+      return connpool_group_acquire(group_, intent, timeout_ms, m, l, c);
+    });
+  }
+  // The key is a 64-bit pattern (signed only because Java has no unsigned long).
+  int acquireKey(int64_t key, int64_t timeout_ms, int64_t* lease_out, int64_t* handle_out, int* member_out) {
+    return Run(lease_out, handle_out, member_out, [&](connpool_pool_t** m, connpool_lease_t* l, void** c) {
+      return connpool_group_acquire_key(group_, static_cast<uint64_t>(key), timeout_ms, m, l, c);
+    });
+  }
+
+  // "" once closed.
+  std::string statsJson() {
+    Enter call(*this);
+    return call.entered() ? Config::TakeString(connpool_group_stats_json(group_)) : std::string();
+  }
+  bool closed() const { return closed_.load(std::memory_order_acquire); }
+
+  // Idempotent; the member pools stay open.
+  void close() {
+    if (closed_.exchange(true, std::memory_order_seq_cst)) return;
+    {
+      std::unique_lock<std::mutex> lk(gate_mu_);
+      gate_cv_.wait(lk, [&] { return in_flight_.load(std::memory_order_seq_cst) == 0; });
+    }
+    connpool_group_free(group_);
+    group_ = nullptr;
+  }
+
+ private:
+  Group(const Group&) = delete;
+  Group& operator=(const Group&) = delete;
+
+  // Pool::Call's protocol: count the call, then re-check closed_ (both seq_cst), so close()
+  // either sees the call in flight or the call sees close().
+  class Enter {
+   public:
+    explicit Enter(Group& g) : g_(g) {
+      g_.in_flight_.fetch_add(1, std::memory_order_seq_cst);
+      entered_ = !g_.closed_.load(std::memory_order_seq_cst);
+      if (!entered_) Leave();
+    }
+    ~Enter() {
+      if (entered_) Leave();
+    }
+    bool entered() const { return entered_; }
+
+   private:
+    void Leave() {
+      if (g_.in_flight_.fetch_sub(1, std::memory_order_seq_cst) == 1 && g_.closed_.load(std::memory_order_seq_cst)) {
+        std::lock_guard<std::mutex> lk(g_.gate_mu_);
+        g_.gate_cv_.notify_all();
+      }
+    }
+    Group& g_;
+    bool entered_ = false;
+  };
+
+  template <typename F>
+  int Run(int64_t* lease_out, int64_t* handle_out, int* member_out, F&& body) {
+    *lease_out = 0;
+    *handle_out = 0;
+    *member_out = -1;
+    Enter call(*this);
+    if (!call.entered()) return CONNPOOL_ECLOSED;
+    connpool_pool_t* member = nullptr;
+    connpool_lease_t lease = 0;
+    void* conn = nullptr;
+    int rc = body(&member, &lease, &conn);
+    if (rc == CONNPOOL_EINVAL) {
+      std::lock_guard<std::mutex> lk(members_mu_);
+      error_ = LastErrorLocked();
+    }
+    if (rc != CONNPOOL_OK) return rc;
+    std::lock_guard<std::mutex> lk(members_mu_);
+    // From the end: a freed pool's address may come back for a pool added later.
+    for (size_t i = members_.size(); i-- > 0;) {
+      if (members_[i] == member) {
+        *member_out = static_cast<int>(i);
+        break;
+      }
+    }
+    if (*member_out < 0) {  // cannot happen: every member was added through add()
+      connpool_release(member, lease);
+      return CONNPOOL_EINTERNAL;
+    }
+    *lease_out = static_cast<int64_t>(lease);
+    *handle_out = static_cast<int64_t>(reinterpret_cast<intptr_t>(conn));
+    return CONNPOOL_OK;
+  }
+
+  // "last_error" of the group's stats: the C functions have no err buffer.
+  std::string LastErrorLocked() {
+    std::string json = Config::TakeString(connpool_group_stats_json(group_));
+    const std::string key = "\"last_error\":\"";
+    size_t at = json.find(key);
+    if (at == std::string::npos) return "invalid argument";
+    std::string out;
+    for (size_t i = at + key.size(); i < json.size() && json[i] != '"'; ++i) {
+      if (json[i] == '\\' && i + 1 < json.size()) ++i;  // \" and \\ (names rarely hold more)
+      out += json[i];
+    }
+    return out;
+  }
+
+  connpool_group_t* group_ = nullptr;
+  int status_ = CONNPOOL_OK;
+  std::atomic<bool> closed_{false};
+  std::atomic<int64_t> in_flight_{0};
+  std::mutex gate_mu_;
+  std::condition_variable gate_cv_;
+  std::mutex members_mu_;
+  std::vector<connpool_pool_t*> members_;  // guarded by members_mu_; never dereferenced
+  std::string error_;                      // guarded by members_mu_
 };
 
 }  // namespace connpool_binding

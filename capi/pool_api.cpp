@@ -4,6 +4,7 @@
 
 #include "capi_types.h"
 #include "capi_util.h"
+#include "group.h"
 #include "log.h"
 #include "pool.h"
 #include "stats_json.h"
@@ -91,6 +92,7 @@ CONNPOOL_API int connpool_pool_drain(connpool_pool_t* pool, int64_t deadline_ms)
 CONNPOOL_API void connpool_pool_free(connpool_pool_t* pool) {
   if (pool == nullptr) return;
   Guard(nullptr, 0, [&] {
+    connpool::Group::DetachPool(AsPool(pool));  // leaves its group first, if any (group.h)
     AsPool(pool)->Close();
     return CONNPOOL_OK;
   });

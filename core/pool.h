@@ -108,6 +108,10 @@ class Pool final : private ClockListener {
   // maintenance_interval_ms): idle timeout, lifetime, keepalive, leaks, health cutoffs.
   void RunMaintenance();
 
+  // How busy the pool is, for routing among pools (groups): leased connections plus queued
+  // waiters, divided by max_size. Lock-free, O(pool size), a momentary reading (pool_load.cpp).
+  double Load() const;
+
  private:
   Pool(const Config& cfg, std::unique_ptr<Factory> factory, const PoolOptions& opts);
   ~Pool();

@@ -159,6 +159,22 @@ namespace ConnPool
         {
             nat.close();
         }
+
+        // --- for Group (pool groups, docs/GROUPS.md)
+
+        internal NativePool Native { get { return nat; } }
+
+        /// <summary>Wraps a lease a Group took on this pool, so disposing it releases it here.</summary>
+        internal Lease<T> Adopt(long lease, long handle)
+        {
+            T conn;
+            if (!adapter.TryGet(handle, out conn))
+            {
+                nat.release(lease, true);
+                throw PoolException.From((int)Status.EINTERNAL, "leased connection has no .NET object");
+            }
+            return new Lease<T>(this, lease, conn);
+        }
     }
 
     /// <summary>

@@ -299,6 +299,122 @@ CONNPOOL_API char *connpool_pool_metrics_text(connpool_pool_t *pool);
 CONNPOOL_API void connpool_set_log_callback(void (*cb)(void *ud, int level, const char *msg),
                                             void *ud);
 
+/* ------------------------------------------------------------------------------------------ */
+/* Pool groups: primary/replica routing with failover, and sharding                           */
+/* ------------------------------------------------------------------------------------------ */
+
+/**
+ * @par POOL GROUPS
+ * A group routes acquires over pools you made with connpool_pool_new ("members"), each with a
+ * name and a role: one PRIMARY (writes, and reads when no replica is healthy), any number of
+ * REPLICAs (reads), and SHARDs (keyed acquires over a consistent-hash ring). See docs/GROUPS.md.
+ *
+ * Ownership and lifetime:
+ * - The group does not own its pools. connpool_group_free() detaches them and leaves them open.
+ * - A pool belongs to at most one group, once. Freeing a pool that is still in a group is safe
+ *   in any order: connpool_pool_free() first detaches it (new group acquires skip it, and
+ *   group acquires already waiting on it return ECLOSED), then frees it as usual. The member
+ *   stays listed as "closed": writes to a detached primary and keys of a detached shard fail
+ *   with ECLOSED (keys never move to another shard behind your back).
+ * - A lease from a group acquire is released through the member pool it came from:
+ *   connpool_release(member, lease). That is why every group acquire returns the member.
+ *
+ * Thread safety: every function taking a group may be called from any thread at any time until
+ * connpool_group_free() is called; acquires from many threads run concurrently. No call may
+ * use the group after (or while) connpool_group_free() runs.
+ *
+ * Errors: these functions have no `err` buffer; when one returns CONNPOOL_EINVAL it also logs
+ * the reason at CONNPOOL_LOG_WARN (connpool_set_log_callback) and keeps it as "last_error" in
+ * connpool_group_stats_json().
+ *
+ * @code{.c}
+ *   connpool_group_t *g;
+ *   connpool_group_new("orders", &g);
+ *   connpool_group_add(g, "main", CONNPOOL_ROLE_PRIMARY, primary_pool);
+ *   connpool_group_add(g, "r1", CONNPOOL_ROLE_REPLICA, replica_pool);
+ *   connpool_pool_t *member; connpool_lease_t lease; void *conn;
+ *   if (connpool_group_acquire(g, CONNPOOL_INTENT_READ, 1000, &member, &lease, &conn) == CONNPOOL_OK) {
+ *     run_query(conn);
+ *     connpool_release(member, lease);
+ *   }
+ *   connpool_group_free(g);   // the pools stay open; free them after (or before) the group
+ * @endcode
+ */
+typedef struct connpool_group_s connpool_group_t;
+
+#define CONNPOOL_ROLE_PRIMARY 0 /**< takes writes; serves reads when no replica is healthy */
+#define CONNPOOL_ROLE_REPLICA 1 /**< serves reads */
+#define CONNPOOL_ROLE_SHARD 2   /**< serves connpool_group_acquire_key() for its part of the keys */
+
+#define CONNPOOL_INTENT_WRITE 0 /**< the primary only; EUNAVAILABLE at once when it is unavailable */
+#define CONNPOOL_INTENT_READ 1  /**< healthy replicas (least loaded first), else the primary */
+
+/**
+ * Makes an empty group named `name` (a label in stats; copied; must not be NULL or empty).
+ * On success *out is the group (free with connpool_group_free). Errors: EINVAL (NULL name or
+ * out, empty name; *out is then NULL), ENOMEM.
+ */
+CONNPOOL_API int connpool_group_new(const char *name, connpool_group_t **out);
+
+/**
+ * Adds `pool` as member `member_name` (copied) with `role` (CONNPOOL_ROLE_*). Acquires may run
+ * concurrently. Errors, all EINVAL with a logged reason and nothing changed: NULL group, name
+ * or pool; empty name; unknown role; a name already used in this group; a pool already in a
+ * group (this one or another); a second PRIMARY. Adding a SHARD moves ~1/N of the keys to it.
+ */
+CONNPOOL_API int connpool_group_add(connpool_group_t *group, const char *member_name, int role,
+                                    connpool_pool_t *pool);
+
+/**
+ * Borrows a connection for `intent`:
+ * - CONNPOOL_INTENT_WRITE: from the primary. EUNAVAILABLE at once (no waiting) when the primary
+ *   is unavailable; otherwise exactly as connpool_acquire on it.
+ * - CONNPOOL_INTENT_READ: from the least loaded (leased + waiting, relative to max_size) replica
+ *   in state READY, taking an idle connection from any of them without waiting if one has it,
+ *   else waiting on the least loaded. Without a ready replica, or when that wait ends with
+ *   EUNAVAILABLE/ECLOSED/EFACTORY, it falls back to the primary, then to degraded or starting
+ *   replicas, within the same overall timeout.
+ * Members that are unavailable, draining, closed or detached are skipped without waiting.
+ * `timeout_ms` as in connpool_acquire (< 0: the first candidate's acquire_timeout_ms, 0: never
+ * wait). On OK, *member_out is the pool to release the lease to, *lease_out the lease and
+ * *conn_out (if not NULL) the connection; on failure they are NULL/0.
+ * Errors: EINVAL (NULL group, member_out or lease_out, unknown intent, or the group has no
+ * member for the intent: no primary for WRITE, neither primary nor replica for READ),
+ * EUNAVAILABLE (every candidate unavailable), ECLOSED (every candidate closed or detached),
+ * and what the member's acquire returned (ETIMEOUT, EOVERLOAD, EFACTORY).
+ */
+CONNPOOL_API int connpool_group_acquire(connpool_group_t *group, int intent, int64_t timeout_ms,
+                                        connpool_pool_t **member_out, connpool_lease_t *lease_out,
+                                        void **conn_out);
+
+/**
+ * Borrows a connection from the shard that owns `key` (consistent hashing over the SHARD
+ * members' names with virtual nodes: the same key maps to the same shard in every process
+ * given the same member names, and adding a shard moves ~1/N of the keys, only to it). No
+ * fallback to another shard: EUNAVAILABLE at once when the owner is unavailable, ECLOSED when
+ * it was detached. Arguments and results as connpool_group_acquire.
+ * Errors: EINVAL (NULL group, member_out or lease_out; the group has no shard), EUNAVAILABLE,
+ * ECLOSED, and what the shard's acquire returned.
+ */
+CONNPOOL_API int connpool_group_acquire_key(connpool_group_t *group, uint64_t key,
+                                            int64_t timeout_ms, connpool_pool_t **member_out,
+                                            connpool_lease_t *lease_out, void **conn_out);
+
+/**
+ * A JSON document: the group's name, whether it can serve writes and reads now, its routing
+ * counters, group-level totals over the attached members (connections, waiters, acquired), the
+ * last error, and each member with its name, role, state and full pool stats
+ * (docs/GROUPS.md). Never touches a backend. Free with connpool_free; NULL for a NULL group or
+ * when out of memory.
+ */
+CONNPOOL_API char *connpool_group_stats_json(connpool_group_t *group);
+
+/**
+ * Frees the group. Its pools are not freed: they are detached (each may join a group again)
+ * and stay usable, as do leases taken through the group. NULL is a no-op.
+ */
+CONNPOOL_API void connpool_group_free(connpool_group_t *group);
+
 #ifdef __cplusplus
 }
 #endif

@@ -279,4 +279,24 @@ public final class Pool<T> implements AutoCloseable {
       if (rc != 0) throw PoolException.of(rc, cfg.error());
     }
   }
+
+  // --- for Group (pool groups, docs/GROUPS.md)
+
+  NativePool nativePool() {
+    return nat;
+  }
+
+  /** Wraps a lease that a Group took on this pool, so closing it releases it here. */
+  Lease<T> adopt(long lease, long handle) {
+    try {
+      T conn = adapter.connection(handle);
+      if (conn == null) {
+        nat.release(lease, true);
+        throw PoolException.of(Status.EINTERNAL.swigValue(), "leased connection has no Java object");
+      }
+      return new Lease<>(this, lease, conn);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
 }
