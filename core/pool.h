@@ -63,7 +63,7 @@ struct StatsSnapshot {
   uint64_t acquired = 0, timeouts = 0, unavailable = 0, overload = 0, closed_rejected = 0;
   uint64_t created = 0, create_failures = 0, destroyed = 0, validation_failures = 0;
   uint64_t closed_idle = 0, closed_lifetime = 0, closed_broken = 0, closed_max_uses = 0;
-  uint64_t stale_releases = 0, reset_failures = 0;
+  uint64_t stale_releases = 0, reset_failures = 0, closed_shrink = 0;
   HistogramSummary acquire_wait_us, lease_hold_us, create_us;
   uint64_t consecutive_failures = 0;
   int64_t next_attempt_in_ms = -1;  // -1: none scheduled
@@ -85,6 +85,12 @@ class Pool final : private ClockListener {
   Status Release(uint64_t lease, bool broken);
   Status WaitReady(int64_t timeout_ms);
   Status Drain(int64_t deadline_ms);
+  // connpool_pool_resize (pool_resize.cpp): new min_idle and max_size, checked like the config
+  // keys. Growing takes effect at once; shrinking retires idle connections now and leased ones
+  // as they come back, never a lease that is out.
+  Status Resize(int64_t min_idle, int64_t max_size, std::string* err);
+  int64_t max_size() const { return max_size_.load(std::memory_order_relaxed); }
+  int64_t min_idle() const { return min_idle_.load(std::memory_order_relaxed); }
   // connpool_pool_free: may delete `this` now or on the last release.
   void Close();
 
@@ -110,7 +116,7 @@ class Pool final : private ClockListener {
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
 
-  enum class Reason { kNone, kBroken, kIdle, kLifetime, kMaxUses, kValidation };
+  enum class Reason { kNone, kBroken, kIdle, kLifetime, kMaxUses, kValidation, kShrink };
 
   // --- slots (pool.cpp)
   Slot& SlotAt(uint32_t idx) const;
@@ -185,6 +191,17 @@ class Pool final : private ClockListener {
   bool SafeValidate(void* conn);
   bool SafeReset(void* conn);
 
+  // --- resize (pool_resize.cpp)
+  // over_capacity_ = live connections not already being retired exceed max_size_.
+  void UpdateOverCapacityLocked();
+  // True when the pool is over max_size_: the caller, which owns a slot with a connection,
+  // must retire it with Reason::kShrink (counted in shrink_pending_ until it is emptied).
+  bool TakeShrinkLocked();
+  // Retires idle connections while the pool is over max_size_ (unlocks around destroys).
+  void TrimIdleLocked(std::unique_lock<std::mutex>& lk);
+  // The number of idle connections the background threads keep warm.
+  int64_t WarmFloorLocked() const;
+
   // --- background (pool_background.cpp)
   void ConnectorLoop();
   void MaintenanceLoop();
@@ -203,6 +220,13 @@ class Pool final : private ClockListener {
   // Fast-path state: read without mu_.
   std::atomic<bool> accepting_{true};  // false once unavailable, draining or closed
   std::atomic<Health> health_{Health::kStarting};
+  // Set while more connections are live than max_size_ (after a shrink): releases then leave
+  // the one-CAS path so that the connection can be retired. Written under mu_.
+  std::atomic<bool> over_capacity_{false};
+  // Sizes that connpool_pool_resize changes (cfg_ keeps the values the pool was made with).
+  // Written under mu_, read anywhere.
+  std::atomic<int64_t> max_size_;
+  std::atomic<int64_t> min_idle_;
   alignas(64) std::atomic<uint64_t> waiters_count_{0};  // written under mu_, read lock-free
   alignas(64) std::atomic<uint32_t> capacity_{0};       // slot indices handed out so far
 
@@ -218,7 +242,7 @@ class Pool final : private ClockListener {
   std::atomic<uint64_t> created_{0}, create_failures_{0}, destroyed_{0};
   std::atomic<uint64_t> validation_failures_{0}, reset_failures_{0};
   std::atomic<uint64_t> closed_idle_{0}, closed_lifetime_{0}, closed_broken_{0};
-  std::atomic<uint64_t> closed_max_uses_{0}, stale_releases_{0};
+  std::atomic<uint64_t> closed_max_uses_{0}, stale_releases_{0}, closed_shrink_{0};
   Histogram acquire_wait_us_;
   Histogram lease_hold_us_;
   Histogram create_us_;
@@ -230,6 +254,7 @@ class Pool final : private ClockListener {
   int64_t live_ = 0;                        // guarded by mu_: slots holding a connection
   int64_t creating_ = 0;                    // guarded by mu_: creates in flight
   int64_t slow_callers_ = 0;                // guarded by mu_: threads inside AcquireSlow
+  int64_t shrink_pending_ = 0;              // guarded by mu_: kShrink retirements under way
   int64_t state_since_ns_;                  // guarded by mu_
   uint64_t consecutive_failures_ = 0;       // guarded by mu_
   int64_t outage_start_ns_ = -1;            // guarded by mu_; -1: no outage

@@ -42,8 +42,8 @@ StatsSnapshot Pool::Snapshot() {
   const int64_t now = clock_->NowNs();
   const int64_t coarse = clock_->CoarseNowNs();
   s.name = cfg_.name;
-  s.max_size = cfg_.max_size;
-  s.min_idle = cfg_.min_idle;
+  s.max_size = max_size_.load(std::memory_order_relaxed);
+  s.min_idle = min_idle_.load(std::memory_order_relaxed);
   s.leak_threshold_ms = cfg_.leak_threshold_ms;
   s.uptime_ms = (now - created_ns_) / 1'000'000;
   {
@@ -106,6 +106,7 @@ StatsSnapshot Pool::Snapshot() {
   s.closed_broken = closed_broken_.load(std::memory_order_relaxed);
   s.closed_max_uses = closed_max_uses_.load(std::memory_order_relaxed);
   s.stale_releases = stale_releases_.load(std::memory_order_relaxed);
+  s.closed_shrink = closed_shrink_.load(std::memory_order_relaxed);
   // Fast-path acquires and sub-tick holds are not recorded one by one (that would put shared
   // atomics on the hot path); they are the difference between the totals and what was recorded.
   // One reading of each histogram, topped up with the zero samples, so count equals the total

@@ -140,6 +140,7 @@ char* StatsToJson(const StatsSnapshot& s) {
         {"closed_broken", s.closed_broken},
         {"closed_max_uses", s.closed_max_uses},
         {"stale_releases", s.stale_releases},
+        {"closed_shrink", s.closed_shrink},
     };
     for (const auto& e : counters) U64(k, e.name, e.v);
   }
@@ -334,11 +335,12 @@ char* StatsToPrometheus(const StatsSnapshot& s, const Histogram& wait, uint64_t 
   };
   for (const auto& c : counters) m.Single(c.name, "counter", c.help, c.v);
   m.Family("connpool_closed_total", "counter",
-           "Connections retired, by reason (idle timeout, lifetime, broken or failed validation, max_uses).");
+           "Connections retired, by reason (idle timeout, lifetime, broken or failed validation, max_uses, shrink by resize).");
   m.Sample("connpool_closed_total", s.closed_idle, "reason=\"idle\"");
   m.Sample("connpool_closed_total", s.closed_lifetime, "reason=\"lifetime\"");
   m.Sample("connpool_closed_total", s.closed_broken, "reason=\"broken\"");
   m.Sample("connpool_closed_total", s.closed_max_uses, "reason=\"max_uses\"");
+  m.Sample("connpool_closed_total", s.closed_shrink, "reason=\"shrink\"");
 
   m.Single("connpool_consecutive_failures", "gauge", "Creates failed in a row (0 when healthy).",
            s.consecutive_failures);

@@ -15,7 +15,8 @@
 // Checked after every step:
 //   * created == destroyed + idle + in_use + creating (pool counters) and the factory's live
 //     connections == idle + in_use;
-//   * in_use == leases this harness holds <= max_size;
+//   * in_use == leases this harness holds; total <= max_size unless a resize shrank the pool
+//     under leases that are still out (then nothing is idle); stats show the resized max_size;
 //   * no lease or connection is served twice, every connection served is alive;
 //   * every status is one the call documents; stale, doubled and forged leases are ESTALE;
 //   * a draining/closed pool refuses acquires with ECLOSED;
@@ -26,6 +27,7 @@
 #include <cjson/cJSON.h>
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -220,7 +222,7 @@ class Harness {
     Settle();
 
     for (int step = 0; step < 256 && in_.remaining_bytes() > 0; ++step) {
-      Step(in_.ConsumeIntegralInRange<int>(0, 15));
+      Step(in_.ConsumeIntegralInRange<int>(0, 16));
       Settle();
       CheckInvariants();
     }
@@ -279,8 +281,11 @@ class Harness {
     CHECK_V(s.created == s.destroyed + s.idle + s.in_use + s.creating, s.created,
             s.destroyed + s.idle + s.in_use + s.creating);
     CHECK_V(s.in_use == held_.size(), s.in_use, held_.size());
-    CHECK(s.in_use <= max_size_);
-    CHECK(s.total <= max_size_);
+    // A shrink never takes a lease back, so only leases may keep the pool above max_size, and
+    // then nothing is idle or being created.
+    CHECK_V(s.total <= std::max(max_size_, held_.size()), s.total, max_size_);
+    if (s.total > max_size_) CHECK_V(s.idle == 0 && s.creating == 0, s.idle, s.creating);
+    CHECK_V(s.max_size == static_cast<int64_t>(max_size_), s.max_size, max_size_);
     CHECK_V(backend_.LiveCount() == static_cast<long>(s.idle + s.in_use), backend_.LiveCount(),
             s.idle + s.in_use);
     CHECK(s.waiters == 0);
@@ -414,6 +419,28 @@ class Harness {
     CHECK_V(http == ((st == CONNPOOL_STATE_READY || st == CONNPOOL_STATE_DEGRADED) ? 200 : 503), http, st);
   }
 
+  // connpool_pool_resize: valid sizes (min_idle stays 0: warm-up creates would run in the
+  // background at any time) take effect at once, bad ones are EINVAL and change nothing.
+  void Resize() {
+    int rc;
+    switch (in_.ConsumeIntegralInRange<int>(0, 7)) {
+      case 0: CHECK(connpool_pool_resize(nullptr, 0, 1) == CONNPOOL_EINVAL); return;
+      case 1: CHECK(connpool_pool_resize(pool_, 0, in_.ConsumeIntegralInRange<int>(-3, 0)) == CONNPOOL_EINVAL); return;
+      case 2: CHECK(connpool_pool_resize(pool_, in_.ConsumeIntegralInRange<int>(-3, -1), 2) == CONNPOOL_EINVAL); return;
+      case 3: CHECK(connpool_pool_resize(pool_, 3, 2) == CONNPOOL_EINVAL); return;
+      case 4: CHECK(connpool_pool_resize(pool_, 0, 100001) == CONNPOOL_EINVAL); return;
+      default: break;
+    }
+    const int new_max = in_.ConsumeIntegralInRange<int>(1, 6);
+    rc = connpool_pool_resize(pool_, 0, new_max);
+    if (drained_) {
+      CHECK_V(rc == CONNPOOL_ECLOSED, rc, 0);
+      return;
+    }
+    CHECK_V(rc == CONNPOOL_OK, rc, new_max);
+    max_size_ = static_cast<size_t>(new_max);
+  }
+
   void Step(int op) {
     switch (op) {
       case 0:
@@ -438,7 +465,8 @@ class Harness {
       }
       case 13: core_->RunMaintenance(); break;
       case 14: SetBehaviour(in_.ConsumeIntegral<uint8_t>()); break;
-      default: BadArguments(); break;
+      case 15: BadArguments(); break;
+      default: Resize(); break;
     }
   }
 
