@@ -69,6 +69,12 @@ const KeySpec kKeys[] = {
     Int("unavailable_after_ms", &Config::unavailable_after_ms, 0, kMsMax,
         "after this long of continuous create failure, acquires fail fast with EUNAVAILABLE; "
         "0 = never"),
+    Bool("adaptive_sizing", &Config::adaptive_sizing,
+         "move the warm floor between min_idle and max_size from observed waits and use "
+         "(docs/SIZING.md); false = the floor is min_idle"),
+    Int("adaptive_target_wait_ms", &Config::adaptive_target_wait_ms, 1, kMsMax,
+        "adaptive sizing raises the floor while acquires wait longer than this on average, and "
+        "lowers it slowly once they wait under half of it"),
 };
 
 bool ParseInt(const char* text, int64_t* out) {

@@ -66,6 +66,7 @@ Pool::Pool(const Config& cfg, std::unique_ptr<Factory> factory, const PoolOption
       state_since_ns_(created_ns_),
       rng_(opts.seed ? opts.seed : std::random_device{}()) {
   for (uint32_t i = 0; i < kMaxChunks; ++i) chunks_[i].store(nullptr, std::memory_order_relaxed);
+  if (cfg.adaptive_sizing) adaptive_ = std::make_unique<AdaptiveSizer>(cfg.adaptive_target_wait_ms, cfg.min_idle);
   clock_->AddListener(this);
 }
 

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "adaptive_sizer.h"
 #include "clock.h"
 #include "config.h"
 #include "factory.h"
@@ -74,6 +75,16 @@ struct StatsSnapshot {
   int64_t last_error_age_ms = 0;
   int64_t leak_threshold_ms = 0;
   std::vector<LeakInfo> leaks;
+  // Adaptive sizing (docs/SIZING.md).
+  struct AdaptiveDecisionInfo {
+    bool valid = false;
+    std::string action, reason;
+    int64_t from = 0, to = 0, age_ms = 0;
+  };
+  bool adaptive_enabled = false;
+  int64_t adaptive_target_wait_ms = 0;
+  int64_t adaptive_floor = 0;  // the warm floor in force (min_idle when adaptive sizing is off)
+  AdaptiveDecisionInfo adaptive_last_decision, adaptive_last_change;
 };
 
 class Pool final : private ClockListener {
@@ -201,6 +212,8 @@ class Pool final : private ClockListener {
   void TrimIdleLocked(std::unique_lock<std::mutex>& lk);
   // The number of idle connections the background threads keep warm.
   int64_t WarmFloorLocked() const;
+  // One adaptive sizing step from what happened since the last one (maintenance pass).
+  void AdaptLocked(int64_t now_ns, uint64_t in_use);
 
   // --- background (pool_background.cpp)
   void ConnectorLoop();
@@ -276,6 +289,12 @@ class Pool final : private ClockListener {
   boost::condition_variable_any connector_cv_;
   boost::condition_variable_any maintenance_cv_;
   std::condition_variable state_cv_;        // health changes, drain progress
+
+  // Adaptive sizing, guarded by mu_; adaptive_ is null when adaptive_sizing is off.
+  std::unique_ptr<AdaptiveSizer> adaptive_;
+  uint64_t adapt_prev_acquired_ = 0, adapt_prev_wait_us_ = 0, adapt_prev_timeouts_ = 0;
+  AdaptiveSizer::Decision adapt_last_decision_, adapt_last_change_;
+  int64_t adapt_last_decision_ns_ = -1, adapt_last_change_ns_ = -1;
 
   std::vector<boost::thread> threads_;
   std::vector<uint64_t> leak_logged_;       // maintenance only: lease already reported per slot

@@ -83,10 +83,15 @@ void Pool::RunMaintenance() {
     // A release that raced a shrink may have left an idle connection above max_size.
     if (over_capacity_.load(std::memory_order_relaxed)) TrimIdleLocked(lk);
     if (closing_) return;
-    warm_floor = WarmFloorLocked();
+    uint64_t in_use = 0;
     uint32_t cap = capacity_.load(std::memory_order_relaxed);
-    for (uint32_t i = 0; i < cap; ++i)
-      if (StateOf(SlotAt(i).word.load(std::memory_order_relaxed)) == kIdle) ++idle_count;
+    for (uint32_t i = 0; i < cap; ++i) {
+      uint64_t st = StateOf(SlotAt(i).word.load(std::memory_order_relaxed));
+      if (st == kIdle) ++idle_count;
+      if (st == kLeased || st == kReturning) ++in_use;
+    }
+    AdaptLocked(now, in_use);
+    warm_floor = WarmFloorLocked();
     FlushLogsLocked(lk);
   }
   const uint32_t cap = capacity_.load(std::memory_order_acquire);

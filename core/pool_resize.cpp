@@ -15,7 +15,39 @@
 namespace connpool {
 
 int64_t Pool::WarmFloorLocked() const {
-  return std::min(min_idle_.load(std::memory_order_relaxed), max_size_.load(std::memory_order_relaxed));
+  int64_t floor = min_idle_.load(std::memory_order_relaxed);
+  if (adaptive_) floor = std::max(floor, adaptive_->floor());
+  return std::min(floor, max_size_.load(std::memory_order_relaxed));
+}
+
+void Pool::AdaptLocked(int64_t now_ns, uint64_t in_use) {
+  if (!adaptive_) return;
+  const uint64_t acquired = AcquiredTotal();
+  const uint64_t wait_us = acquire_wait_us_.Sum();
+  const uint64_t timeouts = timeouts_.load(std::memory_order_relaxed);
+  AdaptiveSizer::Sample s;
+  s.acquires = acquired - std::min(acquired, adapt_prev_acquired_);
+  s.wait_us_sum = wait_us - std::min(wait_us, adapt_prev_wait_us_);
+  s.timeouts = timeouts - std::min(timeouts, adapt_prev_timeouts_);
+  s.waiters = queue_.Size();
+  s.in_use = in_use;
+  s.min_idle = min_idle_.load(std::memory_order_relaxed);
+  s.max_size = max_size_.load(std::memory_order_relaxed);
+  adapt_prev_acquired_ = acquired;
+  adapt_prev_wait_us_ = wait_us;
+  adapt_prev_timeouts_ = timeouts;
+  AdaptiveSizer::Decision d = adaptive_->Step(s);
+  adapt_last_decision_ = d;
+  adapt_last_decision_ns_ = now_ns;
+  if (d.from == d.to) return;
+  adapt_last_change_ = d;
+  adapt_last_change_ns_ = now_ns;
+  connector_cv_.notify_all();  // a higher floor is filled at once
+  if (LogEnabled())
+    pending_logs_.emplace_back(CONNPOOL_LOG_INFO, "pool '" + cfg_.name + "': adaptive sizing " +
+                                                      AdaptiveSizer::ActionName(d.action) + "s the warm floor " +
+                                                      std::to_string(d.from) + " -> " + std::to_string(d.to) +
+                                                      " (" + d.reason + ")");
 }
 
 void Pool::UpdateOverCapacityLocked() {
@@ -79,6 +111,7 @@ Status Pool::Resize(int64_t min_idle, int64_t max_size, std::string* err) {
   max_size_.store(max_size, std::memory_order_relaxed);
   min_idle_.store(min_idle, std::memory_order_relaxed);
   UpdateOverCapacityLocked();
+  if (adaptive_) adaptive_->Clamp(min_idle, max_size);
   if (LogEnabled())
     pending_logs_.emplace_back(CONNPOOL_LOG_INFO, "pool '" + cfg_.name + "': resized min_idle " + std::to_string(old_min) +
                                                       " -> " + std::to_string(min_idle) + ", max_size " +

@@ -55,6 +55,20 @@ StatsSnapshot Pool::Snapshot() {
     if (consecutive_failures_ > 0 && next_attempt_ns_ > 0 && !closing_)
       s.next_attempt_in_ms = std::max<int64_t>(0, (next_attempt_ns_ - now) / 1'000'000);
     s.outage_ms = outage_start_ns_ >= 0 ? (now - outage_start_ns_) / 1'000'000 : 0;
+    s.adaptive_enabled = adaptive_ != nullptr;
+    s.adaptive_target_wait_ms = cfg_.adaptive_target_wait_ms;
+    s.adaptive_floor = WarmFloorLocked();
+    auto info = [&](const AdaptiveSizer::Decision& d, int64_t at_ns, StatsSnapshot::AdaptiveDecisionInfo* out) {
+      if (at_ns < 0) return;
+      out->valid = true;
+      out->action = AdaptiveSizer::ActionName(d.action);
+      out->reason = d.reason;
+      out->from = d.from;
+      out->to = d.to;
+      out->age_ms = (now - at_ns) / 1'000'000;
+    };
+    info(adapt_last_decision_, adapt_last_decision_ns_, &s.adaptive_last_decision);
+    info(adapt_last_change_, adapt_last_change_ns_, &s.adaptive_last_change);
     s.has_last_error = last_error_ns_ >= 0;
     if (s.has_last_error) {
       s.last_error_message = last_error_;

@@ -168,6 +168,27 @@ char* StatsToJson(const StatsSnapshot& s) {
   } else {
     cJSON_AddNullToObject(root, "last_error");
   }
+  cJSON* a = cJSON_AddObjectToObject(root, "adaptive");
+  if (a) {
+    cJSON_AddBoolToObject(a, "enabled", s.adaptive_enabled);
+    Ms(a, "target_wait_ms", s.adaptive_target_wait_ms);
+    I64(a, "floor", s.adaptive_floor);
+    auto decision = [&](const char* key, const StatsSnapshot::AdaptiveDecisionInfo& d) {
+      if (!d.valid) {
+        cJSON_AddNullToObject(a, key);
+        return;
+      }
+      cJSON* o = cJSON_AddObjectToObject(a, key);
+      if (!o) return;
+      cJSON_AddStringToObject(o, "action", d.action.c_str());
+      I64(o, "from", d.from);
+      I64(o, "to", d.to);
+      cJSON_AddStringToObject(o, "reason", d.reason.c_str());
+      Ms(o, "age_ms", d.age_ms);
+    };
+    decision("last_decision", s.adaptive_last_decision);
+    decision("last_change", s.adaptive_last_change);
+  }
   Ms(root, "leak_threshold_ms", s.leak_threshold_ms);
   cJSON* leaks = cJSON_AddArrayToObject(root, "leaks");
   if (leaks) {
