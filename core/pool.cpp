@@ -60,6 +60,7 @@ Pool::Pool(const Config& cfg, std::unique_ptr<Factory> factory, const PoolOption
       has_validate_(factory_->HasValidate()),
       reset_on_release_(cfg.reset_on_release && factory_->HasReset()),
       exclusive_release_(reset_on_release_ || cfg.max_uses > 0),
+      mux_(cfg.max_leases_per_conn > 1),
       max_size_(cfg.max_size),
       min_idle_(cfg.min_idle),
       chunks_(new std::atomic<Slot*>[kMaxChunks]),

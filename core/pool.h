@@ -59,6 +59,10 @@ struct StatsSnapshot {
   int64_t uptime_ms = 0;
   int64_t state_since_ms = 0;
   uint64_t total = 0, idle = 0, in_use = 0, creating = 0;
+  // Connections with at least one lease out; equals in_use unless max_leases_per_conn > 1,
+  // where in_use counts leases (then total = idle + busy + creating).
+  uint64_t busy = 0;
+  int64_t max_leases_per_conn = 1;
   int64_t max_size = 0, min_idle = 0;
   uint64_t waiters = 0;
   uint64_t acquired = 0, timeouts = 0, unavailable = 0, overload = 0, closed_rejected = 0;
@@ -215,6 +219,22 @@ class Pool final : private ClockListener {
   // One adaptive sizing step from what happened since the last one (maintenance pass).
   void AdaptLocked(int64_t now_ns, uint64_t in_use);
 
+  // --- multiplexed leases, max_leases_per_conn > 1 (pool_mux.cpp): a separate path under mu_
+  struct MuxConn {
+    bool adopted = false;  // the slot is leased by the mux layer and carries `leases`
+    bool broken = false;   // a lease was released broken: retire once the last is back
+    std::vector<std::pair<uint64_t, int64_t>> leases;  // (token, lease start) of each lease out
+  };
+  Status AcquireMux(int priority, int64_t timeout_ms, uint64_t* lease, void** conn);
+  Status ReleaseMux(uint64_t lease, bool broken);
+  // Least-loaded adopted connection that can take one more lease; -1 if none.
+  int64_t PickSharedLocked() const;
+  // Makes the slot (owned by the caller, checked) a shared connection with no lease yet.
+  void AdoptLocked(uint32_t idx);
+  uint64_t IssueMuxLeaseLocked(uint32_t idx, bool first);
+  // Gives waiters shares of connection `idx` while it has room.
+  void ServeMuxWaitersLocked(uint32_t idx);
+
   // --- background (pool_background.cpp)
   void ConnectorLoop();
   void MaintenanceLoop();
@@ -229,6 +249,7 @@ class Pool final : private ClockListener {
   const bool reset_on_release_;
   // Release must own the slot before deciding (reset callback or max_uses in play).
   const bool exclusive_release_;
+  const bool mux_;  // max_leases_per_conn > 1
 
   // Fast-path state: read without mu_.
   std::atomic<bool> accepting_{true};  // false once unavailable, draining or closed
@@ -295,6 +316,12 @@ class Pool final : private ClockListener {
   uint64_t adapt_prev_acquired_ = 0, adapt_prev_wait_us_ = 0, adapt_prev_timeouts_ = 0;
   AdaptiveSizer::Decision adapt_last_decision_, adapt_last_change_;
   int64_t adapt_last_decision_ns_ = -1, adapt_last_change_ns_ = -1;
+
+  // Multiplexed leases, guarded by mu_.
+  std::vector<MuxConn> mux_conns_;     // by slot index
+  uint64_t mux_next_token_ = 0;
+  int64_t mux_leases_out_ = 0;
+  std::atomic<uint64_t> mux_extra_acquires_{0};  // leases that did not bump a slot generation
 
   std::vector<boost::thread> threads_;
   std::vector<uint64_t> leak_logged_;       // maintenance only: lease already reported per slot

@@ -123,6 +123,7 @@ void Pool::RetireClaimed(uint32_t idx, Reason reason) {
 
 Status Pool::Acquire(int priority, int64_t timeout_ms, uint64_t* lease, void** conn) {
   if (timeout_ms < 0) timeout_ms = cfg_.acquire_timeout_ms;
+  if (mux_) return AcquireMux(priority, timeout_ms, lease, conn);  // pool_mux.cpp
   int pins = 0;
   if (accepting_.load(std::memory_order_acquire)) {
     uint32_t idx;
@@ -268,6 +269,7 @@ Status Pool::CreateForCaller(std::unique_lock<std::mutex>& lk, int priority, int
 }
 
 Status Pool::Release(uint64_t lease, bool broken) {
+  if (mux_) return ReleaseMux(lease, broken);  // pool_mux.cpp
   if (LeaseTag(lease) != tag_ || LeaseIndex(lease) >= capacity_.load(std::memory_order_acquire)) {
     stale_releases_.fetch_add(1, std::memory_order_relaxed);
     return Status::kESTALE;

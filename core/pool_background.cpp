@@ -139,7 +139,7 @@ void Pool::RunMaintenance() {
 }
 
 void Pool::LogLeaks(int64_t now_ns) {
-  if (cfg_.leak_threshold_ms <= 0) return;
+  if (cfg_.leak_threshold_ms <= 0 || mux_) return;  // shared connections: not reported yet
   const uint32_t cap = capacity_.load(std::memory_order_acquire);
   if (leak_logged_.size() < cap) leak_logged_.resize(cap, 0);
   const int64_t threshold = cfg_.leak_threshold_ms * 1'000'000;

@@ -46,7 +46,8 @@ bool Pool::ShouldCreateLocked(int64_t now_ns, int64_t* wake_at) const {
     uint64_t st = StateOf(SlotAt(i).word.load(std::memory_order_relaxed));
     if (st == kIdle || st == kReserved) ++idle;
   }
-  bool demand = static_cast<int64_t>(queue_.Size()) > creating_ ||  // waiters not yet covered
+  // Each create in flight covers one waiter, or max_leases_per_conn of them when shared.
+  bool demand = static_cast<int64_t>(queue_.Size()) > creating_ * cfg_.max_leases_per_conn ||
                 idle + creating_ < WarmFloorLocked() ||             // warm floor (HikariCP's minimumIdle)
                 (consecutive_failures_ > 0 && creating_ == 0) ||     // keep probing an outage
                 (!ever_connected_ && creating_ == 0);                // prove the backend at start,

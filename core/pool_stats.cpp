@@ -18,7 +18,7 @@ uint64_t Pool::MonotonicAcquired(uint64_t generations, uint64_t failed_claims) c
 
 uint64_t Pool::AcquiredTotal() const {
   const uint64_t failed_claims = failed_claims_.load(std::memory_order_acquire);
-  uint64_t generations = 0;
+  uint64_t generations = mux_extra_acquires_.load(std::memory_order_acquire);
   const uint32_t cap = capacity_.load(std::memory_order_acquire);
   for (uint32_t i = 0; i < cap; ++i) generations += GenOf(SlotAt(i).word.load(std::memory_order_acquire));
   return MonotonicAcquired(generations, failed_claims);
@@ -78,9 +78,10 @@ StatsSnapshot Pool::Snapshot() {
   }
   // One pass over the slot words: the gauges are consistent with each other by construction.
   const uint32_t cap = capacity_.load(std::memory_order_acquire);
-  const int64_t threshold = cfg_.leak_threshold_ms * 1'000'000;
+  // Leak reports name leases; a shared connection's slot lease is not one (not reported yet).
+  const int64_t threshold = mux_ ? 0 : cfg_.leak_threshold_ms * 1'000'000;
   const uint64_t failed_claims = failed_claims_.load(std::memory_order_acquire);
-  uint64_t generations = 0;
+  uint64_t generations = mux_extra_acquires_.load(std::memory_order_acquire);
   for (uint32_t i = 0; i < cap; ++i) {
     Slot& slot = SlotAt(i);
     uint64_t w = slot.word.load(std::memory_order_acquire);
@@ -105,6 +106,12 @@ StatsSnapshot Pool::Snapshot() {
     }
   }
   s.total = s.idle + s.in_use + s.creating;
+  s.busy = s.in_use;
+  s.max_leases_per_conn = cfg_.max_leases_per_conn;
+  if (mux_) {
+    std::lock_guard<std::mutex> lk(mu_);
+    s.in_use = static_cast<uint64_t>(mux_leases_out_);
+  }
   s.acquired = MonotonicAcquired(generations, failed_claims);
   s.timeouts = timeouts_.load(std::memory_order_relaxed);
   s.unavailable = unavailable_.load(std::memory_order_relaxed);

@@ -116,6 +116,8 @@ char* StatsToJson(const StatsSnapshot& s) {
     U64(c, "creating", s.creating);
     I64(c, "max_size", s.max_size);
     I64(c, "min_idle", s.min_idle);
+    U64(c, "busy", s.busy);
+    I64(c, "max_leases_per_conn", s.max_leases_per_conn);
   }
   U64(root, "waiters", s.waiters);
 

@@ -256,8 +256,10 @@ class Harness {
     for (;;) {
       connpool::StatsSnapshot s = core_->Snapshot();
       bool closing = s.state == connpool::Health::kDraining || s.state == connpool::Health::kClosed;
-      bool due = !closing && (s.consecutive_failures > 0 ? s.next_attempt_in_ms == 0
-                                                         : s.state == connpool::Health::kStarting);
+      // A probe needs room: after a resize shrank the pool under held leases there may be none.
+      const bool room = s.total < static_cast<uint64_t>(s.max_size);
+      bool due = !closing && room &&
+                 (s.consecutive_failures > 0 ? s.next_attempt_in_ms == 0 : s.state == connpool::Health::kStarting);
       // Time-driven health changes the connectors apply when the clock moves (pool_health.cpp).
       if (!closing && s.consecutive_failures > 0) {
         if (s.state == connpool::Health::kStarting && cfg_.startup_retry_ms >= 0 &&
