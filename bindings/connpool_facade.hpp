@@ -265,6 +265,12 @@ class Pool {
     Call call(*this);
     return call.entered() ? connpool_pool_drain(pool_, deadline_ms) : CONNPOOL_ECLOSED;
   }
+  // connpool_pool_resize: CONNPOOL_OK, EINVAL (a size out of range or min_idle > max_size),
+  // ECLOSED (draining or closed).
+  int resize(int min_idle, int max_size) {
+    Call call(*this);
+    return call.entered() ? connpool_pool_resize(pool_, min_idle, max_size) : CONNPOOL_ECLOSED;
+  }
   int state() {
     Call call(*this);
     return call.entered() ? connpool_pool_state(pool_) : CONNPOOL_STATE_CLOSED;

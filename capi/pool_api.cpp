@@ -132,6 +132,20 @@ CONNPOOL_API char* connpool_pool_metrics_text(connpool_pool_t* pool) {
   }
 }
 
+CONNPOOL_API int connpool_pool_resize(connpool_pool_t* pool, int min_idle, int max_size) {
+  if (pool == nullptr) {
+    connpool::Log(CONNPOOL_LOG_WARN, "connpool_pool_resize: pool is NULL");
+    return CONNPOOL_EINVAL;
+  }
+  return Guard(nullptr, 0, [&]() -> int {
+    std::string msg;
+    connpool::Status st = AsPool(pool)->Resize(min_idle, max_size, &msg);
+    // No error buffer in this signature: the explanation goes to the log sink.
+    if (st != connpool::Status::kOK) connpool::Log(CONNPOOL_LOG_WARN, "connpool_pool_resize: " + msg);
+    return ToInt(st);
+  });
+}
+
 CONNPOOL_API void connpool_set_log_callback(void (*cb)(void* ud, int level, const char* msg), void* ud) {
   try {
     connpool::SetLogCallback(cb, ud);

@@ -73,6 +73,15 @@ const KeySpec kKeys[] = {
     Int("unavailable_after_ms", &Config::unavailable_after_ms, 0, kMsMax,
         "after this long of continuous create failure, acquires fail fast with EUNAVAILABLE; "
         "0 = never"),
+    Bool("adaptive_sizing", &Config::adaptive_sizing,
+         "move the warm floor between min_idle and max_size from observed waits and use "
+         "(docs/SIZING.md); false = the floor is min_idle"),
+    Int("adaptive_target_wait_ms", &Config::adaptive_target_wait_ms, 1, kMsMax,
+        "adaptive sizing raises the floor while acquires wait longer than this on average, and "
+        "lowers it slowly once they wait under half of it"),
+    Int("max_leases_per_conn", &Config::max_leases_per_conn, 1, 10000,
+        "leases one connection may carry at once (HTTP/2 streams); above 1, acquire shares the "
+        "least-loaded connection and creates only when all are full (docs/SIZING.md)"),
 };
 
 bool ParseInt(const char* text, int64_t* out) {

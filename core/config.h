@@ -45,6 +45,9 @@ struct Config {
   double retry_jitter = 0.2;
   int64_t startup_retry_ms = -1;
   int64_t unavailable_after_ms = 30000;
+  bool adaptive_sizing = false;
+  int64_t adaptive_target_wait_ms = 20;
+  int64_t max_leases_per_conn = 1;
 
   ValidateMode validate_mode() const { return static_cast<ValidateMode>(validate_on_acquire); }
 };

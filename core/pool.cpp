@@ -60,10 +60,14 @@ Pool::Pool(const Config& cfg, std::unique_ptr<Factory> factory, const PoolOption
       has_validate_(factory_->HasValidate()),
       reset_on_release_(cfg.reset_on_release && factory_->HasReset()),
       exclusive_release_(reset_on_release_ || cfg.max_uses > 0),
+      mux_(cfg.max_leases_per_conn > 1),
+      max_size_(cfg.max_size),
+      min_idle_(cfg.min_idle),
       chunks_(new std::atomic<Slot*>[kMaxChunks]),
       state_since_ns_(created_ns_),
       rng_(opts.seed ? opts.seed : std::random_device{}()) {
   for (uint32_t i = 0; i < kMaxChunks; ++i) chunks_[i].store(nullptr, std::memory_order_relaxed);
+  if (cfg.adaptive_sizing) adaptive_ = std::make_unique<AdaptiveSizer>(cfg.adaptive_target_wait_ms, cfg.min_idle);
   clock_->AddListener(this);
 }
 
@@ -116,8 +120,13 @@ bool Pool::SlotEmptiedLocked(uint32_t idx, Reason reason) {
     case Reason::kLifetime: closed_lifetime_.fetch_add(1, std::memory_order_relaxed); break;
     case Reason::kMaxUses: closed_max_uses_.fetch_add(1, std::memory_order_relaxed); break;
     case Reason::kValidation: closed_broken_.fetch_add(1, std::memory_order_relaxed); break;
+    case Reason::kShrink:
+      closed_shrink_.fetch_add(1, std::memory_order_relaxed);
+      --shrink_pending_;
+      break;
     case Reason::kNone: break;
   }
+  UpdateOverCapacityLocked();
   connector_cv_.notify_all();  // a replacement may be needed
   if (closing_ && live_ + creating_ == 0) {
     if (health_.load(std::memory_order_relaxed) == Health::kDraining)

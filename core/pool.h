@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "adaptive_sizer.h"
 #include "clock.h"
 #include "config.h"
 #include "factory.h"
@@ -62,12 +63,16 @@ struct StatsSnapshot {
   int64_t uptime_ms = 0;
   int64_t state_since_ms = 0;
   uint64_t total = 0, idle = 0, in_use = 0, creating = 0;
+  // Connections with at least one lease out; equals in_use unless max_leases_per_conn > 1,
+  // where in_use counts leases (then total = idle + busy + creating).
+  uint64_t busy = 0;
+  int64_t max_leases_per_conn = 1;
   int64_t max_size = 0, min_idle = 0;
   uint64_t waiters = 0;
   uint64_t acquired = 0, timeouts = 0, unavailable = 0, overload = 0, closed_rejected = 0;
   uint64_t created = 0, create_failures = 0, destroyed = 0, validation_failures = 0;
   uint64_t closed_idle = 0, closed_lifetime = 0, closed_broken = 0, closed_max_uses = 0;
-  uint64_t stale_releases = 0, reset_failures = 0;
+  uint64_t stale_releases = 0, reset_failures = 0, closed_shrink = 0;
   HistogramSummary acquire_wait_us, lease_hold_us, create_us;
   uint64_t consecutive_failures = 0;
   int64_t next_attempt_in_ms = -1;  // -1: none scheduled
@@ -78,6 +83,16 @@ struct StatsSnapshot {
   int64_t last_error_age_ms = 0;
   int64_t leak_threshold_ms = 0;
   std::vector<LeakInfo> leaks;
+  // Adaptive sizing (docs/SIZING.md).
+  struct AdaptiveDecisionInfo {
+    bool valid = false;
+    std::string action, reason;
+    int64_t from = 0, to = 0, age_ms = 0;
+  };
+  bool adaptive_enabled = false;
+  int64_t adaptive_target_wait_ms = 0;
+  int64_t adaptive_floor = 0;  // the warm floor in force (min_idle when adaptive sizing is off)
+  AdaptiveDecisionInfo adaptive_last_decision, adaptive_last_change;
 };
 
 class Pool final : private ClockListener {
@@ -89,6 +104,12 @@ class Pool final : private ClockListener {
   Status Release(uint64_t lease, bool broken);
   Status WaitReady(int64_t timeout_ms);
   Status Drain(int64_t deadline_ms);
+  // connpool_pool_resize (pool_resize.cpp): new min_idle and max_size, checked like the config
+  // keys. Growing takes effect at once; shrinking retires idle connections now and leased ones
+  // as they come back, never a lease that is out.
+  Status Resize(int64_t min_idle, int64_t max_size, std::string* err);
+  int64_t max_size() const { return max_size_.load(std::memory_order_relaxed); }
+  int64_t min_idle() const { return min_idle_.load(std::memory_order_relaxed); }
   // connpool_pool_free: may delete `this` now or on the last release.
   void Close();
 
@@ -118,7 +139,7 @@ class Pool final : private ClockListener {
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
 
-  enum class Reason { kNone, kBroken, kIdle, kLifetime, kMaxUses, kValidation };
+  enum class Reason { kNone, kBroken, kIdle, kLifetime, kMaxUses, kValidation, kShrink };
 
   // --- slots (pool.cpp)
   Slot& SlotAt(uint32_t idx) const;
@@ -221,6 +242,35 @@ class Pool final : private ClockListener {
   bool SafeValidate(void* conn);
   bool SafeReset(void* conn);
 
+  // --- resize (pool_resize.cpp)
+  // over_capacity_ = live connections not already being retired exceed max_size_.
+  void UpdateOverCapacityLocked();
+  // True when the pool is over max_size_: the caller, which owns a slot with a connection,
+  // must retire it with Reason::kShrink (counted in shrink_pending_ until it is emptied).
+  bool TakeShrinkLocked();
+  // Retires idle connections while the pool is over max_size_ (unlocks around destroys).
+  void TrimIdleLocked(std::unique_lock<std::mutex>& lk);
+  // The number of idle connections the background threads keep warm.
+  int64_t WarmFloorLocked() const;
+  // One adaptive sizing step from what happened since the last one (maintenance pass).
+  void AdaptLocked(int64_t now_ns, uint64_t in_use);
+
+  // --- multiplexed leases, max_leases_per_conn > 1 (pool_mux.cpp): a separate path under mu_
+  struct MuxConn {
+    bool adopted = false;  // the slot is leased by the mux layer and carries `leases`
+    bool broken = false;   // a lease was released broken: retire once the last is back
+    std::vector<std::pair<uint64_t, int64_t>> leases;  // (token, lease start) of each lease out
+  };
+  Status AcquireMux(int priority, int64_t timeout_ms, uint64_t* lease, void** conn);
+  Status ReleaseMux(uint64_t lease, bool broken);
+  // Least-loaded adopted connection that can take one more lease; -1 if none.
+  int64_t PickSharedLocked() const;
+  // Makes the slot (owned by the caller, checked) a shared connection with no lease yet.
+  void AdoptLocked(uint32_t idx);
+  uint64_t IssueMuxLeaseLocked(uint32_t idx, bool first);
+  // Gives waiters shares of connection `idx` while it has room.
+  void ServeMuxWaitersLocked(uint32_t idx);
+
   // --- background (pool_background.cpp)
   void ConnectorLoop();
   void MaintenanceLoop();
@@ -235,10 +285,18 @@ class Pool final : private ClockListener {
   const bool reset_on_release_;
   // Release must own the slot before deciding (reset callback or max_uses in play).
   const bool exclusive_release_;
+  const bool mux_;  // max_leases_per_conn > 1
 
   // Fast-path state: read without mu_.
   std::atomic<bool> accepting_{true};  // false once unavailable, draining or closed
   std::atomic<Health> health_{Health::kStarting};
+  // Set while more connections are live than max_size_ (after a shrink): releases then leave
+  // the one-CAS path so that the connection can be retired. Written under mu_.
+  std::atomic<bool> over_capacity_{false};
+  // Sizes that connpool_pool_resize changes (cfg_ keeps the values the pool was made with).
+  // Written under mu_, read anywhere.
+  std::atomic<int64_t> max_size_;
+  std::atomic<int64_t> min_idle_;
   alignas(64) std::atomic<uint64_t> waiters_count_{0};  // written under mu_, read lock-free
   alignas(64) std::atomic<uint32_t> capacity_{0};       // slot indices handed out so far
 
@@ -254,7 +312,7 @@ class Pool final : private ClockListener {
   std::atomic<uint64_t> created_{0}, create_failures_{0}, destroyed_{0};
   std::atomic<uint64_t> validation_failures_{0}, reset_failures_{0};
   std::atomic<uint64_t> closed_idle_{0}, closed_lifetime_{0}, closed_broken_{0};
-  std::atomic<uint64_t> closed_max_uses_{0}, stale_releases_{0};
+  std::atomic<uint64_t> closed_max_uses_{0}, stale_releases_{0}, closed_shrink_{0};
   Histogram acquire_wait_us_;
   Histogram lease_hold_us_;
   Histogram create_us_;
@@ -266,6 +324,7 @@ class Pool final : private ClockListener {
   int64_t live_ = 0;                        // guarded by mu_: slots holding a connection
   int64_t creating_ = 0;                    // guarded by mu_: creates in flight
   int64_t slow_callers_ = 0;                // guarded by mu_: threads inside AcquireSlow
+  int64_t shrink_pending_ = 0;              // guarded by mu_: kShrink retirements under way
   int64_t state_since_ns_;                  // guarded by mu_
   uint64_t consecutive_failures_ = 0;       // guarded by mu_
   int64_t outage_start_ns_ = -1;            // guarded by mu_; -1: no outage
@@ -287,6 +346,18 @@ class Pool final : private ClockListener {
   boost::condition_variable_any connector_cv_;
   boost::condition_variable_any maintenance_cv_;
   std::condition_variable state_cv_;        // health changes, drain progress
+
+  // Adaptive sizing, guarded by mu_; adaptive_ is null when adaptive_sizing is off.
+  std::unique_ptr<AdaptiveSizer> adaptive_;
+  uint64_t adapt_prev_acquired_ = 0, adapt_prev_wait_us_ = 0, adapt_prev_timeouts_ = 0;
+  AdaptiveSizer::Decision adapt_last_decision_, adapt_last_change_;
+  int64_t adapt_last_decision_ns_ = -1, adapt_last_change_ns_ = -1;
+
+  // Multiplexed leases, guarded by mu_.
+  std::vector<MuxConn> mux_conns_;     // by slot index
+  uint64_t mux_next_token_ = 0;
+  int64_t mux_leases_out_ = 0;
+  std::atomic<uint64_t> mux_extra_acquires_{0};  // leases that did not bump a slot generation
 
   std::deque<OffloadJob*> offload_queue_;   // guarded by mu_: jobs no helper has taken yet
   std::vector<OffloadJob*> offload_waited_; // guarded by mu_: jobs an acquirer waits on

@@ -140,6 +140,7 @@ void Pool::RetireClaimed(uint32_t idx, Reason reason) {
 
 Status Pool::Acquire(int priority, int64_t timeout_ms, uint64_t* lease, void** conn) {
   if (timeout_ms < 0) timeout_ms = cfg_.acquire_timeout_ms;
+  if (mux_) return AcquireMux(priority, timeout_ms, lease, conn);  // pool_mux.cpp
   int pins = 0;
   int64_t start = 0;  // read from the clock only if the claim needs a validation
   if (accepting_.load(std::memory_order_acquire)) {
@@ -285,6 +286,7 @@ Status Pool::CreateForCaller(std::unique_lock<std::mutex>& lk, int priority, int
 }
 
 Status Pool::Release(uint64_t lease, bool broken) {
+  if (mux_) return ReleaseMux(lease, broken);  // pool_mux.cpp
   if (LeaseTag(lease) != tag_ || LeaseIndex(lease) >= capacity_.load(std::memory_order_acquire)) {
     stale_releases_.fetch_add(1, std::memory_order_relaxed);
     return Status::kESTALE;
@@ -302,7 +304,7 @@ Status Pool::Release(uint64_t lease, bool broken) {
   int64_t held = now - s.lease_start_ns.load(std::memory_order_relaxed);
   if (held > 0) lease_hold_us_.Record(static_cast<uint64_t>(held / 1000));
   if (!broken && !exclusive_release_ && FlagsOf(w) == 0 && (s.expires_ns == 0 || now < s.expires_ns) &&
-      waiters_count_.load(std::memory_order_seq_cst) == 0) {
+      !over_capacity_.load(std::memory_order_relaxed) && waiters_count_.load(std::memory_order_seq_cst) == 0) {
     s.last_used_ns.store(now, std::memory_order_relaxed);
     // The last touch of pool memory: after it the slot may be leased again, or the pool freed.
     if (s.word.compare_exchange_strong(w, MakeWord(GenOf(w), 0, kIdle), std::memory_order_seq_cst))
@@ -329,6 +331,10 @@ Status Pool::ReleaseExclusive(uint64_t lease, bool broken, int64_t now) {
   if (retire == Reason::kNone && cfg_.max_uses > 0 && ++s.uses >= cfg_.max_uses) retire = Reason::kMaxUses;
   if (retire == Reason::kNone && s.expires_ns != 0 && now >= s.expires_ns) retire = Reason::kLifetime;
   bool closing = (w & kClosing) != 0;
+  if (retire == Reason::kNone && !closing && over_capacity_.load(std::memory_order_seq_cst)) {
+    std::lock_guard<std::mutex> lk(mu_);  // the pool shrank: this connection may be one too many
+    if (TakeShrinkLocked()) retire = Reason::kShrink;
+  }
   if (retire == Reason::kNone && !closing && reset_on_release_ && !SafeReset(s.conn)) {
     reset_failures_.fetch_add(1, std::memory_order_relaxed);
     retire = Reason::kBroken;

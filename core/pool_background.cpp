@@ -35,11 +35,14 @@ void Pool::ConnectorLoop() {
       int64_t t1 = clock_->NowNs();
       lk.lock();
       if (!FinishCreateLocked(idx, r, conn, err, t0, t1)) continue;
-      if (closing_) {
+      // Closing, or the pool shrank below what was live plus this create while it ran.
+      const bool shrink = !closing_ && TakeShrinkLocked();
+      if (closing_ || shrink) {
         lk.unlock();
         SafeDestroy(conn);
         lk.lock();
-        SlotEmptiedLocked(idx, Reason::kNone);  // Close() joins us before it can delete
+        // Close() joins us before it can delete
+        SlotEmptiedLocked(idx, shrink ? Reason::kShrink : Reason::kNone);
         continue;
       }
       PutBackLocked(idx, /*fresh=*/true);
@@ -72,13 +75,23 @@ void Pool::MaintenanceLoop() {
 void Pool::RunMaintenance() {
   const int64_t now = clock_->NowNs();
   int64_t idle_count = 0;
+  int64_t warm_floor = 0;
   {
     std::unique_lock<std::mutex> lk(mu_);
     if (closing_) return;
     UpdateHealthLocked(now);
+    // A release that raced a shrink may have left an idle connection above max_size.
+    if (over_capacity_.load(std::memory_order_relaxed)) TrimIdleLocked(lk);
+    if (closing_) return;
+    uint64_t in_use = 0;
     uint32_t cap = capacity_.load(std::memory_order_relaxed);
-    for (uint32_t i = 0; i < cap; ++i)
-      if (StateOf(SlotAt(i).word.load(std::memory_order_relaxed)) == kIdle) ++idle_count;
+    for (uint32_t i = 0; i < cap; ++i) {
+      uint64_t st = StateOf(SlotAt(i).word.load(std::memory_order_relaxed));
+      if (st == kIdle) ++idle_count;
+      if (st == kLeased || st == kReturning) ++in_use;
+    }
+    AdaptLocked(now, in_use);
+    warm_floor = WarmFloorLocked();
     FlushLogsLocked(lk);
   }
   const uint32_t cap = capacity_.load(std::memory_order_acquire);
@@ -94,7 +107,7 @@ void Pool::RunMaintenance() {
     if (s.expires_ns != 0 && now >= s.expires_ns) {
       retire = Reason::kLifetime;
     } else if (cfg_.idle_timeout_ms > 0 && idle_for >= cfg_.idle_timeout_ms * 1'000'000 &&
-               idle_count > cfg_.min_idle) {
+               idle_count > warm_floor) {
       retire = Reason::kIdle;
     } else if (has_validate_ && cfg_.validate_interval_ms > 0 &&
                // A use proves the connection as well as a validation does.
@@ -126,7 +139,7 @@ void Pool::RunMaintenance() {
 }
 
 void Pool::LogLeaks(int64_t now_ns) {
-  if (cfg_.leak_threshold_ms <= 0) return;
+  if (cfg_.leak_threshold_ms <= 0 || mux_) return;  // shared connections: not reported yet
   const uint32_t cap = capacity_.load(std::memory_order_acquire);
   if (leak_logged_.size() < cap) leak_logged_.resize(cap, 0);
   const int64_t threshold = cfg_.leak_threshold_ms * 1'000'000;

@@ -32,22 +32,23 @@ bool BackoffAllows(uint64_t failures, int64_t creating, int64_t now_ns, int64_t 
 bool Pool::CanCreateNowLocked(int64_t now_ns, int64_t* wake_at) const {
   *wake_at = kNever;
   if (closing_ || stopping_) return false;
-  if (live_ + creating_ >= cfg_.max_size) return false;
+  if (live_ + creating_ >= max_size_.load(std::memory_order_relaxed)) return false;
   if (creating_ >= cfg_.connect_concurrency) return false;
   return BackoffAllows(consecutive_failures_, creating_, now_ns, next_attempt_ns_, wake_at);
 }
 
 bool Pool::ShouldCreateLocked(int64_t now_ns, int64_t* wake_at) const {
   *wake_at = kNever;
-  if (closing_ || stopping_ || live_ + creating_ >= cfg_.max_size) return false;
+  if (closing_ || stopping_ || live_ + creating_ >= max_size_.load(std::memory_order_relaxed)) return false;
   int64_t idle = 0;
   uint32_t cap = capacity_.load(std::memory_order_relaxed);
   for (uint32_t i = 0; i < cap; ++i) {
     uint64_t st = StateOf(SlotAt(i).word.load(std::memory_order_relaxed));
     if (st == kIdle || st == kReserved) ++idle;
   }
-  bool demand = static_cast<int64_t>(queue_.Size()) > creating_ ||  // waiters not yet covered
-                idle + creating_ < cfg_.min_idle ||                  // warm floor (HikariCP's minimumIdle)
+  // Each create in flight covers one waiter, or max_leases_per_conn of them when shared.
+  bool demand = static_cast<int64_t>(queue_.Size()) > creating_ * cfg_.max_leases_per_conn ||
+                idle + creating_ < WarmFloorLocked() ||             // warm floor (HikariCP's minimumIdle)
                 (consecutive_failures_ > 0 && creating_ == 0) ||     // keep probing an outage
                 (!ever_connected_ && creating_ == 0);                // prove the backend at start,
                                                                      // even with min_idle = 0
@@ -97,6 +98,7 @@ bool Pool::FinishCreateLocked(uint32_t idx, CreateResult r, void* conn, const st
     s.expires_ns = t1_ns + static_cast<int64_t>(static_cast<double>(cfg_.max_lifetime_ms) * (1.0 - cut) * 1e6);
   }
   ++live_;
+  UpdateOverCapacityLocked();  // a create that was in flight when the pool shrank
   created_.fetch_add(1, std::memory_order_relaxed);
   OnCreateSuccessLocked(t1_ns);
   return true;

@@ -11,8 +11,9 @@ double Pool::Load() const {
     uint64_t st = StateOf(SlotAt(i).word.load(std::memory_order_relaxed));
     if (st == kLeased || st == kReturning) ++busy;
   }
-  // Relative to max_size so that a big replica and a small one compare fairly.
-  return static_cast<double>(busy) / static_cast<double>(cfg_.max_size > 0 ? cfg_.max_size : 1);
+  // Relative to max_size (as resized) so that a big replica and a small one compare fairly.
+  const int64_t max = max_size();
+  return static_cast<double>(busy) / static_cast<double>(max > 0 ? max : 1);
 }
 
 }  // namespace connpool

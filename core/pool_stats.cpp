@@ -18,7 +18,7 @@ uint64_t Pool::MonotonicAcquired(uint64_t generations, uint64_t failed_claims) c
 
 uint64_t Pool::AcquiredTotal() const {
   const uint64_t failed_claims = failed_claims_.load(std::memory_order_acquire);
-  uint64_t generations = 0;
+  uint64_t generations = mux_extra_acquires_.load(std::memory_order_acquire);
   const uint32_t cap = capacity_.load(std::memory_order_acquire);
   for (uint32_t i = 0; i < cap; ++i) generations += GenOf(SlotAt(i).word.load(std::memory_order_acquire));
   return MonotonicAcquired(generations, failed_claims);
@@ -42,8 +42,8 @@ StatsSnapshot Pool::Snapshot() {
   const int64_t now = clock_->NowNs();
   const int64_t coarse = clock_->CoarseNowNs();
   s.name = cfg_.name;
-  s.max_size = cfg_.max_size;
-  s.min_idle = cfg_.min_idle;
+  s.max_size = max_size_.load(std::memory_order_relaxed);
+  s.min_idle = min_idle_.load(std::memory_order_relaxed);
   s.leak_threshold_ms = cfg_.leak_threshold_ms;
   s.uptime_ms = (now - created_ns_) / 1'000'000;
   {
@@ -55,6 +55,20 @@ StatsSnapshot Pool::Snapshot() {
     if (consecutive_failures_ > 0 && next_attempt_ns_ > 0 && !closing_)
       s.next_attempt_in_ms = std::max<int64_t>(0, (next_attempt_ns_ - now) / 1'000'000);
     s.outage_ms = outage_start_ns_ >= 0 ? (now - outage_start_ns_) / 1'000'000 : 0;
+    s.adaptive_enabled = adaptive_ != nullptr;
+    s.adaptive_target_wait_ms = cfg_.adaptive_target_wait_ms;
+    s.adaptive_floor = WarmFloorLocked();
+    auto info = [&](const AdaptiveSizer::Decision& d, int64_t at_ns, StatsSnapshot::AdaptiveDecisionInfo* out) {
+      if (at_ns < 0) return;
+      out->valid = true;
+      out->action = AdaptiveSizer::ActionName(d.action);
+      out->reason = d.reason;
+      out->from = d.from;
+      out->to = d.to;
+      out->age_ms = (now - at_ns) / 1'000'000;
+    };
+    info(adapt_last_decision_, adapt_last_decision_ns_, &s.adaptive_last_decision);
+    info(adapt_last_change_, adapt_last_change_ns_, &s.adaptive_last_change);
     s.has_last_error = last_error_ns_ >= 0;
     if (s.has_last_error) {
       s.last_error_message = last_error_;
@@ -64,9 +78,10 @@ StatsSnapshot Pool::Snapshot() {
   }
   // One pass over the slot words: the gauges are consistent with each other by construction.
   const uint32_t cap = capacity_.load(std::memory_order_acquire);
-  const int64_t threshold = cfg_.leak_threshold_ms * 1'000'000;
+  // Leak reports name leases; a shared connection's slot lease is not one (not reported yet).
+  const int64_t threshold = mux_ ? 0 : cfg_.leak_threshold_ms * 1'000'000;
   const uint64_t failed_claims = failed_claims_.load(std::memory_order_acquire);
-  uint64_t generations = 0;
+  uint64_t generations = mux_extra_acquires_.load(std::memory_order_acquire);
   for (uint32_t i = 0; i < cap; ++i) {
     Slot& slot = SlotAt(i);
     uint64_t w = slot.word.load(std::memory_order_acquire);
@@ -91,6 +106,12 @@ StatsSnapshot Pool::Snapshot() {
     }
   }
   s.total = s.idle + s.in_use + s.creating;
+  s.busy = s.in_use;
+  s.max_leases_per_conn = cfg_.max_leases_per_conn;
+  if (mux_) {
+    std::lock_guard<std::mutex> lk(mu_);
+    s.in_use = static_cast<uint64_t>(mux_leases_out_);
+  }
   s.acquired = MonotonicAcquired(generations, failed_claims);
   s.timeouts = timeouts_.load(std::memory_order_relaxed);
   s.unavailable = unavailable_.load(std::memory_order_relaxed);
@@ -106,6 +127,7 @@ StatsSnapshot Pool::Snapshot() {
   s.closed_broken = closed_broken_.load(std::memory_order_relaxed);
   s.closed_max_uses = closed_max_uses_.load(std::memory_order_relaxed);
   s.stale_releases = stale_releases_.load(std::memory_order_relaxed);
+  s.closed_shrink = closed_shrink_.load(std::memory_order_relaxed);
   // Fast-path acquires and sub-tick holds are not recorded one by one (that would put shared
   // atomics on the hot path); they are the difference between the totals and what was recorded.
   // One reading of each histogram, topped up with the zero samples, so count equals the total

@@ -116,6 +116,8 @@ char* StatsToJson(const StatsSnapshot& s) {
     U64(c, "creating", s.creating);
     I64(c, "max_size", s.max_size);
     I64(c, "min_idle", s.min_idle);
+    U64(c, "busy", s.busy);
+    I64(c, "max_leases_per_conn", s.max_leases_per_conn);
   }
   U64(root, "waiters", s.waiters);
 
@@ -140,6 +142,7 @@ char* StatsToJson(const StatsSnapshot& s) {
         {"closed_broken", s.closed_broken},
         {"closed_max_uses", s.closed_max_uses},
         {"stale_releases", s.stale_releases},
+        {"closed_shrink", s.closed_shrink},
     };
     for (const auto& e : counters) U64(k, e.name, e.v);
   }
@@ -166,6 +169,27 @@ char* StatsToJson(const StatsSnapshot& s) {
     }
   } else {
     cJSON_AddNullToObject(root, "last_error");
+  }
+  cJSON* a = cJSON_AddObjectToObject(root, "adaptive");
+  if (a) {
+    cJSON_AddBoolToObject(a, "enabled", s.adaptive_enabled);
+    Ms(a, "target_wait_ms", s.adaptive_target_wait_ms);
+    I64(a, "floor", s.adaptive_floor);
+    auto decision = [&](const char* key, const StatsSnapshot::AdaptiveDecisionInfo& d) {
+      if (!d.valid) {
+        cJSON_AddNullToObject(a, key);
+        return;
+      }
+      cJSON* o = cJSON_AddObjectToObject(a, key);
+      if (!o) return;
+      cJSON_AddStringToObject(o, "action", d.action.c_str());
+      I64(o, "from", d.from);
+      I64(o, "to", d.to);
+      cJSON_AddStringToObject(o, "reason", d.reason.c_str());
+      Ms(o, "age_ms", d.age_ms);
+    };
+    decision("last_decision", s.adaptive_last_decision);
+    decision("last_change", s.adaptive_last_change);
   }
   Ms(root, "leak_threshold_ms", s.leak_threshold_ms);
   cJSON* leaks = cJSON_AddArrayToObject(root, "leaks");
@@ -334,11 +358,12 @@ char* StatsToPrometheus(const StatsSnapshot& s, const Histogram& wait, uint64_t 
   };
   for (const auto& c : counters) m.Single(c.name, "counter", c.help, c.v);
   m.Family("connpool_closed_total", "counter",
-           "Connections retired, by reason (idle timeout, lifetime, broken or failed validation, max_uses).");
+           "Connections retired, by reason (idle timeout, lifetime, broken or failed validation, max_uses, shrink by resize).");
   m.Sample("connpool_closed_total", s.closed_idle, "reason=\"idle\"");
   m.Sample("connpool_closed_total", s.closed_lifetime, "reason=\"lifetime\"");
   m.Sample("connpool_closed_total", s.closed_broken, "reason=\"broken\"");
   m.Sample("connpool_closed_total", s.closed_max_uses, "reason=\"max_uses\"");
+  m.Sample("connpool_closed_total", s.closed_shrink, "reason=\"shrink\"");
 
   m.Single("connpool_consecutive_failures", "gauge", "Creates failed in a row (0 when healthy).",
            s.consecutive_failures);

@@ -24,6 +24,10 @@ struct Waiter : public boost::intrusive::set_base_hook<boost::intrusive::link_mo
   uint32_t slot = 0;      // with status OK: the slot handed over, already leased to us
   uint64_t lease = 0;
   bool fresh = false;      // the connection was created for this hand-off: no validation needed
+  // Multiplexed pools (max_leases_per_conn > 1): a share of a connection already out, given
+  // whole; 0 when the waiter was handed a slot instead.
+  uint64_t mux_lease = 0;
+  void* mux_conn = nullptr;
 
   bool operator<(const Waiter& o) const {
     return priority != o.priority ? priority > o.priority : seq < o.seq;

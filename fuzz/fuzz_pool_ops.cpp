@@ -15,8 +15,10 @@
 // Checked after every step:
 //   * created == destroyed + idle + in_use + creating (pool counters) and the factory's live
 //     connections == idle + in_use;
-//   * in_use == leases this harness holds <= max_size;
-//   * no lease or connection is served twice, every connection served is alive;
+//   * in_use == leases this harness holds; total <= max_size unless a resize shrank the pool
+//     under leases that are still out (then nothing is idle); stats show the resized max_size;
+//   * no lease is served twice, no connection carries more than max_leases_per_conn leases
+//     (1 unless the run shares connections), every connection served is alive;
 //   * every status is one the call documents; stale, doubled and forged leases are ESTALE;
 //   * a draining/closed pool refuses acquires with ECLOSED;
 //   * an acquire that may create, on a healthy factory, below max_size, succeeds;
@@ -26,6 +28,7 @@
 #include <cjson/cJSON.h>
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -195,6 +198,9 @@ class Harness {
     cfg.retry_jitter = in_.ConsumeIntegralInRange<int>(0, 10) / 10.0;
     cfg.unavailable_after_ms = in_.ConsumeIntegralInRange<int64_t>(0, 5000);
     cfg.startup_retry_ms = in_.ConsumeBool() ? -1 : in_.ConsumeIntegralInRange<int64_t>(0, 5000);
+    // Half the runs share connections (the multiplexed path), the others use the lock-free one.
+    cfg.max_leases_per_conn = std::max(1, in_.ConsumeIntegralInRange<int>(0, 3));
+    per_conn_ = static_cast<size_t>(cfg.max_leases_per_conn);
     max_size_ = static_cast<size_t>(cfg.max_size);
     cfg_ = cfg;
     SetBehaviour(in_.ConsumeIntegral<uint8_t>());
@@ -220,7 +226,7 @@ class Harness {
     Settle();
 
     for (int step = 0; step < 256 && in_.remaining_bytes() > 0; ++step) {
-      Step(in_.ConsumeIntegralInRange<int>(0, 15));
+      Step(in_.ConsumeIntegralInRange<int>(0, 16));
       Settle();
       CheckInvariants();
     }
@@ -254,8 +260,10 @@ class Harness {
     for (;;) {
       connpool::StatsSnapshot s = core_->Snapshot();
       bool closing = s.state == connpool::Health::kDraining || s.state == connpool::Health::kClosed;
-      bool due = !closing && (s.consecutive_failures > 0 ? s.next_attempt_in_ms == 0
-                                                         : s.state == connpool::Health::kStarting);
+      // A probe needs room: after a resize shrank the pool under held leases there may be none.
+      const bool room = s.total < static_cast<uint64_t>(s.max_size);
+      bool due = !closing && room &&
+                 (s.consecutive_failures > 0 ? s.next_attempt_in_ms == 0 : s.state == connpool::Health::kStarting);
       // Time-driven health changes the connectors apply when the clock moves (pool_health.cpp).
       if (!closing && s.consecutive_failures > 0) {
         if (s.state == connpool::Health::kStarting && cfg_.startup_retry_ms >= 0 &&
@@ -276,13 +284,19 @@ class Harness {
 
   void CheckInvariants() {
     connpool::StatsSnapshot s = core_->Snapshot();
-    CHECK_V(s.created == s.destroyed + s.idle + s.in_use + s.creating, s.created,
-            s.destroyed + s.idle + s.in_use + s.creating);
+    // Connections with a lease out: in_use counts leases, several per connection when shared.
+    const uint64_t busy = per_conn_ > 1 ? s.busy : s.in_use;
+    if (per_conn_ == 1) CHECK_V(s.busy == s.in_use, s.busy, s.in_use);
+    CHECK_V(s.busy <= s.in_use && s.in_use <= s.busy * per_conn_, s.busy, s.in_use);
+    CHECK_V(s.created == s.destroyed + s.idle + busy + s.creating, s.created,
+            s.destroyed + s.idle + busy + s.creating);
     CHECK_V(s.in_use == held_.size(), s.in_use, held_.size());
-    CHECK(s.in_use <= max_size_);
-    CHECK(s.total <= max_size_);
-    CHECK_V(backend_.LiveCount() == static_cast<long>(s.idle + s.in_use), backend_.LiveCount(),
-            s.idle + s.in_use);
+    // A shrink never takes a lease back, so only leases may keep the pool above max_size, and
+    // then nothing is idle or being created.
+    CHECK_V(s.total <= std::max(max_size_, held_.size()), s.total, max_size_);
+    if (s.total > max_size_) CHECK_V(s.idle == 0 && s.creating == 0, s.idle, s.creating);
+    CHECK_V(s.max_size == static_cast<int64_t>(max_size_), s.max_size, max_size_);
+    CHECK_V(backend_.LiveCount() == static_cast<long>(s.idle + busy), backend_.LiveCount(), s.idle + busy);
     CHECK(s.waiters == 0);
     if (drained_) {
       CHECK(s.state == connpool::Health::kDraining || s.state == connpool::Health::kClosed);
@@ -311,10 +325,14 @@ class Harness {
         CHECK(!drained_);
         CHECK(lease != 0 && conn != nullptr);
         CHECK(held_.count(lease) == 0);  // a lease served twice
-        for (const auto& h : held_) CHECK(h.second != conn);  // a connection served twice
+        {
+          size_t sharing = 1;  // leases on this connection, this one included
+          for (const auto& h : held_) sharing += h.second == conn;
+          CHECK_V(sharing <= per_conn_, sharing, per_conn_);  // a connection served too often
+        }
         CHECK(backend_.Alive(conn));
         CHECK(ever_issued_.insert(lease).second);  // a lease value reused
-        CHECK(before < max_size_);
+        if (per_conn_ == 1) CHECK(before < max_size_);
         held_[lease] = conn;
         return;
       case CONNPOOL_ECLOSED: CHECK(drained_); break;
@@ -384,7 +402,7 @@ class Harness {
       CHECK(cJSON_IsNumber(v));
       return static_cast<long>(v->valuedouble);
     };
-    CHECK(num("total") == num("idle") + num("in_use") + num("creating"));
+    CHECK(num("total") == num("idle") + num(per_conn_ > 1 ? "busy" : "in_use") + num("creating"));
     CHECK(num("in_use") == static_cast<long>(held_.size()));
     cJSON_Delete(root);
     connpool_free(text);
@@ -414,6 +432,28 @@ class Harness {
     CHECK_V(http == ((st == CONNPOOL_STATE_READY || st == CONNPOOL_STATE_DEGRADED) ? 200 : 503), http, st);
   }
 
+  // connpool_pool_resize: valid sizes (min_idle stays 0: warm-up creates would run in the
+  // background at any time) take effect at once, bad ones are EINVAL and change nothing.
+  void Resize() {
+    int rc;
+    switch (in_.ConsumeIntegralInRange<int>(0, 7)) {
+      case 0: CHECK(connpool_pool_resize(nullptr, 0, 1) == CONNPOOL_EINVAL); return;
+      case 1: CHECK(connpool_pool_resize(pool_, 0, in_.ConsumeIntegralInRange<int>(-3, 0)) == CONNPOOL_EINVAL); return;
+      case 2: CHECK(connpool_pool_resize(pool_, in_.ConsumeIntegralInRange<int>(-3, -1), 2) == CONNPOOL_EINVAL); return;
+      case 3: CHECK(connpool_pool_resize(pool_, 3, 2) == CONNPOOL_EINVAL); return;
+      case 4: CHECK(connpool_pool_resize(pool_, 0, 100001) == CONNPOOL_EINVAL); return;
+      default: break;
+    }
+    const int new_max = in_.ConsumeIntegralInRange<int>(1, 6);
+    rc = connpool_pool_resize(pool_, 0, new_max);
+    if (drained_) {
+      CHECK_V(rc == CONNPOOL_ECLOSED, rc, 0);
+      return;
+    }
+    CHECK_V(rc == CONNPOOL_OK, rc, new_max);
+    max_size_ = static_cast<size_t>(new_max);
+  }
+
   void Step(int op) {
     switch (op) {
       case 0:
@@ -438,7 +478,8 @@ class Harness {
       }
       case 13: core_->RunMaintenance(); break;
       case 14: SetBehaviour(in_.ConsumeIntegral<uint8_t>()); break;
-      default: BadArguments(); break;
+      case 15: BadArguments(); break;
+      default: Resize(); break;
     }
   }
 
@@ -475,6 +516,7 @@ class Harness {
   connpool_pool_t* pool_ = nullptr;
   connpool::Config cfg_;
   size_t max_size_ = 0;
+  size_t per_conn_ = 1;  // max_leases_per_conn
   bool drained_ = false;
   std::map<uint64_t, void*> held_;
   std::vector<uint64_t> released_;

@@ -13,8 +13,8 @@ foreach(line IN LISTS lines)
   endif()
   string(REGEX MATCH "[^ ]+$" name "${line}")
   string(REGEX MATCH " ([A-Za-z]) " type "${line}")
-  # The version node itself appears as an absolute symbol.
-  if(name STREQUAL "CONNPOOL_1")
+  # The version nodes (CONNPOOL_1, CONNPOOL_1.1, ...) appear as absolute symbols.
+  if(name MATCHES "^CONNPOOL_1(\\.[0-9]+)?$")
     continue()
   endif()
   if(NOT name MATCHES "^connpool_")

@@ -28,6 +28,19 @@ import (
 // integers, floats, or time.Duration (given to the pool in milliseconds).
 type Config map[string]any
 
+// Resize changes min_idle and max_size at run time (docs/SIZING.md). Growing takes effect at
+// once (waiters get new connections); shrinking closes idle connections now and leased ones as
+// they come back, never taking a lease away. Errors: ErrInvalid for a size out of range
+// (min_idle 0..100000, max_size 1..100000, min_idle <= max_size), ErrClosed when draining or closed.
+func (p *Pool[T]) Resize(minIdle, maxSize int) error {
+	if p == nil {
+		return errorFor(ErrClosed.Code, "nil pool")
+	}
+	rc := p.nat.Resize(minIdle, maxSize)
+	runtime.KeepAlive(p)
+	return errorFor(rc, fmt.Sprintf("resize(min_idle=%d, max_size=%d); allowed: min_idle 0..100000, max_size 1..100000, min_idle <= max_size", minIdle, maxSize))
+}
+
 // State is the pool's health state. The values are CONNPOOL_STATE_* (pinned in connpool.h;
 // a test checks them against the native enum).
 type State int
@@ -323,6 +336,10 @@ type Stats struct {
 		Creating int64 `json:"creating"`
 		MaxSize  int64 `json:"max_size"`
 		MinIdle  int64 `json:"min_idle"`
+		// Connections with a lease out; InUse counts leases (several per connection when
+		// max_leases_per_conn > 1).
+		Busy             int64 `json:"busy"`
+		MaxLeasesPerConn int64 `json:"max_leases_per_conn"`
 	} `json:"connections"`
 	Waiters  int64 `json:"waiters"`
 	Counters struct {
@@ -339,6 +356,7 @@ type Stats struct {
 		ClosedBroken       uint64 `json:"closed_broken"`
 		ClosedMaxUses      uint64 `json:"closed_max_uses"`
 		StaleReleases      uint64 `json:"stale_releases"`
+		ClosedShrink       uint64 `json:"closed_shrink"`
 	} `json:"counters"`
 	AcquireWaitUS struct {
 		Count uint64 `json:"count"`
@@ -358,10 +376,28 @@ type Stats struct {
 		Code    int    `json:"code"`
 		AgeMS   int64  `json:"age_ms"`
 	} `json:"last_error"`
+	// Adaptive sizing (docs/SIZING.md); the decisions are nil until the first one.
+	Adaptive struct {
+		Enabled      bool              `json:"enabled"`
+		TargetWaitMS int64             `json:"target_wait_ms"`
+		Floor        int64             `json:"floor"`
+		LastDecision *AdaptiveDecision `json:"last_decision"`
+		LastChange   *AdaptiveDecision `json:"last_change"`
+	} `json:"adaptive"`
 	Leaks []struct {
 		Lease    uint64 `json:"lease"`
 		HeldMS   int64  `json:"held_ms"`
 		Thread   string `json:"thread"`
 		Priority int    `json:"priority"`
 	} `json:"leaks"`
+}
+
+// AdaptiveDecision is one adaptive sizing decision: "hold", "raise" or "lower" the warm
+// floor From -> To, and why.
+type AdaptiveDecision struct {
+	Action string `json:"action"`
+	From   int64  `json:"from"`
+	To     int64  `json:"to"`
+	Reason string `json:"reason"`
+	AgeMS  int64  `json:"age_ms"`
 }

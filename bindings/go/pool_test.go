@@ -583,3 +583,76 @@ func TestDroppedPoolsAreCollectedWithoutClose(t *testing.T) {
 		t.Fatal("open connections left")
 	}
 }
+
+func TestResizeGrowsShrinksAndRefusesBadSizes(t *testing.T) {
+	f := &fakeFactory{}
+	p := newPool(t, f, Config{"max_size": 1})
+	defer p.Close()
+	held, err := p.Acquire(long)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Acquire(0); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("full pool: %v", err)
+	}
+	if err := p.Resize(0, 2); err != nil {
+		t.Fatal(err)
+	}
+	second, err := p.Acquire(long)
+	if err != nil {
+		t.Fatalf("after growing: %v", err)
+	}
+	if s := stats(t, p); s.Connections.MaxSize != 2 || s.Connections.InUse != 2 {
+		t.Fatalf("max_size %d in_use %d", s.Connections.MaxSize, s.Connections.InUse)
+	}
+	if err := p.Resize(0, 1); err != nil {
+		t.Fatal(err)
+	}
+	held.Release()
+	second.Release()
+	s := stats(t, p)
+	if s.Connections.Total != 1 || s.Counters.ClosedShrink != 1 || s.Connections.MaxSize != 1 {
+		t.Fatalf("after shrinking: total %d closed_shrink %d", s.Connections.Total, s.Counters.ClosedShrink)
+	}
+	for _, bad := range [][2]int{{0, 0}, {-1, 2}, {3, 2}, {0, 100001}} {
+		err := p.Resize(bad[0], bad[1])
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "max_size 1..100000") {
+			t.Fatalf("Resize(%d, %d): %v", bad[0], bad[1], err)
+		}
+	}
+	if _, err := p.Drain(0); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Resize(0, 3); !errors.Is(err, ErrClosed) {
+		t.Fatalf("resize of a drained pool: %v", err)
+	}
+}
+
+func TestSharedLeasesAndAdaptiveStats(t *testing.T) {
+	f := &fakeFactory{}
+	p := newPool(t, f, Config{"max_size": 1, "max_leases_per_conn": 3, "adaptive_sizing": true, "adaptive_target_wait_ms": 5})
+	defer p.Close()
+	var leases []*Lease[*fakeConn]
+	for i := 0; i < 3; i++ {
+		l, err := p.Acquire(long)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leases = append(leases, l)
+	}
+	if leases[0].Conn() != leases[2].Conn() {
+		t.Fatal("the leases do not share the one connection")
+	}
+	s := stats(t, p)
+	if s.Connections.InUse != 3 || s.Connections.Busy != 1 || s.Connections.MaxLeasesPerConn != 3 {
+		t.Fatalf("in_use %d busy %d", s.Connections.InUse, s.Connections.Busy)
+	}
+	if !s.Adaptive.Enabled || s.Adaptive.TargetWaitMS != 5 {
+		t.Fatalf("adaptive %+v", s.Adaptive)
+	}
+	for _, l := range leases {
+		if err := l.Release(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -226,3 +226,43 @@ TEST(CapiPool, LogsTransitionsOnceWithoutSecrets) {
   }
   EXPECT_EQ(unavailable, 1) << "logged once, not once per attempt";
 }
+
+TEST(CapiPool, ResizeGrowsShrinksAndExplainsBadInputInTheLog) {
+  {
+    std::lock_guard<std::mutex> lk(g_log_mu);
+    g_log.clear();
+  }
+  connpool_set_log_callback(Collect, nullptr);
+  Backend b;
+  connpool_pool_t* p = NewPool(&b, R"({"name": "sized", "max_size": 1})");
+  EXPECT_EQ(connpool_pool_resize(nullptr, 0, 2), CONNPOOL_EINVAL);
+  EXPECT_EQ(connpool_pool_resize(p, 0, 0), CONNPOOL_EINVAL);
+  EXPECT_EQ(connpool_pool_resize(p, -1, 2), CONNPOOL_EINVAL);
+  EXPECT_EQ(connpool_pool_resize(p, 3, 2), CONNPOOL_EINVAL);
+  EXPECT_NE(Stats(p).find("\"max_size\":1,"), std::string::npos) << "refused resizes change nothing";
+  connpool_lease_t l1 = 0, l2 = 0;
+  ASSERT_EQ(connpool_acquire(p, 1000, &l1, nullptr), CONNPOOL_OK);
+  EXPECT_EQ(connpool_acquire(p, 0, &l2, nullptr), CONNPOOL_ETIMEOUT);
+  ASSERT_EQ(connpool_pool_resize(p, 0, 2), CONNPOOL_OK);
+  EXPECT_NE(Stats(p).find("\"max_size\":2,"), std::string::npos) << Stats(p);
+  ASSERT_EQ(connpool_acquire(p, 1000, &l2, nullptr), CONNPOOL_OK);
+  ASSERT_EQ(connpool_pool_resize(p, 0, 1), CONNPOOL_OK);
+  EXPECT_EQ(connpool_release(p, l1), CONNPOOL_OK);
+  EXPECT_EQ(connpool_release(p, l2), CONNPOOL_OK);
+  EXPECT_NE(Stats(p).find("\"closed_shrink\":1"), std::string::npos) << Stats(p);
+  EXPECT_EQ(connpool_pool_drain(p, 0), CONNPOOL_OK);
+  EXPECT_EQ(connpool_pool_resize(p, 0, 3), CONNPOOL_ECLOSED);
+  connpool_pool_free(p);
+  connpool_set_log_callback(nullptr, nullptr);
+  std::lock_guard<std::mutex> lk(g_log_mu);
+  auto logged = [&](const char* text) {
+    for (const std::string& m : g_log)
+      if (m.find(text) != std::string::npos) return true;
+    return false;
+  };
+  EXPECT_TRUE(logged("connpool_pool_resize: pool is NULL"));
+  EXPECT_TRUE(logged("connpool_pool_resize: max_size 0 is out of range (allowed: 1..100000)"));
+  EXPECT_TRUE(logged("connpool_pool_resize: min_idle -1 is out of range (allowed: 0..100000)"));
+  EXPECT_TRUE(logged("connpool_pool_resize: min_idle (3) must not exceed max_size (2)"));
+  EXPECT_TRUE(logged("pool 'sized': resized min_idle 0 -> 0, max_size 1 -> 2"));
+}

@@ -41,7 +41,7 @@ TEST(Config, DefaultsMatchTheDesign) {
 TEST(Config, EveryKeyBoundsAreEnforced) {
   size_t n;
   const KeySpec* keys = ConfigKeys(&n);
-  ASSERT_EQ(n, 23u);
+  ASSERT_EQ(n, 26u);
   for (size_t i = 0; i < n; ++i) {
     const KeySpec& k = keys[i];
     SCOPED_TRACE(k.name);

@@ -131,6 +131,19 @@ namespace ConnPool
             throw PoolException.From(rc, "drain");
         }
 
+        /// <summary>
+        /// Changes min_idle and max_size at run time (docs/SIZING.md). Growing takes effect at once (waiters get new
+        /// connections); shrinking closes idle connections now and leased ones as they come back, never taking a lease away.
+        /// </summary>
+        /// <exception cref="PoolConfigException">a size out of range (min_idle 0..100000, max_size 1..100000, min_idle <= max_size)</exception>
+        /// <exception cref="PoolClosedException">the pool is draining or closed</exception>
+        public void Resize(int minIdle, int maxSize)
+        {
+            int rc = nat.resize(minIdle, maxSize);
+            if (rc != (int)Status.OK)
+                throw PoolException.From(rc, "resize(min_idle=" + minIdle + ", max_size=" + maxSize + "); allowed: min_idle 0..100000, max_size 1..100000, min_idle <= max_size");
+        }
+
         public State State { get { return (State)nat.state(); } }
 
         /// <summary>200 when ready or degraded, else 503: what a readiness probe should answer.</summary>

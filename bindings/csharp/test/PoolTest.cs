@@ -382,5 +382,51 @@ namespace ConnPool.Tests
             Assert.IsTrue(Wait.Until(Long, () => Interlocked.Read(ref f.Created) == Interlocked.Read(ref f.Destroyed)));
             Assert.AreEqual(0, f.OpenConns.Count);
         }
+    
+
+        [Test]
+        public void ResizeGrowsShrinksAndRefusesBadSizes()
+        {
+            var f = new FakeFactory();
+            using (var pool = MakePool(f, 1))
+            {
+                var held = pool.Acquire(Long);
+                Assert.Throws<PoolTimeoutException>(() => pool.Acquire(TimeSpan.Zero));
+                pool.Resize(0, 2);
+                var second = pool.Acquire(Long);
+                Assert.AreEqual(2, Num(Stats(pool), "connections", "max_size"));
+                pool.Resize(0, 1);
+                held.Dispose();
+                second.Dispose();
+                Assert.AreEqual(1, Num(Stats(pool), "connections", "total"));
+                Assert.AreEqual(1, Num(Stats(pool), "counters", "closed_shrink"));
+                foreach (var bad in new[] { new[] { 0, 0 }, new[] { -1, 2 }, new[] { 3, 2 }, new[] { 0, 100001 } })
+                {
+                    var e = Assert.Throws<PoolConfigException>(() => pool.Resize(bad[0], bad[1]));
+                    StringAssert.Contains("max_size 1..100000", e.Message);
+                }
+                Assert.IsTrue(pool.Drain(Long));
+                Assert.Throws<PoolClosedException>(() => pool.Resize(0, 3));
+            }
+            Assert.AreEqual(f.Created, f.Destroyed);
+        }
+
+        [Test]
+        public void SharedLeasesAndAdaptiveStats()
+        {
+            var f = new FakeFactory();
+            using (var pool = MakePool(f, 1, "max_leases_per_conn", 3, "adaptive_sizing", true, "adaptive_target_wait_ms", 5))
+            {
+                var leases = new List<Lease<FakeFactory.Conn>>();
+                for (int i = 0; i < 3; i++) leases.Add(pool.Acquire(Long));
+                Assert.AreSame(leases[0].Connection, leases[2].Connection, "one connection carries all three");
+                var stats = Stats(pool);
+                Assert.AreEqual(3, Num(stats, "connections", "in_use"));
+                Assert.AreEqual(1, Num(stats, "connections", "busy"));
+                Assert.AreEqual("true", stats.Element("adaptive").Element("enabled").Value);
+                Assert.AreEqual(5, Num(stats, "adaptive", "target_wait_ms"));
+                foreach (var l in leases) l.Dispose();
+            }
+        }
     }
 }

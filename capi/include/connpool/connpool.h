@@ -254,6 +254,18 @@ CONNPOOL_API int connpool_pool_drain(connpool_pool_t *pool, int64_t deadline_ms)
  */
 CONNPOOL_API void connpool_pool_free(connpool_pool_t *pool);
 
+/**
+ * Changes the pool's sizes at run time; the same ranges and rule as the config keys (min_idle
+ * 0..100000, max_size 1..100000, min_idle <= max_size). Growing takes effect at once: waiters
+ * get new connections and the warm floor is refilled. Shrinking retires idle connections above
+ * the new max_size at once and leased ones as they are released; a lease that is out is never
+ * taken back, so until they come back the pool may hold more than max_size (stats show it).
+ * Stats and metrics report the new sizes.
+ * Errors: EINVAL (NULL pool, a value out of range, min_idle > max_size; the reason, naming the
+ * argument and its range, goes to the log callback at WARN), ECLOSED (draining or closed).
+ */
+CONNPOOL_API int connpool_pool_resize(connpool_pool_t *pool, int min_idle, int max_size);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Health and stats                                                                           */
 /* ------------------------------------------------------------------------------------------ */

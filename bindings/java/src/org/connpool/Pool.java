@@ -146,6 +146,25 @@ public final class Pool<T> implements AutoCloseable {
     throw PoolException.of(rc, "drain");
   }
 
+  /**
+   * Changes min_idle and max_size at run time (docs/SIZING.md). Growing takes effect at once
+   * (waiters get new connections); shrinking closes idle connections now and leased ones as
+   * they come back, never taking a lease away.
+   *
+   * @throws PoolConfigException a size out of range (min_idle 0..100000, max_size 1..100000, min_idle <= max_size)
+   * @throws PoolClosedException the pool is draining or closed
+   */
+  public void resize(int minIdle, int maxSize) {
+    int rc;
+    try {
+      rc = nat.resize(minIdle, maxSize);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+    if (rc != Status.OK.swigValue())
+      throw PoolException.of(rc, "resize(min_idle=" + minIdle + ", max_size=" + maxSize + "); allowed: min_idle 0..100000, max_size 1..100000, min_idle <= max_size");
+  }
+
   public State state() {
     try {
       return State.swigToEnum(nat.state());

@@ -351,4 +351,46 @@ class PoolTest {
     assertTrue(Wait.until(LONG, () -> f.created.get() == f.destroyed.get()));
     assertTrue(f.open.isEmpty());
   }
+
+  @Test
+  void resizeGrowsShrinksAndRefusesBadSizes() {
+    FakeFactory f = new FakeFactory();
+    try (Pool<FakeFactory.Conn> pool = pool(f, 1)) {
+      Lease<FakeFactory.Conn> held = pool.acquire(LONG);
+      assertThrows(PoolTimeoutException.class, () -> pool.acquire(Duration.ZERO));
+      pool.resize(0, 2);
+      Lease<FakeFactory.Conn> second = pool.acquire(LONG);
+      assertEquals(2L, (Long) section(pool.stats(), "connections").get("max_size"));
+      pool.resize(0, 1);
+      held.close();
+      second.close();
+      assertEquals(1L, (Long) section(pool.stats(), "connections").get("total"));
+      assertEquals(1L, counter(pool, "closed_shrink"));
+      for (int[] bad : new int[][] {{0, 0}, {-1, 2}, {3, 2}, {0, 100001}}) {
+        PoolConfigException e = assertThrows(PoolConfigException.class, () -> pool.resize(bad[0], bad[1]));
+        assertTrue(e.getMessage().contains("max_size 1..100000"), e.getMessage());
+      }
+      assertTrue(pool.drain(LONG));
+      assertThrows(PoolClosedException.class, () -> pool.resize(0, 3));
+    }
+    assertEquals(f.created.get(), f.destroyed.get());
+  }
+
+  @Test
+  void sharedLeasesAndAdaptiveStats() {
+    FakeFactory f = new FakeFactory();
+    try (Pool<FakeFactory.Conn> pool = Pool.builder(f).maxSize(1).set("max_leases_per_conn", 3)
+        .set("adaptive_sizing", true).set("adaptive_target_wait_ms", 5).build()) {
+      List<Lease<FakeFactory.Conn>> leases = new ArrayList<>();
+      for (int i = 0; i < 3; i++) leases.add(pool.acquire(LONG));
+      assertSame(leases.get(0).get(), leases.get(2).get(), "one connection carries all three");
+      Map<String, Object> c = section(pool.stats(), "connections");
+      assertEquals(3L, (Long) c.get("in_use"));
+      assertEquals(1L, (Long) c.get("busy"));
+      Map<String, Object> a = section(pool.stats(), "adaptive");
+      assertEquals(Boolean.TRUE, a.get("enabled"));
+      assertEquals(5L, (Long) a.get("target_wait_ms"));
+      for (Lease<FakeFactory.Conn> l : leases) l.close();
+    }
+  }
 }
