@@ -168,6 +168,8 @@ class Pool final : private ClockListener {
   bool FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t* start_ns, int64_t timeout_ms,
                    bool fresh, uint64_t* lease, void** conn);
   // `pins`: failed claims this call already made (each left slow_callers_ one higher).
+  // Ends a slow acquire with `st`: counts a failure, unpins, may delete the pool; unlocks lk.
+  Status LeaveAcquireLocked(std::unique_lock<std::mutex>& lk, Status st);
   // `start_ns`: when the acquire's deadline began (0: now).
   Status AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int pins, uint64_t* lease,
                      void** conn);
@@ -215,6 +217,12 @@ class Pool final : private ClockListener {
   // still kCreating (the caller decides who gets it); on failure the slot is empty again.
   bool FinishCreateLocked(uint32_t idx, CreateResult r, void* conn, const std::string& err,
                           int64_t t0_ns, int64_t t1_ns);
+  // Runs create for slot `idx` (BeginCreateLocked done) with `lk` released, then records it
+  // (FinishCreateLocked). True: the slot holds the new connection, still kCreating.
+  bool RunCreateLocked(std::unique_lock<std::mutex>& lk, uint32_t idx);
+  // A pool thread's new connection that no acquire is waiting on: destroyed if the pool is
+  // closing or has shrunk meanwhile, else handed to the best waiter or made idle.
+  void KeepCreatedLocked(std::unique_lock<std::mutex>& lk, uint32_t idx);
   void OnCreateSuccessLocked(int64_t now_ns);
   void OnCreateFailureLocked(int64_t now_ns, CreateResult r, const std::string& msg);
   // Time-driven transitions (startup limit, unavailable cutoff); returns when to look again.

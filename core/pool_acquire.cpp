@@ -160,6 +160,26 @@ Status Pool::AdmissionLocked() const {
   return Status::kOK;
 }
 
+// Ends a slow acquire (AcquireSlow, AcquireMux): counts its failure status, drops its
+// slow_callers_ pin and, if that was the last thing keeping a closed pool alive, deletes it.
+// Unlocks `lk`; the caller must not touch the pool afterwards.
+Status Pool::LeaveAcquireLocked(std::unique_lock<std::mutex>& lk, Status st) {
+  switch (st) {
+    case Status::kETIMEOUT: timeouts_.fetch_add(1, std::memory_order_relaxed); break;
+    case Status::kEUNAVAILABLE: unavailable_.fetch_add(1, std::memory_order_relaxed); break;
+    case Status::kEOVERLOAD: overload_.fetch_add(1, std::memory_order_relaxed); break;
+    case Status::kECLOSED: closed_rejected_.fetch_add(1, std::memory_order_relaxed); break;
+    default: break;
+  }
+  --slow_callers_;
+  bool del = ShouldDeleteLocked();
+  PendingLogs logs = TakeLogsLocked();
+  lk.unlock();
+  EmitLogs(std::move(logs));
+  if (del) DeleteSelf();
+  return st;
+}
+
 Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int pins, uint64_t* lease,
                          void** conn) {
   int64_t start = start_ns != 0 ? start_ns : clock_->NowNs();
@@ -187,22 +207,7 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int
   std::unique_lock<std::mutex> lk(mu_);
   // This call counts once in slow_callers_ until leave(); failed claims pinned it already.
   slow_callers_ += 1 - pins;
-  auto leave = [&](Status st) {
-    switch (st) {
-      case Status::kETIMEOUT: timeouts_.fetch_add(1, std::memory_order_relaxed); break;
-      case Status::kEUNAVAILABLE: unavailable_.fetch_add(1, std::memory_order_relaxed); break;
-      case Status::kEOVERLOAD: overload_.fetch_add(1, std::memory_order_relaxed); break;
-      case Status::kECLOSED: closed_rejected_.fetch_add(1, std::memory_order_relaxed); break;
-      default: break;
-    }
-    --slow_callers_;
-    bool del = ShouldDeleteLocked();
-    PendingLogs logs = TakeLogsLocked();
-    lk.unlock();
-    EmitLogs(std::move(logs));
-    if (del) DeleteSelf();
-    return st;
-  };
+  auto leave = [&](Status st) { return LeaveAcquireLocked(lk, st); };
   for (;;) {
     Status gate = AdmissionLocked();
     if (gate != Status::kOK) return leave(gate);

@@ -27,25 +27,7 @@ void Pool::ConnectorLoop() {
         continue;
       }
       uint32_t idx = BeginCreateLocked();
-      lk.unlock();
-      void* conn = nullptr;
-      std::string err;
-      int64_t t0 = clock_->NowNs();
-      CreateResult r = SafeCreate(&conn, &err);
-      int64_t t1 = clock_->NowNs();
-      lk.lock();
-      if (!FinishCreateLocked(idx, r, conn, err, t0, t1)) continue;
-      // Closing, or the pool shrank below what was live plus this create while it ran.
-      const bool shrink = !closing_ && TakeShrinkLocked();
-      if (closing_ || shrink) {
-        lk.unlock();
-        SafeDestroy(conn);
-        lk.lock();
-        // Close() joins us before it can delete
-        SlotEmptiedLocked(idx, shrink ? Reason::kShrink : Reason::kNone);
-        continue;
-      }
-      PutBackLocked(idx, /*fresh=*/true);
+      if (RunCreateLocked(lk, idx)) KeepCreatedLocked(lk, idx);
     }
   } catch (const boost::thread_interrupted&) {
     // Close() interrupted a wait: nothing is half-done at an interruption point.

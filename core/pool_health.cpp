@@ -66,6 +66,31 @@ uint32_t Pool::BeginCreateLocked() {
   return idx;
 }
 
+bool Pool::RunCreateLocked(std::unique_lock<std::mutex>& lk, uint32_t idx) {
+  lk.unlock();
+  void* conn = nullptr;
+  std::string err;
+  int64_t t0 = clock_->NowNs();
+  CreateResult r = SafeCreate(&conn, &err);
+  int64_t t1 = clock_->NowNs();
+  lk.lock();
+  return FinishCreateLocked(idx, r, conn, err, t0, t1);
+}
+
+void Pool::KeepCreatedLocked(std::unique_lock<std::mutex>& lk, uint32_t idx) {
+  // Closing, or the pool shrank below what was live plus this create while it ran.
+  const bool shrink = !closing_ && TakeShrinkLocked();
+  if (closing_ || shrink) {
+    lk.unlock();
+    SafeDestroy(SlotAt(idx).conn);
+    lk.lock();
+    // Only pool threads get here, and Close() joins them before it can delete the pool.
+    SlotEmptiedLocked(idx, shrink ? Reason::kShrink : Reason::kNone);
+    return;
+  }
+  PutBackLocked(idx, /*fresh=*/true);
+}
+
 bool Pool::FinishCreateLocked(uint32_t idx, CreateResult r, void* conn, const std::string& err,
                               int64_t t0_ns, int64_t t1_ns) {
   --creating_;

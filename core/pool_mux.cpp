@@ -72,22 +72,7 @@ Status Pool::AcquireMux(int priority, int64_t timeout_ms, uint64_t* lease, void*
   const int64_t deadline = SaturatingDeadline(start, timeout_ms);
   std::unique_lock<std::mutex> lk(mu_);
   ++slow_callers_;  // as in AcquireSlow: keeps a closed pool alive until we leave
-  auto leave = [&](Status st) {
-    switch (st) {
-      case Status::kETIMEOUT: timeouts_.fetch_add(1, std::memory_order_relaxed); break;
-      case Status::kEUNAVAILABLE: unavailable_.fetch_add(1, std::memory_order_relaxed); break;
-      case Status::kEOVERLOAD: overload_.fetch_add(1, std::memory_order_relaxed); break;
-      case Status::kECLOSED: closed_rejected_.fetch_add(1, std::memory_order_relaxed); break;
-      default: break;
-    }
-    --slow_callers_;
-    bool del = ShouldDeleteLocked();
-    PendingLogs logs = TakeLogsLocked();
-    lk.unlock();
-    EmitLogs(std::move(logs));
-    if (del) DeleteSelf();
-    return st;
-  };
+  auto leave = [&](Status st) { return LeaveAcquireLocked(lk, st); };
   auto record_wait = [&] {
     int64_t waited = clock_->NowNs() - start;
     if (waited > 0) acquire_wait_us_.Record(static_cast<uint64_t>(waited / 1000));

@@ -107,14 +107,7 @@ bool Pool::CreateOffThreadLocked(std::unique_lock<std::mutex>& lk, uint32_t idx,
   bool ok;
   if (!SubmitLocked(job)) {  // no helper can run it: create here, as before helpers existed
     delete job;
-    lk.unlock();
-    void* c = nullptr;
-    std::string err;
-    int64_t t0 = clock_->NowNs();
-    CreateResult r = SafeCreate(&c, &err);
-    int64_t t1 = clock_->NowNs();
-    lk.lock();
-    ok = FinishCreateLocked(idx, r, c, err, t0, t1);
+    ok = RunCreateLocked(lk, idx);
   } else if (AwaitLocked(lk, job, until_ns, OffloadJob::kCallerDeadline)) {
     ok = job->ok;
     delete job;
@@ -155,14 +148,7 @@ void Pool::RunJobLocked(std::unique_lock<std::mutex>& lk, OffloadJob* job) {
   const uint32_t idx = job->idx;
   Slot& s = SlotAt(idx);
   if (job->kind == OffloadJob::kCreate) {
-    lk.unlock();
-    void* conn = nullptr;
-    std::string err;
-    int64_t t0 = clock_->NowNs();
-    CreateResult r = SafeCreate(&conn, &err);
-    int64_t t1 = clock_->NowNs();
-    lk.lock();
-    bool ok = FinishCreateLocked(idx, r, conn, err, t0, t1);
+    bool ok = RunCreateLocked(lk, idx);
     if (job->abandoned == OffloadJob::kNo) {
       job->ok = ok;
       job->done = true;
@@ -170,15 +156,7 @@ void Pool::RunJobLocked(std::unique_lock<std::mutex>& lk, OffloadJob* job) {
       return;
     }
     delete job;
-    if (!ok) return;
-    if (closing_) {
-      lk.unlock();
-      SafeDestroy(conn);
-      lk.lock();
-      SlotEmptiedLocked(idx, Reason::kNone);  // Close() joins us before it can delete the pool
-      return;
-    }
-    PutBackLocked(idx, /*fresh=*/true);  // like a connector's create: the pool keeps it
+    if (ok) KeepCreatedLocked(lk, idx);  // as for a connector's create: the pool keeps it
     return;
   }
 
