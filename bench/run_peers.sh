@@ -15,6 +15,10 @@
 # bench/peers/java/ConnpoolJavaPeer.java, compiled here into a copy of the harness's Java sources
 # whose Peer.create gets one more case (../shared/bench is never modified).
 #
+# go_peers (PEERS word "go_peers", not in the default list) runs bench/go_peers/run.sh: Go's
+# database/sql pool, puddle and our Go binding, on the same workload in one Go process. It needs
+# the Go binding built in GO_BUILD (default build/dev: cmake --build --preset dev).
+#
 # Settings (environment), besides the harness's own (THREADS, POOL, WARMUP, MEASURE, JAVA_OPTS):
 #   PEERS        default "connpool connpool_java naive hikaricp"; set it empty for every peer
 #   RUNS         default 2; each run is a separate invocation and file (run1.txt, run2.txt, ...)
@@ -113,6 +117,7 @@ export LD_LIBRARY_PATH=$CONNPOOL_LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 harness() {  # $1 = peers, $2 = thread counts (empty: the harness default)
   local shared_peers=" $1 "
   shared_peers=${shared_peers// connpool_java / }
+  shared_peers=${shared_peers// go_peers / }
   shared_peers=$(echo $shared_peers)  # trimmed: the harness reads an empty PEERS as "all"
   # Only connpool_java asked for: the shared harness has nothing to run (its PEERS="" means all).
   if [[ -z $1 || -n ${shared_peers// /} ]]; then
@@ -121,6 +126,11 @@ harness() {  # $1 = peers, $2 = thread counts (empty: the harness default)
   fi
   if [[ $JAVA_BINDING == ON && ( -z $1 || " $1 " == *" connpool_java "* ) ]]; then
     java_binding_peer "${2:-}"
+  fi
+  # With PEERS empty ("every peer") only when the Go binding is built; asked for by name, always.
+  if [[ " $1 " == *" go_peers "* || ( -z $1 && -f ${GO_BUILD:-$ROOT/build/dev}/bindings/go/module/go.mod ) ]]; then
+    echo "# running go_peers" >&2
+    THREADS=${2:-${THREADS:-1,2,4,8,32,256}} bash "$ROOT/bench/go_peers/run.sh" "${GO_BUILD:-$ROOT/build/dev}"
   fi
 }
 
@@ -165,6 +175,7 @@ selector() {
   case $1 in
     limit_atomic | mutex_pair) echo limits ;;
     harness_noop) echo noop ;;
+    database_sql | puddle | connpool_go) echo go_peers ;;
     harness_atomic) echo atomic_pair ;;
     harness_mutex) echo mutex_pair ;;
     *) echo "$1" ;;
