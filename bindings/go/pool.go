@@ -178,6 +178,9 @@ func (p *Pool[T]) AcquirePriority(timeout time.Duration, priority int) (*Lease[T
 func (p *Pool[T]) release(lease int64, broken bool) error {
 	rc := p.nat.Release(lease, broken)
 	runtime.KeepAlive(p)
+	if rc == int(native.OK) {
+		return nil // no detail string built on the hot path
+	}
 	return errorFor(rc, "release of lease "+strconv.FormatInt(lease, 10))
 }
 
