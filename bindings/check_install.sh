@@ -19,7 +19,8 @@ for lang in "$@"; do
       jar=$prefix/share/java/connpool.jar
       mkdir "$work/java"
       javac --release 17 -cp "$jar" -d "$work/java" "$src/examples/java/Example.java"
-      java -Djava.library.path="$libdir" -cp "$jar:$work/java" Example
+      # No java.library.path: the jar extracts the native libraries it carries.
+      java -cp "$jar:$work/java" Example
       ;;
     csharp)
       dir=$libdir/connpool/csharp

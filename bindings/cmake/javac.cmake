@@ -28,8 +28,29 @@ execute_process(
 if(NOT _rc EQUAL 0)
   message(FATAL_ERROR "javac failed (${_rc})")
 endif()
+# Native libraries the jar carries (org/connpool/native/linux-x86_64/<name>), given as
+# "file=name|file=name"; and a manifest with the version when VERSION is set.
+if(NATIVE_LIBS)
+  set(_native_dir "${CLASSES}/org/connpool/native/linux-x86_64")
+  file(MAKE_DIRECTORY "${_native_dir}")
+  string(REPLACE "|" ";" _natives "${NATIVE_LIBS}")
+  foreach(_n IN LISTS _natives)
+    string(REGEX REPLACE "=.*" "" _from "${_n}")
+    string(REGEX REPLACE ".*=" "" _name "${_n}")
+    configure_file("${_from}" "${_native_dir}/${_name}" COPYONLY)
+  endforeach()
+endif()
+set(_manifest "")
+if(VERSION)
+  file(WRITE "${CLASSES}.manifest"
+    "Implementation-Title: connpool\nImplementation-Version: ${VERSION}\n"
+    "Implementation-Vendor: libconnpool\nSpecification-Version: ${VERSION}\n"
+    "Automatic-Module-Name: org.connpool\n")
+  set(_manifest --manifest "${CLASSES}.manifest")
+endif()
 if(JAR)
-  execute_process(COMMAND "${JAR_TOOL}" --create --file "${JAR}" -C "${CLASSES}" . RESULT_VARIABLE _rc)
+  execute_process(COMMAND "${JAR_TOOL}" --create --file "${JAR}" ${_manifest} -C "${CLASSES}" .
+    RESULT_VARIABLE _rc)
   if(NOT _rc EQUAL 0)
     message(FATAL_ERROR "jar failed (${_rc})")
   endif()

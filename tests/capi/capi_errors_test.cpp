@@ -28,7 +28,7 @@ TEST(CapiErrors, EveryCodeHasANameAndText) {
 TEST(CapiErrors, VersionMatchesTheHeaderAndTheBuild) {
   EXPECT_EQ(connpool_version_number(), CONNPOOL_VERSION_NUMBER);
   EXPECT_STREQ(connpool_version_string(), CONNPOOL_VERSION_STRING);
-  EXPECT_EQ(CONNPOOL_VERSION_NUMBER, 10000);
+  EXPECT_EQ(CONNPOOL_VERSION_NUMBER, 10200);  // 1.2.0 (CMakeLists.txt project())
   EXPECT_EQ(std::to_string(CONNPOOL_VERSION_MAJOR) + "." + std::to_string(CONNPOOL_VERSION_MINOR) + "." +
                 std::to_string(CONNPOOL_VERSION_PATCH),
             CONNPOOL_VERSION_STRING);

@@ -66,12 +66,12 @@ extern "C" {
 /* ------------------------------------------------------------------------------------------ */
 
 #define CONNPOOL_VERSION_MAJOR 1 /**< changes only with a new soname (libconnpool.so.N) */
-#define CONNPOOL_VERSION_MINOR 0 /**< bumped when functions or status codes are added */
+#define CONNPOOL_VERSION_MINOR 2 /**< bumped when functions or status codes are added */
 #define CONNPOOL_VERSION_PATCH 0 /**< bumped for fixes that add nothing */
 /** MAJOR*10000 + MINOR*100 + PATCH, comparable with connpool_version_number(). */
 #define CONNPOOL_VERSION_NUMBER \
     (CONNPOOL_VERSION_MAJOR * 10000 + CONNPOOL_VERSION_MINOR * 100 + CONNPOOL_VERSION_PATCH)
-#define CONNPOOL_VERSION_STRING "1.0.0" /**< "MAJOR.MINOR.PATCH" of this header */
+#define CONNPOOL_VERSION_STRING "1.2.0" /**< "MAJOR.MINOR.PATCH" of this header */
 
 /** Version of the library actually loaded, as "MAJOR.MINOR.PATCH"; static, never NULL. */
 CONNPOOL_API const char *connpool_version_string(void);
