@@ -138,11 +138,13 @@ StatsSnapshot Pool::Snapshot() {
       c.buckets[0] += total - c.count;
       c.count = total;
     }
-    return c.Summarize();
+    return c;
   };
-  s.acquire_wait_us = with_zeros(acquire_wait_us_, s.acquired);
-  s.lease_hold_us = with_zeros(lease_hold_us_, s.acquired > s.in_use ? s.acquired - s.in_use : 0);
-  s.create_us = create_us_.Summarize();
+  s.acquire_wait_us = with_zeros(acquire_wait_us_, s.acquired).Summarize();
+  s.lease_hold_counts = with_zeros(lease_hold_us_, s.acquired > s.in_use ? s.acquired - s.in_use : 0);
+  s.lease_hold_us = s.lease_hold_counts.Summarize();
+  s.create_counts = create_us_.Read();
+  s.create_us = s.create_counts.Summarize();
   return s;
 }
 
