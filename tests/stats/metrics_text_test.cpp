@@ -357,3 +357,44 @@ TEST(PromParser, RejectsBrokenExpositions) {
 }
 
 }  // namespace
+
+namespace {
+
+// With max_leases_per_conn > 1, connpool_connections counts connections (6 leases on 3
+// connections once showed in_use = 6 and a sum above connections.total); leases have their
+// own gauge. Lease hold and create time come as aggregatable histograms too.
+TEST(MetricsText, SharedConnectionsCountConnectionsAndLeasesSeparately) {
+  Backend b;
+  connpool_pool_t* pool = MakePool(&b, {{"name", "mux"}, {"max_size", "3"}, {"min_idle", "3"},
+                                        {"max_leases_per_conn", "2"}});
+  ASSERT_NE(pool, nullptr);
+  ASSERT_EQ(connpool_pool_wait_ready(pool, 10000), CONNPOOL_OK);
+  ASSERT_TRUE(Eventually([&] { return Int(Stats(pool).get(), "connections.idle") == 3; }));
+  std::vector<connpool_lease_t> held;
+  for (int i = 0; i < 6; ++i) {
+    connpool_lease_t l;
+    ASSERT_EQ(connpool_acquire(pool, 5000, &l, nullptr), CONNPOOL_OK);
+    held.push_back(l);
+  }
+  prom::Exposition e = Metrics(pool, "mux");
+  auto j = Stats(pool);
+  EXPECT_EQ(Value(e, "connpool_connections", "connpool_connections", "state", "in_use"), 3);
+  EXPECT_EQ(Value(e, "connpool_leases", "connpool_leases"), 6);
+  double sum = 0;
+  for (const prom::Sample& s : e.Find("connpool_connections")->samples) sum += s.value;
+  EXPECT_EQ(sum, Int(j.get(), "connections.total"));
+  for (connpool_lease_t l : held) EXPECT_EQ(connpool_release(pool, l), CONNPOOL_OK);
+
+  e = Metrics(pool, "mux");
+  for (const char* h : {"connpool_lease_hold_time_seconds", "connpool_create_time_seconds"}) {
+    const prom::Family* f = e.Find(h);
+    ASSERT_NE(f, nullptr) << h;
+    EXPECT_EQ(f->type, "histogram") << h;
+  }
+  EXPECT_EQ(Value(e, "connpool_lease_hold_time_seconds", "connpool_lease_hold_time_seconds_count"), 6);
+  EXPECT_EQ(Value(e, "connpool_create_time_seconds", "connpool_create_time_seconds_count"),
+            Value(e, "connpool_create_seconds", "connpool_create_seconds_count"));
+  connpool_pool_free(pool);
+}
+
+}  // namespace
