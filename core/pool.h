@@ -76,6 +76,7 @@ struct StatsSnapshot {
   HistogramSummary acquire_wait_us, lease_hold_us, create_us;
   // The readings the summaries above come from, for the Prometheus histograms (zeros folded in).
   Histogram::Counts lease_hold_counts, create_counts;
+  bool otel_metrics = false;  // config otel_metrics: also render db_client_connection_*
   uint64_t consecutive_failures = 0;
   int64_t next_attempt_in_ms = -1;  // -1: none scheduled
   int64_t outage_ms = 0;

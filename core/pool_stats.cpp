@@ -45,6 +45,7 @@ StatsSnapshot Pool::Snapshot() {
   s.max_size = max_size_.load(std::memory_order_relaxed);
   s.min_idle = min_idle_.load(std::memory_order_relaxed);
   s.leak_threshold_ms = cfg_.leak_threshold_ms;
+  s.otel_metrics = cfg_.otel_metrics;
   s.uptime_ms = (now - created_ns_) / 1'000'000;
   {
     std::lock_guard<std::mutex> lk(mu_);

@@ -408,7 +408,31 @@ char* StatsToPrometheus(const StatsSnapshot& s, const Histogram& wait, uint64_t 
   m.Hist("connpool_create_time_seconds", "Time factory creates took, successful or not.", s.create_counts,
          kWaitBoundsUs);
 
-  const std::string& out = m.text();
+  std::string out = m.text();
+  if (s.otel_metrics) {
+    // OpenTelemetry semantic conventions for database client connection pools, in Prometheus
+    // form (dots become underscores, units as suffixes), labelled pool_name as they specify.
+    Exposition o("pool_name=\"" + EscapeLabel(Clean(s.name)) + "\"");
+    o.Family("db_client_connection_count", "gauge", "Connections by state (OpenTelemetry db.client.connection.count).");
+    o.Sample("db_client_connection_count", s.idle, "state=\"idle\"");
+    o.Sample("db_client_connection_count", s.busy, "state=\"used\"");
+    o.Single("db_client_connection_idle_max", "gauge", "Most idle connections allowed (max_size).",
+             static_cast<uint64_t>(s.max_size));
+    o.Single("db_client_connection_idle_min", "gauge", "Fewest idle connections kept (min_idle).",
+             static_cast<uint64_t>(s.min_idle));
+    o.Single("db_client_connection_max", "gauge", "Most open connections allowed (max_size).",
+             static_cast<uint64_t>(s.max_size));
+    o.Single("db_client_connection_pending_requests", "gauge", "Acquires waiting for a connection now.", s.waiters);
+    o.Single("db_client_connection_timeouts_total", "counter", "Acquires that timed out.", s.timeouts);
+    o.Hist("db_client_connection_create_time_seconds", "Time to create a connection.", s.create_counts,
+           kWaitBoundsUs);
+    o.Hist("db_client_connection_wait_time_seconds",
+           "Time to obtain a connection from the pool (fast-path acquires count as 0).", counts, kWaitBoundsUs);
+    o.Hist("db_client_connection_use_time_seconds",
+           "Time between borrowing a connection and returning it (coarse clock, +-1 tick).", s.lease_hold_counts,
+           kWaitBoundsUs);
+    out += o.text();
+  }
   return Dup(out.c_str(), out.size());
 }
 
