@@ -73,6 +73,9 @@ const KeySpec kKeys[] = {
     Int("unavailable_after_ms", &Config::unavailable_after_ms, 0, kMsMax,
         "after this long of continuous create failure, acquires fail fast with EUNAVAILABLE; "
         "0 = never"),
+    Bool("otel_metrics", &Config::otel_metrics,
+         "connpool_pool_metrics_text also emits the OpenTelemetry db.client.connection.* metrics "
+         "(db_client_connection_*, label pool_name; docs/STATS.md)"),
     Bool("adaptive_sizing", &Config::adaptive_sizing,
          "move the warm floor between min_idle and max_size from observed waits and use "
          "(docs/SIZING.md); false = the floor is min_idle"),

@@ -48,6 +48,7 @@ struct Config {
   bool adaptive_sizing = false;
   int64_t adaptive_target_wait_ms = 20;
   int64_t max_leases_per_conn = 1;
+  bool otel_metrics = false;
 
   ValidateMode validate_mode() const { return static_cast<ValidateMode>(validate_on_acquire); }
 };

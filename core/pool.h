@@ -74,6 +74,9 @@ struct StatsSnapshot {
   uint64_t closed_idle = 0, closed_lifetime = 0, closed_broken = 0, closed_max_uses = 0;
   uint64_t stale_releases = 0, reset_failures = 0, closed_shrink = 0;
   HistogramSummary acquire_wait_us, lease_hold_us, create_us;
+  // The readings the summaries above come from, for the Prometheus histograms (zeros folded in).
+  Histogram::Counts lease_hold_counts, create_counts;
+  bool otel_metrics = false;  // config otel_metrics: also render db_client_connection_*
   uint64_t consecutive_failures = 0;
   int64_t next_attempt_in_ms = -1;  // -1: none scheduled
   int64_t outage_ms = 0;

@@ -45,6 +45,7 @@ StatsSnapshot Pool::Snapshot() {
   s.max_size = max_size_.load(std::memory_order_relaxed);
   s.min_idle = min_idle_.load(std::memory_order_relaxed);
   s.leak_threshold_ms = cfg_.leak_threshold_ms;
+  s.otel_metrics = cfg_.otel_metrics;
   s.uptime_ms = (now - created_ns_) / 1'000'000;
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -138,11 +139,13 @@ StatsSnapshot Pool::Snapshot() {
       c.buckets[0] += total - c.count;
       c.count = total;
     }
-    return c.Summarize();
+    return c;
   };
-  s.acquire_wait_us = with_zeros(acquire_wait_us_, s.acquired);
-  s.lease_hold_us = with_zeros(lease_hold_us_, s.acquired > s.in_use ? s.acquired - s.in_use : 0);
-  s.create_us = create_us_.Summarize();
+  s.acquire_wait_us = with_zeros(acquire_wait_us_, s.acquired).Summarize();
+  s.lease_hold_counts = with_zeros(lease_hold_us_, s.acquired > s.in_use ? s.acquired - s.in_use : 0);
+  s.lease_hold_us = s.lease_hold_counts.Summarize();
+  s.create_counts = create_us_.Read();
+  s.create_us = s.create_counts.Summarize();
   return s;
 }
 

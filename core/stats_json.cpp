@@ -297,6 +297,18 @@ class Exposition {
     Sample(std::string(name) + "_sum", static_cast<double>(h.sum) / 1e6);
     Sample(std::string(name) + "_count", h.count);
   }
+  // A histogram in seconds from one reading in microseconds: cumulative buckets by
+  // construction, and +Inf equals _count.
+  template <size_t N>
+  void Hist(const char* name, const char* help, const Histogram::Counts& c, const uint64_t (&bounds_us)[N]) {
+    Family(name, "histogram", help);
+    const std::string n(name);
+    for (uint64_t bound : bounds_us)
+      Sample(n + "_bucket", c.CountAtMost(bound), "le=\"" + FormatValue(static_cast<double>(bound) / 1e6) + "\"");
+    Sample(n + "_bucket", c.count, "le=\"+Inf\"");
+    Sample(n + "_sum", static_cast<double>(c.sum) / 1e6);
+    Sample(n + "_count", c.count);
+  }
   const std::string& text() const { return out_; }
 
  private:
@@ -330,8 +342,11 @@ char* StatsToPrometheus(const StatsSnapshot& s, const Histogram& wait, uint64_t 
   m.Family("connpool_connections", "gauge",
            "Connections by state; their sum is every live or being-created connection.");
   m.Sample("connpool_connections", s.idle, "state=\"idle\"");
-  m.Sample("connpool_connections", s.in_use, "state=\"in_use\"");
+  // busy, not in_use: with max_leases_per_conn > 1 in_use counts leases (connpool_leases).
+  m.Sample("connpool_connections", s.busy, "state=\"in_use\"");
   m.Sample("connpool_connections", s.creating, "state=\"creating\"");
+  m.Single("connpool_leases", "gauge",
+           "Leases out now (more than connections in use when max_leases_per_conn > 1).", s.in_use);
   m.Single("connpool_max_size", "gauge", "Configured max_size.", static_cast<uint64_t>(s.max_size));
   m.Single("connpool_min_idle", "gauge", "Configured min_idle.", static_cast<uint64_t>(s.min_idle));
   m.Single("connpool_waiters", "gauge", "Acquires waiting for a connection now.", s.waiters);
@@ -374,7 +389,8 @@ char* StatsToPrometheus(const StatsSnapshot& s, const Histogram& wait, uint64_t 
   // buckets are cumulative and +Inf equals _count by construction.
   const Histogram::Counts counts = wait.Read(zero_wait);
   m.Family("connpool_acquire_wait_seconds", "histogram",
-           "Time acquires that returned a lease waited for it (buckets exact to 1/16).");
+           "Time acquires that returned a lease waited for it (buckets exact to 1/16). Acquires served "
+           "by the lock-free fast path are not timed and count as 0 (the first bucket).");
   for (uint64_t bound : kWaitBoundsUs)
     m.Sample("connpool_acquire_wait_seconds_bucket", counts.CountAtMost(bound),
              "le=\"" + FormatValue(static_cast<double>(bound) / 1e6) + "\"");
@@ -385,8 +401,38 @@ char* StatsToPrometheus(const StatsSnapshot& s, const Histogram& wait, uint64_t 
   m.Summary("connpool_lease_hold_seconds", "Time leases were held, from acquire to release.",
             s.lease_hold_us);
   m.Summary("connpool_create_seconds", "Time factory creates took, successful or not.", s.create_us);
+  // The same two as histograms: summaries' quantiles cannot be aggregated across instances.
+  m.Hist("connpool_lease_hold_time_seconds",
+         "Time leases were held, from acquire to release (coarse clock: +-1 tick of 1-4 ms; holds under one tick count as 0).",
+         s.lease_hold_counts, kWaitBoundsUs);
+  m.Hist("connpool_create_time_seconds", "Time factory creates took, successful or not.", s.create_counts,
+         kWaitBoundsUs);
 
-  const std::string& out = m.text();
+  std::string out = m.text();
+  if (s.otel_metrics) {
+    // OpenTelemetry semantic conventions for database client connection pools, in Prometheus
+    // form (dots become underscores, units as suffixes), labelled pool_name as they specify.
+    Exposition o("pool_name=\"" + EscapeLabel(Clean(s.name)) + "\"");
+    o.Family("db_client_connection_count", "gauge", "Connections by state (OpenTelemetry db.client.connection.count).");
+    o.Sample("db_client_connection_count", s.idle, "state=\"idle\"");
+    o.Sample("db_client_connection_count", s.busy, "state=\"used\"");
+    o.Single("db_client_connection_idle_max", "gauge", "Most idle connections allowed (max_size).",
+             static_cast<uint64_t>(s.max_size));
+    o.Single("db_client_connection_idle_min", "gauge", "Fewest idle connections kept (min_idle).",
+             static_cast<uint64_t>(s.min_idle));
+    o.Single("db_client_connection_max", "gauge", "Most open connections allowed (max_size).",
+             static_cast<uint64_t>(s.max_size));
+    o.Single("db_client_connection_pending_requests", "gauge", "Acquires waiting for a connection now.", s.waiters);
+    o.Single("db_client_connection_timeouts_total", "counter", "Acquires that timed out.", s.timeouts);
+    o.Hist("db_client_connection_create_time_seconds", "Time to create a connection.", s.create_counts,
+           kWaitBoundsUs);
+    o.Hist("db_client_connection_wait_time_seconds",
+           "Time to obtain a connection from the pool (fast-path acquires count as 0).", counts, kWaitBoundsUs);
+    o.Hist("db_client_connection_use_time_seconds",
+           "Time between borrowing a connection and returning it (coarse clock, +-1 tick).", s.lease_hold_counts,
+           kWaitBoundsUs);
+    out += o.text();
+  }
   return Dup(out.c_str(), out.size());
 }
 

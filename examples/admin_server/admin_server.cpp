@@ -6,21 +6,33 @@
 //   GET /stats    {"<pool name>": <connpool_pool_stats_json>, ...}
 //   GET /metrics  Prometheus text 0.0.4 of every pool, families merged
 //
-// The pools talk to a demo backend (demo_backend.h) that stands in for a real database: it is
-// up while a flag file exists, so `rm` and `touch` simulate an outage and a recovery.
+// The endpoints come from the connpool_admin_http library (admin_http.h), which you can mount
+// on your own cpp-httplib server. The pools talk either to PostgreSQL (--pg, the libpq factory
+// of examples/postgres) or to a demo backend (demo_backend.h) that stands in for a database:
+// it is up while a flag file exists, so `rm` and `touch` simulate an outage and a recovery.
 //
-// Usage: admin_server [--bind ADDR] [--port N] [--pool NAME]... [--backend-flag PATH]
-//                     [--backend-flag-for NAME=PATH]... [--config KEY=VALUE]... [--traffic]
+// Usage: admin_server [--bind ADDR] [--port N] [--pool NAME]... [--pg CONNINFO]
+//                     [--backend-flag PATH] [--backend-flag-for NAME=PATH]...
+//                     [--config KEY=VALUE]... [--traffic] [--drain-grace-ms N]
+//                     [--drain-timeout-ms N]
 //   --bind ADDR        listen address (default 127.0.0.1: loopback only)
 //   --port N           port; 0 picks a free one (default 8080). The server prints
 //                      "listening on http://ADDR:PORT" on stdout once it accepts connections.
 //   --pool NAME        a pool (repeatable; default one pool named "default")
+//   --pg CONNINFO      every pool opens libpq connections to CONNINFO (a key=value string or
+//                      a postgresql:// URI) instead of using the demo backend
 //   --backend-flag P   the demo backend of every pool is up while file P exists (default: always)
 //   --backend-flag-for NAME=P   the same, for one pool
 //   --config K=V       a connpool setting for every pool (docs/CONFIGURATION.md), e.g.
 //                      --config unavailable_after_ms=1000
-//   --traffic          one thread per pool borrows a connection every 10 ms (to watch metrics move)
-// SIGINT or SIGTERM stops the server, drains the pools (up to 5 s) and exits 0.
+//   --traffic          one thread per pool borrows a connection every 10 ms (to watch metrics
+//                      move); with --pg it runs SELECT 1 on it
+//   --drain-grace-ms N after SIGTERM, answer /readyz 503 for N ms before draining, so a load
+//                      balancer polling it stops sending traffic first (default 0)
+//   --drain-timeout-ms N  how long the drain waits for leases (default 5000)
+// SIGINT or SIGTERM: /readyz turns 503 at once; after the grace period the pools drain while
+// /readyz, /stats and /metrics keep answering; HTTP stops only when the drain has ended, then
+// the process exits 0 (1 if a drain timed out).
 #include <httplib.h>
 #include <pthread.h>
 #include <signal.h>
@@ -36,9 +48,14 @@
 #include <thread>
 #include <vector>
 
+#include "admin_http.h"
 #include "connpool/connpool.h"
 #include "demo_backend.h"
-#include "exposition.h"
+#ifdef CONNPOOL_ADMIN_HAVE_PG
+#include <libpq-fe.h>
+
+#include "pg_factory.h"
+#endif
 
 namespace {
 
@@ -50,17 +67,18 @@ struct Options {
   std::map<std::string, std::string> backend_flag_for;
   std::vector<std::pair<std::string, std::string>> config;
   bool traffic = false;
+  std::string pg;  // empty: demo backend
+  long drain_grace_ms = 0;
+  long drain_timeout_ms = 5000;
 };
 
-struct NamedPool {
-  std::string name;
-  connpool_pool_t* pool;
-};
+using connpool_admin::NamedPool;
 
 void Usage(const char* argv0) {
   fprintf(stderr,
-          "usage: %s [--bind ADDR] [--port N] [--pool NAME]... [--backend-flag PATH]\n"
-          "          [--backend-flag-for NAME=PATH]... [--config KEY=VALUE]... [--traffic]\n",
+          "usage: %s [--bind ADDR] [--port N] [--pool NAME]... [--pg CONNINFO]\n"
+          "          [--backend-flag PATH] [--backend-flag-for NAME=PATH]... [--config KEY=VALUE]...\n"
+          "          [--traffic] [--drain-grace-ms N] [--drain-timeout-ms N]\n",
           argv0);
 }
 
@@ -69,6 +87,14 @@ bool SplitKeyValue(const std::string& s, std::string* k, std::string* v) {
   if (eq == std::string::npos || eq == 0) return false;
   *k = s.substr(0, eq);
   *v = s.substr(eq + 1);
+  return true;
+}
+
+bool ParseMs(const std::string& v, long* out) {
+  char* end = nullptr;
+  long n = strtol(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || n < 0 || n > 3600 * 1000) return false;
+  *out = n;
   return true;
 }
 
@@ -102,6 +128,9 @@ bool ParseOptions(int argc, char** argv, Options* o) {
       o->config.emplace_back(k, v);
       continue;
     }
+    if (a == "--pg" && value(&o->pg) && !o->pg.empty()) continue;
+    if (a == "--drain-grace-ms" && value(&v) && ParseMs(v, &o->drain_grace_ms)) continue;
+    if (a == "--drain-timeout-ms" && value(&v) && ParseMs(v, &o->drain_timeout_ms)) continue;
     if (a == "--traffic") {
       o->traffic = true;
       continue;
@@ -110,24 +139,6 @@ bool ParseOptions(int argc, char** argv, Options* o) {
   }
   if (o->pools.empty()) o->pools.push_back("default");
   return true;
-}
-
-// JSON string literal for text we put into bodies ourselves (pool names from the command line).
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
 }
 
 // Well-formed UTF-8 (pool names become JSON keys; the library sanitises its own output, but
@@ -165,9 +176,15 @@ connpool_pool_t* MakePool(const Options& o, const std::string& name) {
          CONNPOOL_OK;
   connpool_pool_t* pool = nullptr;
   if (ok) {
-    auto it = o.backend_flag_for.find(name);
-    std::string flag = it != o.backend_flag_for.end() ? it->second : o.backend_flag;
-    int rc = connpool_pool_new(cfg, demo::NewFactory(flag), &pool, err, sizeof err);
+    connpool_factory_t* factory = nullptr;
+#ifdef CONNPOOL_ADMIN_HAVE_PG
+    if (!o.pg.empty()) factory = connpool_pg_factory_new(o.pg.c_str(), 0);
+#endif
+    if (o.pg.empty()) {
+      auto it = o.backend_flag_for.find(name);
+      factory = demo::NewFactory(it != o.backend_flag_for.end() ? it->second : o.backend_flag);
+    }
+    int rc = connpool_pool_new(cfg, factory, &pool, err, sizeof err);
     ok = rc == CONNPOOL_OK;
   }
   if (!ok) fprintf(stderr, "admin_server: pool %s: %s\n", name.c_str(), err);
@@ -175,10 +192,27 @@ connpool_pool_t* MakePool(const Options& o, const std::string& name) {
   return pool;
 }
 
-std::string TakeText(char* p) {
-  std::string s = p != nullptr ? p : "";
-  connpool_free(p);
-  return s;
+// One request of the --traffic load: with PostgreSQL a real round trip, so a connection the
+// server dropped is found and returned as broken, as an application would.
+void OneRequest(connpool_pool_t* pool, bool pg) {
+  connpool_lease_t lease;
+  void* conn = nullptr;
+  if (connpool_acquire(pool, 100, &lease, &conn) != CONNPOOL_OK) return;
+  bool ok = true;
+#ifdef CONNPOOL_ADMIN_HAVE_PG
+  if (pg) {
+    PGresult* r = PQexec(static_cast<PGconn*>(conn), "SELECT 1");
+    ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+  }
+#else
+  (void)pg;
+#endif
+  if (ok) {
+    connpool_release(pool, lease);
+  } else {
+    connpool_release_broken(pool, lease);
+  }
 }
 
 }  // namespace
@@ -189,6 +223,12 @@ int main(int argc, char** argv) {
     Usage(argv[0]);
     return 2;
   }
+#ifndef CONNPOOL_ADMIN_HAVE_PG
+  if (!opt.pg.empty()) {
+    fprintf(stderr, "admin_server: built without libpq, --pg is not available\n");
+    return 2;
+  }
+#endif
   for (size_t i = 0; i < opt.pools.size(); ++i) {
     if (!IsUtf8(opt.pools[i])) {
       fprintf(stderr, "admin_server: pool name %zu is not valid UTF-8\n", i + 1);
@@ -221,41 +261,8 @@ int main(int argc, char** argv) {
   }
 
   httplib::Server svr;
-  svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("ok\n", "text/plain; charset=utf-8");
-  });
-  svr.Get("/readyz", [&pools](const httplib::Request&, httplib::Response& res) {
-    bool all = true;
-    std::string body = "{\"pools\":[";
-    for (size_t i = 0; i < pools.size(); ++i) {
-      int status = connpool_pool_http_status(pools[i].pool);
-      all = all && status == 200;
-      body += std::string(i ? "," : "") + "{\"name\":" + JsonString(pools[i].name) + ",\"state\":\"" +
-              connpool_state_name(connpool_pool_state(pools[i].pool)) + "\",\"http_status\":" +
-              std::to_string(status) + "}";
-    }
-    body += std::string("],\"ready\":") + (all ? "true" : "false") + "}\n";
-    res.status = all ? 200 : 503;
-    res.set_content(body, "application/json");
-  });
-  svr.Get("/stats", [&pools](const httplib::Request&, httplib::Response& res) {
-    std::string body = "{";
-    for (size_t i = 0; i < pools.size(); ++i) {
-      std::string stats = TakeText(connpool_pool_stats_json(pools[i].pool));
-      if (stats.empty()) {
-        res.status = 500;
-        res.set_content("stats unavailable (out of memory)\n", "text/plain");
-        return;
-      }
-      body += (i ? "," : "") + JsonString(pools[i].name) + ":" + stats;
-    }
-    res.set_content(body + "}\n", "application/json");
-  });
-  svr.Get("/metrics", [&pools](const httplib::Request&, httplib::Response& res) {
-    demo::ExpositionMerger merged;
-    for (const NamedPool& p : pools) merged.Add(TakeText(connpool_pool_metrics_text(p.pool)));
-    res.set_content(merged.Text(), "text/plain; version=0.0.4; charset=utf-8");
-  });
+  connpool_admin::AdminEndpoints admin(pools);
+  admin.Mount(&svr);
 
   int port = opt.port;
   if (port == 0) {
@@ -269,20 +276,35 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  std::thread stopper([&svr, &stop_signals] {
+  // The stopper runs the whole shutdown while HTTP keeps serving: /readyz 503 at once, the
+  // grace period, the drain, and only then svr.stop(). Stopping HTTP first (as this example
+  // once did) hides the drain from the load balancer that should follow it.
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> drained_ok{true};
+  std::thread stopper([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
+    admin.BeginDrain();
+    fprintf(stderr, "admin_server: signal %d, /readyz now 503; draining in %ld ms\n", sig, opt.drain_grace_ms);
+    if (opt.drain_grace_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(opt.drain_grace_ms));
+    stopping = true;  // the demo traffic stops; a real server's requests would fail fast now
+    // Every pool drains at once, so the total wait is one timeout, not one per pool.
+    std::vector<std::thread> drains;
+    for (NamedPool& np : pools)
+      drains.emplace_back([&drained_ok, &opt, pool = np.pool] {
+        if (connpool_pool_drain(pool, static_cast<int64_t>(opt.drain_timeout_ms)) != CONNPOOL_OK) drained_ok = false;
+      });
+    for (std::thread& t : drains) t.join();
+    fprintf(stderr, "admin_server: drain %s, stopping HTTP\n", drained_ok.load() ? "done" : "timed out");
     svr.stop();
   });
 
-  std::atomic<bool> stopping{false};
   std::vector<std::thread> traffic;
   if (opt.traffic) {
     for (NamedPool& np : pools)
-      traffic.emplace_back([&stopping, pool = np.pool] {
+      traffic.emplace_back([&stopping, pool = np.pool, pg = !opt.pg.empty()] {
         while (!stopping.load()) {
-          connpool_lease_t lease;
-          if (connpool_acquire(pool, 100, &lease, nullptr) == CONNPOOL_OK) connpool_release(pool, lease);
+          OneRequest(pool, pg);
           std::this_thread::sleep_for(std::chrono::milliseconds(10));  // a request every 10 ms
         }
       });
@@ -292,15 +314,12 @@ int main(int argc, char** argv) {
   fflush(stdout);
   bool listened = svr.listen_after_bind();  // returns after svr.stop()
 
+  if (!listened) pthread_kill(stopper.native_handle(), SIGTERM);  // wake the stopper: it drains
+  stopper.join();
   stopping = true;
   for (std::thread& t : traffic) t.join();
-  if (!listened) pthread_kill(stopper.native_handle(), SIGTERM);  // wake the stopper
-  stopper.join();
-  int rc = listened ? 0 : 1;
-  for (NamedPool& np : pools) {
-    if (connpool_pool_drain(np.pool, 5000) != CONNPOOL_OK) rc = 1;
-    connpool_pool_free(np.pool);
-  }
+  int rc = listened && drained_ok.load() ? 0 : 1;
+  for (NamedPool& np : pools) connpool_pool_free(np.pool);
   connpool_set_log_callback(nullptr, nullptr);
   fprintf(stderr, "admin_server: stopped\n");
   return rc;

@@ -357,3 +357,99 @@ TEST(PromParser, RejectsBrokenExpositions) {
 }
 
 }  // namespace
+
+namespace {
+
+// With max_leases_per_conn > 1, connpool_connections counts connections (6 leases on 3
+// connections once showed in_use = 6 and a sum above connections.total); leases have their
+// own gauge. Lease hold and create time come as aggregatable histograms too.
+TEST(MetricsText, SharedConnectionsCountConnectionsAndLeasesSeparately) {
+  Backend b;
+  connpool_pool_t* pool = MakePool(&b, {{"name", "mux"}, {"max_size", "3"}, {"min_idle", "3"},
+                                        {"max_leases_per_conn", "2"}});
+  ASSERT_NE(pool, nullptr);
+  ASSERT_EQ(connpool_pool_wait_ready(pool, 10000), CONNPOOL_OK);
+  ASSERT_TRUE(Eventually([&] { return Int(Stats(pool).get(), "connections.idle") == 3; }));
+  std::vector<connpool_lease_t> held;
+  for (int i = 0; i < 6; ++i) {
+    connpool_lease_t l;
+    ASSERT_EQ(connpool_acquire(pool, 5000, &l, nullptr), CONNPOOL_OK);
+    held.push_back(l);
+  }
+  prom::Exposition e = Metrics(pool, "mux");
+  auto j = Stats(pool);
+  EXPECT_EQ(Value(e, "connpool_connections", "connpool_connections", "state", "in_use"), 3);
+  EXPECT_EQ(Value(e, "connpool_leases", "connpool_leases"), 6);
+  double sum = 0;
+  for (const prom::Sample& s : e.Find("connpool_connections")->samples) sum += s.value;
+  EXPECT_EQ(sum, Int(j.get(), "connections.total"));
+  for (connpool_lease_t l : held) EXPECT_EQ(connpool_release(pool, l), CONNPOOL_OK);
+
+  e = Metrics(pool, "mux");
+  for (const char* h : {"connpool_lease_hold_time_seconds", "connpool_create_time_seconds"}) {
+    const prom::Family* f = e.Find(h);
+    ASSERT_NE(f, nullptr) << h;
+    EXPECT_EQ(f->type, "histogram") << h;
+  }
+  EXPECT_EQ(Value(e, "connpool_lease_hold_time_seconds", "connpool_lease_hold_time_seconds_count"), 6);
+  EXPECT_EQ(Value(e, "connpool_create_time_seconds", "connpool_create_time_seconds_count"),
+            Value(e, "connpool_create_seconds", "connpool_create_seconds_count"));
+  connpool_pool_free(pool);
+}
+
+}  // namespace
+
+namespace {
+
+// otel_metrics = true adds the nine OpenTelemetry db.client.connection.* families (strictly
+// parsed, histograms sound) with pool_name, agreeing with the connpool_ ones; off by default.
+TEST(MetricsText, OtelMetricsParseAndAgree) {
+  Backend b;
+  connpool_pool_t* plain = MakePool(&b, {{"name", "plain"}});
+  ASSERT_NE(plain, nullptr);
+  std::string text = Take(connpool_pool_metrics_text(plain));
+  EXPECT_EQ(text.find("db_client_connection"), std::string::npos) << "off by default";
+  connpool_pool_free(plain);
+
+  Backend b2;
+  connpool_pool_t* pool = MakePool(&b2, {{"name", "otel"}, {"max_size", "4"}, {"min_idle", "2"}, {"otel_metrics", "true"}});
+  ASSERT_NE(pool, nullptr);
+  ASSERT_EQ(connpool_pool_wait_ready(pool, 10000), CONNPOOL_OK);
+  connpool_lease_t l;
+  ASSERT_EQ(connpool_acquire(pool, 5000, &l, nullptr), CONNPOOL_OK);
+  prom::Exposition e = ParseOrFail(Take(connpool_pool_metrics_text(pool)));
+  std::string err;
+  EXPECT_TRUE(prom::CheckSemantics(e, &err)) << err;
+  const struct {
+    const char* name;
+    const char* type;
+  } otel[] = {{"db_client_connection_count", "gauge"},
+              {"db_client_connection_idle_max", "gauge"},
+              {"db_client_connection_idle_min", "gauge"},
+              {"db_client_connection_max", "gauge"},
+              {"db_client_connection_pending_requests", "gauge"},
+              {"db_client_connection_timeouts_total", "counter"},
+              {"db_client_connection_create_time_seconds", "histogram"},
+              {"db_client_connection_wait_time_seconds", "histogram"},
+              {"db_client_connection_use_time_seconds", "histogram"}};
+  for (const auto& o : otel) {
+    const prom::Family* f = e.Find(o.name);
+    ASSERT_NE(f, nullptr) << o.name;
+    EXPECT_EQ(f->type, o.type) << o.name;
+    for (const prom::Sample& s : f->samples) {
+      ASSERT_NE(s.Label("pool_name"), nullptr) << o.name;
+      EXPECT_EQ(*s.Label("pool_name"), "otel");
+    }
+  }
+  EXPECT_EQ(Value(e, "db_client_connection_count", "db_client_connection_count", "state", "used"), 1);
+  EXPECT_EQ(Value(e, "db_client_connection_count", "db_client_connection_count", "state", "idle"),
+            Value(e, "connpool_connections", "connpool_connections", "state", "idle"));
+  EXPECT_EQ(Value(e, "db_client_connection_max", "db_client_connection_max"), 4);
+  EXPECT_EQ(Value(e, "db_client_connection_idle_min", "db_client_connection_idle_min"), 2);
+  EXPECT_EQ(Value(e, "db_client_connection_wait_time_seconds", "db_client_connection_wait_time_seconds_count"),
+            Value(e, "connpool_acquire_wait_seconds", "connpool_acquire_wait_seconds_count"));
+  EXPECT_EQ(connpool_release(pool, l), CONNPOOL_OK);
+  connpool_pool_free(pool);
+}
+
+}  // namespace
