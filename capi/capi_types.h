@@ -3,6 +3,7 @@
 #ifndef CONNPOOL_CAPI_TYPES_H
 #define CONNPOOL_CAPI_TYPES_H
 
+#include "cancel_token.h"
 #include "config.h"
 #include "connpool/connpool.h"
 #include "factory.h"
@@ -10,6 +11,9 @@
 struct connpool_config_s {
   connpool::Config cfg;
 };
+
+// A connpool_cancel_t is the core's token itself.
+struct connpool_cancel_s final : public connpool::CancelToken {};
 
 // Adapts the C callbacks to connpool::Factory. The destructor calls ctx_free once.
 struct connpool_factory_s final : public connpool::Factory {

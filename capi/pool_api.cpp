@@ -74,6 +74,26 @@ CONNPOOL_API int connpool_acquire_priority(connpool_pool_t* pool, int priority, 
   return DoAcquire(pool, priority, timeout_ms, lease_out, conn_out);
 }
 
+CONNPOOL_API int connpool_acquire_cancellable(connpool_pool_t* pool, int priority, int64_t timeout_ms,
+                                              connpool_cancel_t* cancel, connpool_lease_t* lease_out,
+                                              void** conn_out) {
+  if (lease_out != nullptr) *lease_out = 0;
+  if (conn_out != nullptr) *conn_out = nullptr;
+  if (pool == nullptr || lease_out == nullptr) return CONNPOOL_EINVAL;
+  return Guard(nullptr, 0, [&]() -> int {
+    return ToInt(AsPool(pool)->AcquireCancellable(priority, timeout_ms, cancel, lease_out, conn_out));
+  });
+}
+
+CONNPOOL_API int connpool_pool_explain(connpool_pool_t* pool, int status, char* buf, size_t len) {
+  if (pool == nullptr || buf == nullptr || len == 0) return CONNPOOL_EINVAL;
+  buf[0] = '\0';
+  return Guard(nullptr, 0, [&]() -> int {
+    WriteError(buf, len, AsPool(pool)->Explain(static_cast<connpool::Status>(status)));
+    return CONNPOOL_OK;
+  });
+}
+
 CONNPOOL_API int connpool_release(connpool_pool_t* pool, connpool_lease_t lease) {
   if (pool == nullptr) return CONNPOOL_EINVAL;
   return Guard(nullptr, 0, [&]() -> int { return ToInt(AsPool(pool)->Release(lease, false)); });

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "adaptive_sizer.h"
+#include "cancel_token.h"
 #include "clock.h"
 #include "config.h"
 #include "factory.h"
@@ -73,6 +74,7 @@ struct StatsSnapshot {
   uint64_t created = 0, create_failures = 0, destroyed = 0, validation_failures = 0;
   uint64_t closed_idle = 0, closed_lifetime = 0, closed_broken = 0, closed_max_uses = 0;
   uint64_t stale_releases = 0, reset_failures = 0, closed_shrink = 0;
+  uint64_t canceled = 0;  // acquires that ended with ECANCELED
   HistogramSummary acquire_wait_us, lease_hold_us, create_us;
   // The readings the summaries above come from, for the Prometheus histograms (zeros folded in).
   Histogram::Counts lease_hold_counts, create_counts;
@@ -104,6 +106,16 @@ class Pool final : private ClockListener {
                        const PoolOptions& opts, Pool** out, std::string* err);
 
   Status Acquire(int priority, int64_t timeout_ms, uint64_t* lease, void** conn);
+  // connpool_acquire_cancellable (pool_cancel.cpp): Acquire, and triggering `cancel` (may be
+  // null) ends the wait with ECANCELED; a token already triggered refuses at once.
+  Status AcquireCancellable(int priority, int64_t timeout_ms, CancelToken* cancel, uint64_t* lease,
+                            void** conn);
+  // Called by CancelToken::Trigger (token lock held, never a pool lock): wakes the waiters that
+  // wait with `token` so that they see it triggered.
+  void WakeCanceled(const CancelToken* token);
+  // connpool_pool_explain: one redacted line on why an acquire that ended with `st` was not
+  // served, from the current stats (pool_cancel.cpp).
+  std::string Explain(Status st);
   Status Release(uint64_t lease, bool broken);
   Status WaitReady(int64_t timeout_ms);
   Status Drain(int64_t deadline_ms);
@@ -174,8 +186,9 @@ class Pool final : private ClockListener {
   // Ends a slow acquire with `st`: counts a failure, unpins, may delete the pool; unlocks lk.
   Status LeaveAcquireLocked(std::unique_lock<std::mutex>& lk, Status st);
   // `start_ns`: when the acquire's deadline began (0: now).
+  // `cancel`: the caller's token (registered with it by AcquireCancellable), or null.
   Status AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int pins, uint64_t* lease,
-                     void** conn);
+                     void** conn, const CancelToken* cancel = nullptr);
   // Retires a slot whose claim failed its checks and pins the pool (slow_callers_ + 1) so the
   // acquire can go on safely even if Close() ran meanwhile; the caller undoes the pin.
   void RetireClaimed(uint32_t idx, Reason reason);
@@ -272,7 +285,8 @@ class Pool final : private ClockListener {
     bool broken = false;   // a lease was released broken: retire once the last is back
     std::vector<std::pair<uint64_t, int64_t>> leases;  // (token, lease start) of each lease out
   };
-  Status AcquireMux(int priority, int64_t timeout_ms, uint64_t* lease, void** conn);
+  Status AcquireMux(int priority, int64_t timeout_ms, uint64_t* lease, void** conn,
+                    const CancelToken* cancel = nullptr);
   Status ReleaseMux(uint64_t lease, bool broken);
   // Least-loaded adopted connection that can take one more lease; -1 if none.
   int64_t PickSharedLocked() const;
@@ -324,6 +338,7 @@ class Pool final : private ClockListener {
   std::atomic<uint64_t> validation_failures_{0}, reset_failures_{0};
   std::atomic<uint64_t> closed_idle_{0}, closed_lifetime_{0}, closed_broken_{0};
   std::atomic<uint64_t> closed_max_uses_{0}, stale_releases_{0}, closed_shrink_{0};
+  std::atomic<uint64_t> canceled_{0};
   Histogram acquire_wait_us_;
   Histogram lease_hold_us_;
   Histogram create_us_;

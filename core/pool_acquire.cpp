@@ -169,6 +169,7 @@ Status Pool::LeaveAcquireLocked(std::unique_lock<std::mutex>& lk, Status st) {
     case Status::kEUNAVAILABLE: unavailable_.fetch_add(1, std::memory_order_relaxed); break;
     case Status::kEOVERLOAD: overload_.fetch_add(1, std::memory_order_relaxed); break;
     case Status::kECLOSED: closed_rejected_.fetch_add(1, std::memory_order_relaxed); break;
+    case Status::kECANCELED: canceled_.fetch_add(1, std::memory_order_relaxed); break;
     default: break;
   }
   --slow_callers_;
@@ -181,7 +182,7 @@ Status Pool::LeaveAcquireLocked(std::unique_lock<std::mutex>& lk, Status st) {
 }
 
 Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int pins, uint64_t* lease,
-                         void** conn) {
+                         void** conn, const CancelToken* cancel) {
   int64_t start = start_ns != 0 ? start_ns : clock_->NowNs();
   const int64_t deadline = SaturatingDeadline(start, timeout_ms);
   // With more threads than cores, the holder of a connection is usually just preempted:
@@ -189,7 +190,9 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int
   // (mutex, futex sleep, wake-up). Queued waiters lose nothing: while any exist, releases hand
   // off to them directly and no slot turns idle for a spinner to take.
   if (timeout_ms > 0) {
-    for (int i = 0; i < kSpinYields && accepting_.load(std::memory_order_relaxed); ++i) {
+    for (int i = 0; i < kSpinYields && accepting_.load(std::memory_order_relaxed) &&
+                    (cancel == nullptr || !cancel->Triggered());
+         ++i) {
       std::this_thread::yield();
       uint32_t idx;
       uint64_t gen;
@@ -211,6 +214,7 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int
   for (;;) {
     Status gate = AdmissionLocked();
     if (gate != Status::kOK) return leave(gate);
+    if (cancel != nullptr && cancel->Triggered()) return leave(Status::kECANCELED);
     uint32_t idx;
     uint64_t gen;
     if (TryClaimIdle(false, &idx, &gen)) {
@@ -231,6 +235,7 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int
     w.priority = priority;
     w.seq = next_seq_++;
     w.thread_id = ThisThreadId();
+    w.cancel = cancel;
     queue_.Push(&w);
     waiters_count_.fetch_add(1, std::memory_order_seq_cst);
     if (TryClaimIdle(true, &idx, &gen)) {
@@ -245,6 +250,13 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int
     }
     connector_cv_.notify_all();  // demand grew
     while (!w.done) {
+      // Checked under mu_, which a trigger takes to wake us after setting its flag: a trigger
+      // cannot slip between this check and the sleep. A hand-off that came first (w.done) wins.
+      if (cancel != nullptr && cancel->Triggered()) {
+        queue_.Remove(&w);
+        waiters_count_.fetch_sub(1, std::memory_order_seq_cst);
+        return leave(Status::kECANCELED);
+      }
       if (clock_->NowNs() >= deadline) {
         queue_.Remove(&w);
         waiters_count_.fetch_sub(1, std::memory_order_seq_cst);

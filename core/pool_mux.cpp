@@ -67,7 +67,8 @@ void Pool::ServeMuxWaitersLocked(uint32_t idx) {
   }
 }
 
-Status Pool::AcquireMux(int priority, int64_t timeout_ms, uint64_t* lease, void** conn) {
+Status Pool::AcquireMux(int priority, int64_t timeout_ms, uint64_t* lease, void** conn,
+                        const CancelToken* cancel) {
   int64_t start = clock_->NowNs();  // FinishClaim may read it (the deadline of a validation)
   const int64_t deadline = SaturatingDeadline(start, timeout_ms);
   std::unique_lock<std::mutex> lk(mu_);
@@ -98,6 +99,7 @@ Status Pool::AcquireMux(int priority, int64_t timeout_ms, uint64_t* lease, void*
   for (;;) {
     Status gate = AdmissionLocked();
     if (gate != Status::kOK) return leave(gate);
+    if (cancel != nullptr && cancel->Triggered()) return leave(Status::kECANCELED);
     uint32_t idx;
     uint64_t gen;
     if (TryClaimIdle(false, &idx, &gen)) {
@@ -128,10 +130,17 @@ Status Pool::AcquireMux(int priority, int64_t timeout_ms, uint64_t* lease, void*
     Waiter w;
     w.priority = priority;
     w.seq = next_seq_++;
+    w.cancel = cancel;
     queue_.Push(&w);
     waiters_count_.fetch_add(1, std::memory_order_seq_cst);
     connector_cv_.notify_all();  // demand grew
     while (!w.done) {
+      // Under mu_, which a trigger takes to wake us after setting its flag: no lost wake-up.
+      if (cancel != nullptr && cancel->Triggered()) {
+        queue_.Remove(&w);
+        waiters_count_.fetch_sub(1, std::memory_order_seq_cst);
+        return leave(Status::kECANCELED);
+      }
       if (clock_->NowNs() >= deadline) {
         queue_.Remove(&w);
         waiters_count_.fetch_sub(1, std::memory_order_seq_cst);

@@ -118,6 +118,7 @@ StatsSnapshot Pool::Snapshot() {
   s.unavailable = unavailable_.load(std::memory_order_relaxed);
   s.overload = overload_.load(std::memory_order_relaxed);
   s.closed_rejected = closed_rejected_.load(std::memory_order_relaxed);
+  s.canceled = canceled_.load(std::memory_order_relaxed);
   s.created = created_.load(std::memory_order_relaxed);
   s.create_failures = create_failures_.load(std::memory_order_relaxed);
   s.destroyed = destroyed_.load(std::memory_order_relaxed);

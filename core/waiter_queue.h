@@ -12,11 +12,18 @@
 #include "status.h"
 
 namespace connpool {
+class CancelToken;
+}
+
+namespace connpool {
 
 struct Waiter : public boost::intrusive::set_base_hook<boost::intrusive::link_mode<boost::intrusive::normal_link>> {
   int priority = 0;
   uint64_t seq = 0;  // arrival order, unique per pool
   uint64_t thread_id = 0;
+  // The token this waiter may be canceled with (null: none). A trigger only wakes the waiter;
+  // the waiter itself leaves the queue, so a hand-off that came first still wins.
+  const CancelToken* cancel = nullptr;
   std::condition_variable cv;
   // Set by whoever removes the waiter from the queue on its behalf (hand-off or wake-up).
   bool done = false;

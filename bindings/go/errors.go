@@ -49,10 +49,11 @@ var (
 	ErrFactory     = sentinel(native.EFACTORY)     // a factory callback failed on this call's path (502)
 	ErrNoMemory    = sentinel(native.ENOMEM)       // allocation failed
 	ErrInternal    = sentinel(native.EINTERNAL)    // a bug in libconnpool
+	ErrCanceled    = sentinel(native.ECANCELED)    // the acquire's cancel token was triggered
 )
 
 var sentinels = []*Error{ErrInvalid, ErrTimeout, ErrUnavailable, ErrClosed, ErrOverload, ErrStale,
-	ErrFactory, ErrNoMemory, ErrInternal}
+	ErrFactory, ErrNoMemory, ErrInternal, ErrCanceled}
 
 // errorFor turns a native status into an *Error (nil for OK).
 func errorFor(code int, detail string) error {

@@ -11,15 +11,16 @@ TEST(CapiErrors, EveryCodeHasANameAndText) {
                {CONNPOOL_ETIMEOUT, "CONNPOOL_ETIMEOUT"}, {CONNPOOL_EUNAVAILABLE, "CONNPOOL_EUNAVAILABLE"},
                {CONNPOOL_ECLOSED, "CONNPOOL_ECLOSED"}, {CONNPOOL_EOVERLOAD, "CONNPOOL_EOVERLOAD"},
                {CONNPOOL_ESTALE, "CONNPOOL_ESTALE"},   {CONNPOOL_EFACTORY, "CONNPOOL_EFACTORY"},
-               {CONNPOOL_ENOMEM, "CONNPOOL_ENOMEM"},   {CONNPOOL_EINTERNAL, "CONNPOOL_EINTERNAL"}};
-  for (int i = 0; i < 10; ++i) {
+               {CONNPOOL_ENOMEM, "CONNPOOL_ENOMEM"},   {CONNPOOL_EINTERNAL, "CONNPOOL_EINTERNAL"},
+               {CONNPOOL_ECANCELED, "CONNPOOL_ECANCELED"}, {CONNPOOL_PENDING, "CONNPOOL_PENDING"}};
+  for (int i = 0; i < 12; ++i) {
     EXPECT_EQ(codes[i].code, i) << "values are pinned";
     EXPECT_STREQ(connpool_errname(i), codes[i].name);
     ASSERT_NE(connpool_strerror(i), nullptr);
     EXPECT_GT(std::string(connpool_strerror(i)).size(), 3u);
   }
-  EXPECT_EQ(CONNPOOL_STATUS_COUNT_, 10);
-  for (int bad : {-1, 10, 999, -2147483647 - 1}) {
+  EXPECT_EQ(CONNPOOL_STATUS_COUNT_, 12);
+  for (int bad : {-1, 12, 999, -2147483647 - 1}) {
     EXPECT_STREQ(connpool_errname(bad), "CONNPOOL_EUNKNOWN");
     ASSERT_NE(connpool_strerror(bad), nullptr);
   }

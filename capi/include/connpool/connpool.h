@@ -97,7 +97,9 @@ CONNPOOL_API int connpool_version_number(void);
     X(ESTALE, 6, "lease is not current: released twice, never issued, or from another pool")      \
     X(EFACTORY, 7, "a factory callback failed")                                                   \
     X(ENOMEM, 8, "out of memory")                                                                 \
-    X(EINTERNAL, 9, "internal error (a bug in libconnpool)")
+    X(EINTERNAL, 9, "internal error (a bug in libconnpool)")                                      \
+    X(ECANCELED, 10, "the acquire was canceled by its cancel token")                              \
+    X(PENDING, 11, "not an error: the acquire was queued and its callback will be called")
 
 /** Status codes (CONNPOOL_OK, CONNPOOL_EINVAL, ...), generated from CONNPOOL_STATUS_MAP. */
 enum connpool_status {
@@ -265,6 +267,61 @@ CONNPOOL_API void connpool_pool_free(connpool_pool_t *pool);
  * argument and its range, goes to the log callback at WARN), ECLOSED (draining or closed).
  */
 CONNPOOL_API int connpool_pool_resize(connpool_pool_t *pool, int min_idle, int max_size);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Cancellation and explanations (1.2, symbol node CONNPOOL_1.2)                              */
+/* ------------------------------------------------------------------------------------------ */
+
+/**
+ * Opaque cancel token (a Go context's Done, a .NET CancellationToken, a Java interrupt, made C).
+ * One token may serve many acquires, on many pools, at once.
+ *
+ *     connpool_cancel_t *c = connpool_cancel_new();
+ *     // another thread: connpool_cancel_trigger(c) when the request is abandoned
+ *     int rc = connpool_acquire_cancellable(pool, 0, 5000, c, &lease, &conn);
+ *     if (rc == CONNPOOL_ECANCELED) ...          // nobody wants the answer any more
+ *     connpool_cancel_free(c);                   // after every call that uses it has returned
+ */
+typedef struct connpool_cancel_s connpool_cancel_t;
+
+/** A new, untriggered token; NULL only when out of memory. Free with connpool_cancel_free. */
+CONNPOOL_API connpool_cancel_t *connpool_cancel_new(void);
+/**
+ * Triggers the token: every acquire waiting with it ends with CONNPOOL_ECANCELED. Any thread,
+ * idempotent; it takes each waiting pool's lock only briefly to wake its waiters. NULL is a
+ * no-op.
+ */
+CONNPOOL_API void connpool_cancel_trigger(connpool_cancel_t *cancel);
+/** 1 once the token was triggered, else 0 (also 0 for NULL). */
+CONNPOOL_API int connpool_cancel_triggered(const connpool_cancel_t *cancel);
+/**
+ * Frees the token. Only once no call that uses it is still running: every
+ * connpool_acquire_cancellable given it has returned. NULL is a no-op.
+ */
+CONNPOOL_API void connpool_cancel_free(connpool_cancel_t *cancel);
+
+/**
+ * As connpool_acquire_priority, and `cancel` (may be NULL) can end the wait. A token already
+ * triggered: CONNPOOL_ECANCELED at once, even when a connection is idle. Triggered while
+ * waiting: ECANCELED promptly. A hand-off racing a cancel never loses or doubles a connection:
+ * the call returns OK with it, or it goes to the next waiter or back to idle. (A validation of a
+ * connection the call already claimed is not interrupted; validation_timeout_ms bounds it.)
+ * Errors: those of connpool_acquire_priority, and ECANCELED.
+ */
+CONNPOOL_API int connpool_acquire_cancellable(connpool_pool_t *pool, int priority,
+                                              int64_t timeout_ms, connpool_cancel_t *cancel,
+                                              connpool_lease_t *lease_out, void **conn_out);
+
+/**
+ * Writes one redacted line into `buf` (truncated to `len`, always NUL-terminated) on why an
+ * acquire that just ended with `status` could not be served, from the pool's current view, as
+ * HikariCP's timeout message does: pool name, state, total/idle/in use/creating/max, waiters,
+ * the last create error with its age, the next retry. For example:
+ *     pool 'orders' (degraded): CONNPOOL_ETIMEOUT: total 10 (idle 0, in use 10, creating 0),
+ *     max 10, waiters 3; last create error 1200 ms ago: connection refused; next retry in 800 ms
+ * EINVAL for a NULL pool or buffer, or `len` 0; else OK.
+ */
+CONNPOOL_API int connpool_pool_explain(connpool_pool_t *pool, int status, char *buf, size_t len);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Health and stats                                                                           */
