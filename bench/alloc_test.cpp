@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Proves that an uncontended acquire/release cycle allocates nothing (DESIGN.md §7), through the
 // core (connpool_core, linked statically) and through libconnpool.so's C ABI. The counting
 // allocator (counting_alloc.h) replaces malloc and operator new for the whole process, so an

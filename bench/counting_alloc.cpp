@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // See counting_alloc.h. Every replacement forwards to glibc's allocator, so memory from before
 // and after the replacement took effect is interchangeable and malloc_usable_size stays valid.
 #include "counting_alloc.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A counting allocator for the allocation test and the memory measurement.
 //
 // counting_alloc.cpp replaces malloc, free, calloc, realloc and the aligned variants for the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* cycle_loop.c - a fixed number of uncontended acquire/release cycles through the C ABI, for
  * profilers: profile_hot_path.sh runs it under callgrind, counting only inside cycles(), so
  * "instructions per cycle" is exact and repeatable (unlike time on a shared 2-core VM).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Micro-benchmarks of the hot path (Google Benchmark). Pools go through libconnpool.so's C ABI,
 // as users call it; the Core/ group calls the static core directly, so the difference between
 // the two is the cost of the ABI layer (PLT calls, the exception guard, thread-locals in a

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The benchmark tables of docs/PERFORMANCE.md, from the raw run files of bench/run_peers.sh.
 
     python3 bench/perf_table.py RESULTS_DIR                      # print the tables

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // connpool_pg_bench: SELECT 1 against a real PostgreSQL, pooled versus connect-per-request.
 //
 //   connpool_pg_bench [--clients 100,1000] [--pool N] [--warmup S] [--seconds S]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Memory a pool costs beyond its connections: heap bytes live after connpool_pool_new and
 // filling the pool (min_idle = max_size), through libconnpool.so. Connections are elements of a
 // static array, so every byte counted is the pool's own bookkeeping (pool object, slots,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/profile_hot_path.sh - where an uncontended acquire+release spends its instructions
 # and its time, through libconnpool.so's C ABI (bench/cycle_loop.c).
 #

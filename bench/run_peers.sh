@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/run_peers.sh - libconnpool beside established pools, through the shared harness
 # (../shared/bench, see its README). Builds a Release libconnpool.so, runs the harness RUNS
 # times with bench/peers/connpool.c as an extra adapter, keeps each run's raw lines and writes

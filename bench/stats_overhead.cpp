@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What reading stats costs the threads doing real work: two threads hammer acquire/release
 // on a pool of 10 while a third calls connpool_pool_stats_json 1,000 times a second, against
 // the same run without the reader. Runs alternate (A B A B ...) so drift on a shared machine

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the build into a scratch prefix, then builds and runs each language's example
 # against the installed binding exactly as docs/BINDINGS.md tells a user to.
 # Usage: check_install.sh BUILD_DIR SOURCE_DIR LANG...   (LANG: java csharp go)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* connpool.i - the one SWIG interface for the Java, C# and Go bindings.
  *
  * It wraps bindings/connpool_facade.hpp (a thin header-only layer over the C ABI) and nothing

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // connpool_facade.hpp - the thin, header-only C++ layer SWIG wraps for Java, C# and Go.
 //
 // Why it exists: SWIG directors need virtual C++ classes to let a factory written in Java, C#

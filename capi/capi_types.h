@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Definitions of the opaque C types. Each is the C++ object itself, so handles need no
 // extra indirection.
 #ifndef CONNPOOL_CAPI_TYPES_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers shared by the extern "C" files: copying messages into caller buffers and the
 // exception guard that keeps every C++ exception from crossing the ABI.
 #ifndef CONNPOOL_CAPI_UTIL_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // connpool_config_*: a thin shell over connpool::Config and its key table.
 #include "capi_util.h"
 #include "capi_types.h"

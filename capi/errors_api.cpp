@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Status texts, names and versions: all generated from CONNPOOL_STATUS_MAP.
 #include <cstdlib>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // connpool_factory_*: the user's callbacks behind the core's Factory interface.
 #include <new>
 #include <string>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // connpool_group_*: argument checks, then connpool::Group. A connpool_group_t* is the
 // connpool::Group* itself. These functions have no err buffer (their signatures come from
 // issue #10), so an EINVAL's reason goes to the log sink and the group's stats (last_error).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // connpool_pool_*, acquire/release and logging: argument checks, then the core.
 // A connpool_pool_t* is the connpool::Pool* itself.
 #include <memory>

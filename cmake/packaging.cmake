@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Debian packages with CPack, from the install components of capi/ and pkgconfig/:
 #   libconnpool1     runtime: libconnpool.so.1 and its versioned file
 #   libconnpool-dev  dev: connpool/connpool.h, the libconnpool.so link, connpool.pc and the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Warnings for our own targets only; third-party headers come in as SYSTEM includes.
 function(connpool_set_warnings target)
   target_compile_options(${target} PRIVATE

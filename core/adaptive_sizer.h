@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Adaptive sizing (config adaptive_sizing): moves the pool's warm floor (the idle connections
 // the connectors keep ready) between min_idle and max_size from what callers experienced in
 // the last maintenance interval. A pure state machine, fed one Sample per maintenance pass,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Exponential backoff with jitter for reconnect attempts.
 //
 // The n-th consecutive failure (n >= 1) waits initial * multiplier^(n-1), capped at max, then

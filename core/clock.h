@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Monotonic time for the pool, injectable so tests drive time instead of sleeping.
 //
 // Every deadline, backoff, lifetime and idle decision reads a Clock. The real one is

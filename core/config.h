@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pool settings and the one table of keys that validates them, serialises them and documents
 // them (docs/CONFIGURATION.md is checked against ConfigKeys() by a test).
 #ifndef CONNPOOL_CORE_CONFIG_H

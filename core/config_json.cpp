@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Config <-> JSON through cJSON. Values are converted to the text form SetConfigValue accepts,
 // so JSON and key=value share one validation path.
 #include <cjson/cJSON.h>

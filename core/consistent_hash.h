@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A consistent-hash ring for sharded pool groups (connpool_group_acquire_key).
 //
 // Each shard owns kVirtualNodes points on a 64-bit ring, placed by hashing the shard's *name*

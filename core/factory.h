@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pool's view of the user's factory: the only code that talks to a backend.
 // The pool calls these with no lock held and turns any exception into a failure.
 #ifndef CONNPOOL_CORE_FACTORY_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Group membership, routing and detaching. Stats rendering is in group_stats.cpp.
 #include "group.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // connpool::Group - the engine behind connpool_group_t: routes acquires over member pools by
 // role (primary / replica / shard).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Group::Snapshot() and the group stats JSON (docs/GROUPS.md): routing counters, totals over
 // attached members, and each member with its role, state and full pool stats.
 #include <cjson/cJSON.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Lock-free log-linear histogram of non-negative integer samples (microseconds here).
 //
 // Values below 16 have a bucket each; above, every power of two is split into 16 buckets of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Process-wide log sink (connpool_set_log_callback). Silent by default. Every message is
 // redacted before it reaches the sink.
 #ifndef CONNPOOL_CORE_LOG_H

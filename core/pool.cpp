@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pool lifetime, slots, hand-off, drain and close.
 #include "pool.h"
 

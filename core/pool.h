@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // connpool::Pool - the engine behind connpool_pool_t.
 //
 // Requirements: a Factory whose callbacks may be slow, fail or throw; any number of threads.

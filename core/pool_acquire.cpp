@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The hot path: acquire and release. An uncontended cycle is two CAS on the slot's own cache
 // line (claim, give back) plus two cheap coarse-clock reads; no counter is touched (the number
 // of acquires is read off the slot generations).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pool's background threads (Boost.Thread): connectors, which run creates under backoff
 // and connect_concurrency, and the maintenance thread (idle timeout, lifetime, keepalive,
 // leak reports, time-driven health changes). Both sleep on the pool clock, so a FakeClock

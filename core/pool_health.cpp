@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Creating connections under backoff and connect_concurrency, and the health state machine
 // (DESIGN.md §4):
 //   starting --first create ok--> ready --create fails--> degraded --failing for

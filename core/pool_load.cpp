@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pool::Load(): a cheap busyness reading that lets a group pick the least loaded replica
 // without taking the pool's mutex (Snapshot() would, and would build a whole report).
 #include "pool.h"

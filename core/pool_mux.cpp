@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Multiplexed leases (max_leases_per_conn > 1, e.g. HTTP/2 streams): one connection carries
 // up to N leases at once. A separate path under mu_, so the N == 1 hot path (one CAS each way)
 // is untouched apart from one branch on a constant.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Factory callbacks that an acquire needs, run on the pool's helper threads so that the
 // acquire waits for them with its own deadline: the validate of a connection it claimed, and
 // the create of an acquire with timeout 0. A C callback cannot be interrupted, so a hung one

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runtime resize (connpool_pool_resize). max_size_ and min_idle_ replace cfg_'s values for
 // every sizing decision. Growing only needs the connectors woken: waiters are demand and the
 // new cap lets them create. Shrinking never takes a lease back: idle connections above the new

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A consistent, cheap picture of the pool for stats and metrics. Reads atomics and takes mu_
 // only for the few fields it guards; never calls the factory.
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one redaction step every text the library produces passes through: log lines, error
 // buffers, last_error, stats and metrics. Secrets never leave the library.
 #ifndef CONNPOOL_CORE_REDACT_H

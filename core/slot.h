@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A slot holds at most one connection and is the unit of leasing.
 //
 // Each slot's state lives in one 64-bit word, changed only by compare-and-swap:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Renders a StatsSnapshot as the stats JSON of DESIGN.md §5 (documented field by field in
 // docs/STATS.md, checked against docs/stats.schema.json by tests/stats) and as Prometheus
 // text exposition format 0.0.4.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Status codes of the core, the same values as the C ABI's CONNPOOL_* codes: the core includes
 // the public header for its one X-macro list so the two can never drift apart.
 #ifndef CONNPOOL_CORE_STATUS_H

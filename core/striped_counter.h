@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A counter for the hot path: each thread adds to one of 16 cache-line-sized stripes, so
 // threads on different cores do not bounce one line between them; Read() sums the stripes.
 // Reads are not a snapshot across stripes (fine for monotonic statistics).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Acquirers waiting for a connection, ordered by priority (higher first), then arrival (FIFO).
 //
 // Intrusive (Boost.Intrusive multiset): a Waiter lives on its acquiring thread's stack and

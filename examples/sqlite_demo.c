@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * sqlite_demo: libconnpool on an embedded SQLite database, no server to set up.
  *

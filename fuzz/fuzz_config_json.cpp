@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: connpool_config_from_json on arbitrary bytes, through libconnpool.so.
 //
 // Checked for every input:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: connpool_config_set with arbitrary key/value pairs, through libconnpool.so.
 //
 // The input is text, one `key=value` per line (the first '=' splits; a line without one is a

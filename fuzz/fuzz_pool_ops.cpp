@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: random sequences of pool calls on a factory whose callbacks fail at random,
 // with the pool's invariants checked after every step.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fuzzers' redaction oracle. Redaction (core/redact.cpp) replaces the value of an
 // assignment to a secret word (password=, passwd=, pwd=, secret=, token=, also with ':' or a
 // quote) with ***. When an input holds the canary only as such a value, no message the library

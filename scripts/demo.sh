@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the library and runs the SQLite demo: a pool of SQLite connections, several threads
 # moving money in transactions, then the pool's stats JSON. Arguments go to the demo:
 #   bash scripts/demo.sh [threads] [transfers-per-thread]

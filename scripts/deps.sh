@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages the build needs, if any are missing.
 #   deps.sh core   what the library, the demo and the C/C++ tests need
 #   deps.sh all    everything in .ci/packages.txt (PostgreSQL, SWIG, JDK, Mono, Go, ...)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the libFuzzer targets (fuzz/) with clang and ASan + UBSan in their own build tree and
 # runs each for a bounded time, starting from its checked-in seed corpus.
 #   bash scripts/fuzz.sh [target ...]        default: every target

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the Debian packages into build/packages/:
 #   libconnpool1_<version>_<arch>.deb     the shared library libconnpool.so.1
 #   libconnpool-dev_<version>_<arch>.deb  header, libconnpool.so link, connpool.pc, CMake package

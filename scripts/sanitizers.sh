@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the `asan` (AddressSanitizer + UndefinedBehaviorSanitizer) and `tsan`
 # (ThreadSanitizer) presets and runs the unit suites under each: every CTest test labelled
 # unit (core, C API, C99, stats, faults, ABI, examples' unit checks), not integration,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Soak: random load with bursts on one pool for MINUTES minutes while a throwaway PostgreSQL
 # (tests/integration's harness, the libpq factory of examples/postgres) is killed and
 # restarted at random; then leak, RSS and status-code checks and a report (tests/soak).

@@ -39,6 +39,9 @@ while IFS= read -r -d '' f; do
   first=$(head -n 1 "$f")
   if [[ $first == '#!'* || $first == '<?xml'* || $first == '//go:build'* ]]; then
     { echo "$first"; echo "$line"; tail -n +2 "$f"; } >"$f.spdx"
+  elif [[ $f == *.go || $f == *.go.in ]]; then
+    # A blank line after it, so that the file's doc comment stays the package's doc comment.
+    { echo "$line"; echo; cat "$f"; } >"$f.spdx"
   else
     { echo "$line"; cat "$f"; } >"$f.spdx"
   fi

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Fails unless LIB exports only connpool_* functions and has soname libconnpool.so.1.
 find_program(NM nm REQUIRED)
 find_program(READELF readelf REQUIRED)

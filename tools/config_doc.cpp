@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Prints the configuration table of docs/CONFIGURATION.md from the key table in core/config.cpp,
 // so the doc cannot drift from the code (tests/check_config_doc.cmake compares them).
 //   config_doc > table.md

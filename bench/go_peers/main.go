@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command go_peers runs the shared peer workload (../../../shared/bench, README "The workload")
 // on three Go pools in one process, so they are compared by the same code on the same machine:
 //

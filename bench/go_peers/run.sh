@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/go_peers/run.sh - the Go peers (database/sql, puddle, our Go binding) on the shared
 # workload, one run, lines on stdout (progress on stderr). Needs a build with the Go binding:
 #

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* connpool.c - libconnpool through its public C ABI, as a peer of ../shared/bench.
  *
  * Settings for a fair comparison with the HikariCP peer: a fixed pool (min_idle = max_size),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Finds the toolchain each binding needs. Included by bindings/CMakeLists.txt and by the
 # examples (which are configured first), so both agree on what is enabled. Each function
 # sets <LANG>_OK in the caller's scope and explains once what is missing; nothing here fails

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # cmake -P javac.cmake: compiles every .java file under SOURCE_DIRS into CLASSES (cleaned
 # first), then packs them into JAR if given. SWIG's generated file list is only known at
 # build time, hence a script rather than add_jar().

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # cmake -P mcs.cmake: compiles every .cs file under SOURCE_DIRS with Mono's mcs. SWIG's
 # generated file list is only known at build time, hence a script.
 #   -DMCS=... -DSOURCE_DIRS="a|b" -DOUT=x.dll -DTARGET=library|exe [-DREFS="a.dll|b.dll"]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* C# additions to connpool.i (included from its language switch).
  * The generated classes are internal to the ConnPool assembly except the Status and State
  * enums; the public API is the hand-written code in bindings/csharp/src. */

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Package connpool is the Go binding of libconnpool, a connection pool with a stable C ABI.
 //
 //	pool, err := connpool.New[*Conn](connpool.Config{"max_size": 10, "min_idle": 2}, myFactory{})

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Java additions to connpool.i (included from its language switch).
  * The generated classes are package-private internals of org.connpool; the public API is the
  * hand-written code in bindings/java/src. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The admin endpoints (admin_http.h): readiness, stats and metrics bodies over borrowed pools.
 #include "admin_http.h"
 

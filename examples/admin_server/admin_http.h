@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // connpool_admin_http: the admin endpoints of examples/admin_server as a small library, to
 // mount on your own cpp-httplib server next to your application's routes.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // admin_server: an HTTP admin endpoint over one or more connection pools (cpp-httplib).
 //
 //   GET /healthz  200 while the process is fine (liveness: never depends on the backend)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Integration test of examples/admin_server: starts it on a free loopback port with two pools
 # whose demo backends are flag files, then checks every endpoint with curl, including /readyz
 # turning 503 when one backend goes away and 200 after it comes back. Every wait polls with a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The admin server's demo backend: a stand-in for a real database, so the example runs (and is
 // tested) without one. Replace it with your driver's connect/ping/close.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Merges the Prometheus texts of several pools into one exposition. Each pool's text has the
 // same families (with its own pool="..." label); the format allows each family's # HELP and
 // # TYPE only once and its samples only in one contiguous block, so a plain concatenation

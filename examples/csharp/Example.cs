@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A C# service's view of libconnpool: a factory for your connections, a pool, leases in
 // using blocks, and the HTTP status to answer when the pool cannot serve.
 //

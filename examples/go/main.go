@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // A Go service's view of libconnpool: a factory for your connections, a pool, leases
 // released with defer, and the HTTP status to answer when the pool cannot serve.
 //

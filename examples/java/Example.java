@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A Java service's view of libconnpool: a factory for your connections, a pool, leases in
 // try-with-resources, and the HTTP status to answer when the pool cannot serve.
 //

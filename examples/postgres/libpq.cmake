@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Finds libpq once per build tree and defines the imported target connpool::libpq. Included by
 # examples/postgres and tests/integration, which must agree on whether PostgreSQL support is
 # built. Sets CONNPOOL_LIBPQ_FOUND.

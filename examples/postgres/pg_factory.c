@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* pg_factory.c - see pg_factory.h. */
 #define _POSIX_C_SOURCE 200809L
 

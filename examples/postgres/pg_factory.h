@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * pg_factory.h - a libconnpool factory for PostgreSQL connections over libpq.
  *

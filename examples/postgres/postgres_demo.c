@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * postgres_demo - a pool of PostgreSQL connections shared by several threads.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Pool groups from strict C99 (-pedantic-errors): the docs/GROUPS.md examples, compiled and
  * run as a C program would write them. */
 #include <connpool/connpool.h>

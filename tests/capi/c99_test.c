@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Compiled as strict C99 (-pedantic-errors): the header is C, and the API works from C. */
 #include <connpool/connpool.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include <connpool/connpool.h>
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pool groups through the C ABI with C callbacks: NULLs and bad values, messages reaching the
 // log sink and stats, freeing in either order, and the stats document.
 #include <connpool/connpool.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pool through the C ABI with C callbacks: ownership, bad input, and the main paths.
 #include <connpool/connpool.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the `docs` target (the Doxygen reference of connpool.h, warnings are errors), checks
 # that every public function has a documented entry, then checks the gate itself: the same
 # Doxyfile on a copy of the header with one undocumented function added must fail.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the .deb packages with scripts/package.sh and checks them without installing them:
 # names, Depends, the files each one holds (dpkg-deb -f / -c), and that a C program builds
 # with pkg-config against the unpacked libconnpool-dev and runs on the unpacked libconnpool1.

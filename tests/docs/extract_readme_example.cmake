@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Writes README.md's first ```c block to OUT, preceded by a #line directive so that compiler
 # messages name README.md and its line numbers. OUT is only touched when its text changes.
 # Usage: cmake -DREADME=README.md -DOUT=readme_example.c -P extract_readme_example.cmake

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A backend for fault-injection tests: each factory callback (create, validate, reset,
 // destroy) can be told to succeed, fail, return OK with a NULL connection (create only) or
 // throw, and can be stalled on a latch the test holds closed and opens when it chooses. The

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fault injection through libconnpool.so, as users see it (real clock): factories that fail,
 // return OK with NULL, return an undocumented code, throw, or stall on a latch the test holds.
 // Timing checks only bound how long a call took; nothing sleeps to synchronise.

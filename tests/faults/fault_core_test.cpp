@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Stalled factory callbacks against the core on a FakeClock: which deadlines still hold while
 // a callback hangs, who is blocked behind it, and what Close() (connpool_pool_free) does.
 //

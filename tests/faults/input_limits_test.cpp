@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Input limits at the C API: the sizes core/config.h promises (kMaxNameBytes for names and
 // string values, kMaxConfigJsonBytes for JSON documents) hold exactly at the boundary, huge
 // or hostile input is refused with a bounded message, and pool names with quotes, newlines

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the build into a scratch prefix, then builds and runs a consumer two ways:
 # with pkg-config, and as a CMake project using find_package(connpool CONFIG REQUIRED).
 # Usage: check_install.sh BUILD_DIR THIS_DIR

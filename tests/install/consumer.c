@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A user's program against the INSTALLED library: uses every function of the C API. */
 #include <connpool/connpool.h>
 #include <stdio.h>

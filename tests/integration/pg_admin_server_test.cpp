@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // examples/admin_server on a real PostgreSQL (--pg): what a load balancer and Prometheus see
 // while the server restarts and while the process drains after SIGTERM. The admin server runs
 // as its own process, as in production; the test talks to it over HTTP only.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A throwaway PostgreSQL cluster for integration tests: its own temp directory, its own free
 // loopback port, its own Unix socket directory, so any number of tests can run in parallel
 // with each other and with the rest of the suite.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // connpool_pg_factory against a live server: reset really cleans a session, validation
 // catches a backend killed under an idle connection, and postgres_demo works end to end.
 #include <connpool/connpool.h>

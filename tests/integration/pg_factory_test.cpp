@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // connpool_pg_factory without a server: failure classification and argument handling.
 // (Label unit: runs in every preset, sanitizers included.)
 #include <connpool/connpool.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Scenario 3: permanent create failures (wrong password, unknown role) make the pool
 // unavailable at once (DESIGN.md §4: FATAL), the error in stats is clear, and the password
 // never appears in stats, metrics or logs. The password is in the DSN as password=..., so

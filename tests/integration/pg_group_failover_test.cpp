@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pool groups against two real PostgreSQL clusters on different ports, one as the primary's
 // endpoint and one as the replica's (no replication needed: `SHOW port` tells which server
 // answered). Read failover when the replica's server dies, write fail-fast once the primary

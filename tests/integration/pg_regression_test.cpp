@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Regression tests for core bugs first shown against a real server (each failed until its
 // fix landed).
 #include <connpool/connpool.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Resilience against a real PostgreSQL server that the tests create, kill and restart:
 // startup retry, backoff, degraded/unavailable (503) cutoff, fail-fast, recovery, stale
 // connections after a restart, and permanent (FATAL) create failures with redacted errors.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers shared by the PostgreSQL integration tests: a fixture owning one throwaway cluster
 // and the pools made against it, stats JSON reading, bounded polling, and a multi-threaded
 // query load that records what every caller saw.

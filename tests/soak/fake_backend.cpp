@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // An in-process backend for the soak: a "server" with an up/down switch and an epoch that a
 // restart bumps. Connections remember the epoch they were opened in, so after an outage they
 // fail their next use, as sessions to a killed PostgreSQL do. Creates while down fail with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // connpool_fifo_soak: 10,000 threads blocked on a pool of 10 with real hold times.
 //
 //   connpool_fifo_soak [--threads N] [--pool N] [--seed N] [--out FILE]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The soak's PostgreSQL backend: a throwaway cluster from the integration harness
 // (tests/integration/pg_cluster.h: own directory, own loopback port, watchdog cleanup) and
 // the libpq factory of examples/postgres. Kill is `pg_ctl -m immediate stop`, so sessions die

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the soak (soak_main.cpp) needs from a backend it can kill and restart: a factory for
 // the pool, a query on a leased connection, the server's own count of sessions, and a check
 // that nothing is left once the pool is freed. Two implementations: an in-process simulation

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // connpool_soak: random load with bursts on one pool while the backend is killed and restarted
 // at random, then checks that nothing leaked and prints a report.
 //

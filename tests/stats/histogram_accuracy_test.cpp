@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Accuracy of the log-linear histogram behind acquire_wait_us, lease_hold_us and create_us:
 // every percentile it reports is within 1/16 above the exact nearest-rank percentile and never
 // below it, buckets tile the value range, Prometheus bucket counts never overcount, and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The log callback: exactly one message per health transition (at a level matching its
 // severity), and never a secret, although the factory's error text carries a password.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // connpool_pool_metrics_text: every line parsed by a strict exposition-format parser
 // (prom_parser.h), in every pool state, with hostile pool names; the families a Prometheus
 // user expects; histogram buckets cumulative and +Inf == _count; figures that agree with the

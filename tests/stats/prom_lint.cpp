@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // prom_lint: checks Prometheus text (format 0.0.4) on stdin with the strict parser of
 // prom_parser.h. Used by the admin server's test on /metrics. Usage:
 //   prom_lint [--label NAME=VALUE]...   every sample must carry each NAME; with =VALUE, the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A small, strict parser for the Prometheus text exposition format 0.0.4, as the tests need
 // it: every line must be a `# HELP`, a `# TYPE` or a sample; anything else is an error.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // connpool_pool_stats_json through the C API: every field of DESIGN.md §5 with its type,
 // gauges consistent and counters monotonic while other threads hammer the pool, stats read
 // from inside every factory callback, hostile names, redacted errors, retry fields, leaks.

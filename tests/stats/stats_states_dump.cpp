@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Drives pools through every state through the C API and prints their live stats JSON, one
 // document per line as "<label>\t<json>", for validate_stats.py to check against
 // docs/stats.schema.json. Exits non-zero if a state cannot be reached.

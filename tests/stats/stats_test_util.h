@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers for the stats, metrics and logging tests, which use only the public C API (as users
 // do): a scriptable in-memory backend, polling with a deadline, JSON access, UTF-8 checks.
 #ifndef CONNPOOL_TESTS_STATS_TEST_UTIL_H

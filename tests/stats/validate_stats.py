@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Validates live stats JSON against docs/stats.schema.json with a real JSON Schema validator
 (python3-jsonschema), and checks that docs/STATS.md documents exactly the schema's fields.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A scriptable factory for unit tests of pool logic. Connections are heap ints with an id.
 // Every callback is counted; behaviour is switched by the test at any time (thread-safe).
 // `Gate` lets a test hold a callback inside the factory and release it, instead of sleeping.

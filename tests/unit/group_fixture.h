@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pools on one FakeClock and FakeFactories, grouped; everything freed and checked for leaked
 // connections after each test.
 #ifndef CONNPOOL_TESTS_GROUP_FIXTURE_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pool groups: role routing, read fallback, fail-fast on unavailable members, detaching,
 // bad input and the stats document, on fake factories and a fake clock.
 #include <cjson/cJSON.h>

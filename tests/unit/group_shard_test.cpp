@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sharded groups: the consistent-hash ring's balance and key movement, and key routing
 // through a group (owner only, fail fast, no silent re-homing).
 #include <gtest/gtest.h>

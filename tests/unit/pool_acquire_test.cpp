@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Acquire, release, waiting order, timeouts and bad leases, on a fake clock.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Adaptive sizing wired into a pool on a fake clock: acquires that wait raise the warm floor
 // (and the connectors fill it), calm passes lower it, and stats and the log show each decision.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A pool on a FakeClock and a FakeFactory, closed (and checked for leaks) after each test.
 #ifndef CONNPOOL_TESTS_POOL_FIXTURE_H
 #define CONNPOOL_TESTS_POOL_FIXTURE_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The health state machine, backoff schedule and connect_concurrency, on a fake clock.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Drain, close, and a pool freed while leases are still out.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Retirement (idle timeout, lifetime with jitter, max_uses), keepalive and min_idle refill.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Multiplexed leases (max_leases_per_conn > 1) on a fake clock: many leases over one
 // connection, each distinct and checked on release; least-loaded sharing; creates only when
 // every connection is full; a connection is reset or retired only once its last lease is back.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // connpool_pool_resize on a fake clock: growing serves waiters at once, shrinking retires idle
 // connections at once and leased ones only when they come back, and the books balance
 // (created = destroyed + idle + in_use + creating) after every step; plus resizing from many

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Eight threads doing random acquire / release / release_broken / bad releases on a real
 // clock, with stats read concurrently. Afterwards the books must balance:
 // created = destroyed + live, in_use <= max_size, every lease was served to one holder at a time.

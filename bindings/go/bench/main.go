@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command bench measures the per-call cost of acquire + release through the Go binding
 // (one goroutine, uncontended).
 package main

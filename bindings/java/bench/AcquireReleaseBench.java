@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import java.time.Duration;
 import org.connpool.ConnectionFactory;
 import org.connpool.Lease;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file connpool.h
  * libconnpool, a generic connection pool with a stable C ABI.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Command exittest is run by CTest: it opens a pool whose native threads keep calling Go
 // (min_idle refill, 10 ms keepalive validation), leaks a lease, and returns from main
 // without Close. The process must exit 0 promptly.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package org.connpool;
 
 /** The pool is draining or closed (CONNPOOL_ECLOSED, HTTP 503). */

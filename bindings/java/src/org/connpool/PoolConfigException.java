@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package org.connpool;
 
 /** Invalid argument (CONNPOOL_EINVAL): an unknown configuration key or a value out of range; the message names the key and the allowed range. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package org.connpool;
 
 /** A factory callback failed on this call's path, e.g. a no-wait acquire had to create (CONNPOOL_EFACTORY, HTTP 502). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package org.connpool;
 
 /** The lease is not current (CONNPOOL_ESTALE); the bindings' leases make this a bug report. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package org.connpool;
 
 /** No connection within the acquire timeout (CONNPOOL_ETIMEOUT, HTTP 503). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package org.connpool;
 
 /** The backend is unavailable and the pool fails fast (CONNPOOL_EUNAVAILABLE, HTTP 503). */
