@@ -3,10 +3,13 @@
 # Every copy of the version agrees with the one source, the CMake project() version:
 # the header macros, the loaded library's connpool_version_*, connpool.pc, the C# assembly,
 # the jar manifest and pom.xml (when the Java binding is built), and CHANGELOG.md's newest
-# section. Usage: check_version.sh SOURCE_DIR BUILD_DIR
+# section. Usage: check_version.sh SOURCE_DIR BUILD_DIR [C_FLAGS]
+# C_FLAGS are the build's own (CMAKE_C_FLAGS): a sanitizer build's library needs its runtime
+# linked into the probe program first, so the probe is compiled the way the library was.
 set -euo pipefail
 src=$1
 build=$2
+read -r -a cflags <<<"${3:-}"
 fail=0
 bad() { echo "FAIL: $*" >&2; fail=1; }
 
@@ -29,7 +32,7 @@ if [[ -n $lib ]]; then
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
   printf '#include <connpool/connpool.h>\n#include <stdio.h>\nint main(void) { printf("%%s %%d\\n", connpool_version_string(), connpool_version_number()); return 0; }\n' >"$work/v.c"
-  cc -std=c99 -I"$src/capi/include" -o "$work/v" "$work/v.c" -L"$(dirname "$lib")" -lconnpool \
+  cc -std=c99 "${cflags[@]}" -I"$src/capi/include" -o "$work/v" "$work/v.c" -L"$(dirname "$lib")" -lconnpool \
     -Wl,-rpath,"$(dirname "$lib")"
   got=$("$work/v")
   want="$version $((major * 10000 + minor * 100 + patch))"
