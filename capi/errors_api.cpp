@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "connpool/connpool.h"
+#include "status.h"
 
 extern "C" {
 
@@ -17,13 +18,7 @@ CONNPOOL_API const char* connpool_strerror(int code) {
 }
 
 CONNPOOL_API const char* connpool_errname(int code) {
-  switch (code) {
-#define CONNPOOL_ERRNAME_(name, value, text) \
-  case value: return "CONNPOOL_" #name;
-    CONNPOOL_STATUS_MAP(CONNPOOL_ERRNAME_)
-#undef CONNPOOL_ERRNAME_
-  }
-  return "CONNPOOL_EUNKNOWN";
+  return connpool::StatusName(static_cast<connpool::Status>(code));
 }
 
 CONNPOOL_API const char* connpool_version_string(void) { return CONNPOOL_VERSION_STRING; }

@@ -3,6 +3,8 @@
 // A connpool_pool_t* is the connpool::Pool* itself.
 #include <memory>
 
+#include <type_traits>
+
 #include "capi_types.h"
 #include "capi_util.h"
 #include "group.h"
@@ -83,6 +85,19 @@ CONNPOOL_API int connpool_acquire_cancellable(connpool_pool_t* pool, int priorit
   if (pool == nullptr || lease_out == nullptr) return CONNPOOL_EINVAL;
   return Guard(nullptr, 0, [&]() -> int {
     return ToInt(AsPool(pool)->AcquireCancellable(priority, timeout_ms, cancel, lease_out, conn_out));
+  });
+}
+
+CONNPOOL_API int connpool_acquire_async(connpool_pool_t* pool, int priority, int64_t timeout_ms,
+                                       connpool_cancel_t* cancel, connpool_acquire_cb cb, void* ud,
+                                       connpool_lease_t* lease_out, void** conn_out) {
+  if (lease_out != nullptr) *lease_out = 0;
+  if (conn_out != nullptr) *conn_out = nullptr;
+  if (pool == nullptr || cb == nullptr || lease_out == nullptr) return CONNPOOL_EINVAL;
+  // connpool_acquire_cb is the core's callback type, so it passes through without a wrapper.
+  static_assert(std::is_same_v<connpool_acquire_cb, connpool::AsyncAcquireCallback>);
+  return Guard(nullptr, 0, [&]() -> int {
+    return ToInt(AsPool(pool)->AcquireAsync(priority, timeout_ms, cancel, cb, ud, lease_out, conn_out));
   });
 }
 

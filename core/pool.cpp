@@ -169,7 +169,12 @@ void Pool::HandToWaiterLocked(uint32_t idx, Waiter* w, bool fresh) {
   w->status = Status::kOK;
   w->fresh = fresh;
   w->done = true;
-  w->cv.notify_one();
+  if (w->cb != nullptr) {
+    async_.deadlines.Remove(w);
+    PushReadyLocked(w);  // the dispatcher checks the connection and calls back
+  } else {
+    w->cv.notify_one();
+  }
 }
 
 void Pool::PutBackLocked(uint32_t idx, bool fresh) {
@@ -186,8 +191,11 @@ void Pool::PutBackLocked(uint32_t idx, bool fresh) {
 
 void Pool::WakeAllWaitersLocked(Status st) {
   while (Waiter* w = queue_.Front()) {
-    queue_.Remove(w);
-    waiters_count_.fetch_sub(1, std::memory_order_seq_cst);
+    UnqueueLocked(w);
+    if (w->cb != nullptr) {
+      CompleteAsyncLocked(w, st);
+      continue;
+    }
     w->status = st;
     w->done = true;
     w->cv.notify_one();
@@ -215,6 +223,7 @@ template void Pool::WaitLocked(boost::condition_variable_any&, std::unique_lock<
 void Pool::OnClockAdvanced() {
   std::lock_guard<std::mutex> lk(mu_);
   queue_.ForEach([](Waiter* w) { w->cv.notify_one(); });
+  async_.cv.notify_all();  // async deadlines are the dispatcher's to check
   for (OffloadJob* j : offload_waited_) NotifyJob(j);
   connector_cv_.notify_all();
   maintenance_cv_.notify_all();
@@ -265,6 +274,7 @@ Status Pool::Drain(int64_t deadline_ms) {
     --slow_callers_;
     for (uint32_t i : idle) SlotEmptiedLocked(i, Reason::kNone);
   }
+  AwaitAsyncDeliveredLocked(lk);  // every pending callback has had its ECLOSED
   FlushLogsLocked(lk);
   while (live_ + creating_ > 0) {
     if (clock_->NowNs() >= deadline) return Status::kETIMEOUT;
@@ -282,6 +292,7 @@ void Pool::Close() {
     connector_cv_.notify_all();
     maintenance_cv_.notify_all();
     helper_cv_.notify_all();
+    async_.cv.notify_all();
   }
   // Background threads may be inside a factory callback: join waits for it to return.
   for (boost::thread& t : threads_) {

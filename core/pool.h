@@ -111,6 +111,12 @@ class Pool final : private ClockListener {
   // null) ends the wait with ECANCELED; a token already triggered refuses at once.
   Status AcquireCancellable(int priority, int64_t timeout_ms, CancelToken* cancel, uint64_t* lease,
                             void** conn);
+  // connpool_acquire_async (pool_async.cpp): never blocks, never runs a factory callback on the
+  // calling thread. kOK: a connection was free and *lease/*conn are set (cb is not called).
+  // kPENDING: queued; the dispatcher thread calls cb exactly once, with no lock held. Anything
+  // else: refused at once, cb never called. kEINVAL for a multiplexed pool (not supported yet).
+  Status AcquireAsync(int priority, int64_t timeout_ms, CancelToken* cancel, AsyncAcquireCallback cb,
+                      void* ud, uint64_t* lease, void** conn);
   // Called by CancelToken::Trigger (token lock held, never a pool lock): wakes the waiters that
   // wait with `token` so that they see it triggered.
   void WakeCanceled(const CancelToken* token);
@@ -183,6 +189,14 @@ class Pool final : private ClockListener {
   // zero *start_ns (fast path) is set to the time the validation began, if one is needed.
   bool FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t* start_ns, int64_t timeout_ms,
                    bool fresh, uint64_t* lease, void** conn);
+  // The checks of FinishClaim that may need a factory callback: is the claimed connection past
+  // its lifetime, or due for validation? `fresh`: created for this claim (never validated).
+  bool NeedsValidation(const Slot& s, int64_t now_ns, bool fresh) const;
+  // The end of every successful claim: records the holder and the wait, makes the lease.
+  void IssueLease(uint32_t idx, uint64_t gen, int priority, int64_t now_ns, int64_t start_ns,
+                  uint64_t* lease_out, void** conn_out);
+  // Counts an acquire that ended with `st` (timeouts, unavailable, overload, closed, canceled).
+  void CountFailure(Status st);
   // `pins`: failed claims this call already made (each left slow_callers_ one higher).
   // Ends a slow acquire with `st`: counts a failure, unpins, may delete the pool; unlocks lk.
   Status LeaveAcquireLocked(std::unique_lock<std::mutex>& lk, Status st);
@@ -297,6 +311,25 @@ class Pool final : private ClockListener {
   // Gives waiters shares of connection `idx` while it has room.
   void ServeMuxWaitersLocked(uint32_t idx);
 
+  // --- asynchronous acquires (pool_async.cpp); all guarded by mu_
+  // Starts the dispatcher thread on first use. False if it cannot be started.
+  bool StartDispatcherLocked();
+  // Queues async waiter `w` (seq set), or readies it at once with a connection found idle.
+  // kOK: the dispatcher owns `w` now. Else the refusal status; `w` is untouched.
+  Status QueueAsyncLocked(Waiter* w);
+  // `w` (claimed slot idx/gen, off the queue) gets the connection; the dispatcher checks it.
+  void ReadyClaimedLocked(Waiter* w, uint32_t idx, uint64_t gen);
+  // `w` (off the queue) ends with `st`: counted, then called by the dispatcher.
+  void CompleteAsyncLocked(Waiter* w, Status st);
+  void PushReadyLocked(Waiter* w);
+  // Takes `w` off the queue and the deadline list.
+  void UnqueueLocked(Waiter* w);
+  void DispatcherLoop();
+  // Calls `w`'s callback (or, with a connection, checks it first); unlocks around user code.
+  void DeliverLocked(std::unique_lock<std::mutex>& lk, Waiter* w);
+  // Drain and Close: returns once every decided async acquire has been called back.
+  void AwaitAsyncDeliveredLocked(std::unique_lock<std::mutex>& lk);
+
   // --- background (pool_background.cpp)
   void ConnectorLoop();
   void MaintenanceLoop();
@@ -385,6 +418,19 @@ class Pool final : private ClockListener {
   uint64_t mux_next_token_ = 0;
   int64_t mux_leases_out_ = 0;
   std::atomic<uint64_t> mux_extra_acquires_{0};  // leases that did not bump a slot generation
+
+  // Asynchronous acquires, guarded by mu_: the dispatcher thread sleeps on cv until the first
+  // deadline or until a waiter is decided (ready); it is the only thread that calls callbacks
+  // of queued acquires, one at a time, so they never nest.
+  struct AsyncAcquires {
+    DeadlineQueue deadlines;
+    Waiter* ready_head = nullptr;
+    Waiter* ready_tail = nullptr;
+    bool started = false;
+    bool delivering = false;  // the dispatcher is inside DeliverLocked
+    std::condition_variable cv;
+  };
+  AsyncAcquires async_;
 
   std::deque<OffloadJob*> offload_queue_;   // guarded by mu_: jobs no helper has taken yet
   std::vector<OffloadJob*> offload_waited_; // guarded by mu_: jobs an acquirer waits on

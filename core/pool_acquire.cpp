@@ -65,6 +65,14 @@ bool Pool::TryClaimIdle(bool mark_returning, uint32_t* idx_out, uint64_t* gen_ou
   return false;
 }
 
+bool Pool::NeedsValidation(const Slot& s, int64_t now, bool fresh) const {
+  if (!has_validate_ || fresh) return false;
+  ValidateMode mode = cfg_.validate_mode();
+  return mode == ValidateMode::kAlways ||
+         (mode == ValidateMode::kIdle &&
+          now - s.last_used_ns.load(std::memory_order_relaxed) > cfg_.validation_idle_ms * 1'000'000);
+}
+
 bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t* start_ns, int64_t timeout_ms,
                        bool fresh, uint64_t* lease_out, void** conn_out) {
   Slot& s = SlotAt(idx);
@@ -74,12 +82,7 @@ bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t* start_
     RetireClaimed(idx, Reason::kLifetime);
     return false;
   }
-  ValidateMode mode = cfg_.validate_mode();
-  bool check = has_validate_ && !fresh &&
-               (mode == ValidateMode::kAlways ||
-                (mode == ValidateMode::kIdle &&
-                 now - s.last_used_ns.load(std::memory_order_relaxed) > cfg_.validation_idle_ms * 1'000'000));
-  if (check) {
+  if (NeedsValidation(s, now, fresh)) {
     // Bounded by the acquire's own deadline and by validation_timeout_ms. Timeout 0 means "do
     // not wait for a connection to come free"; the check of the one claimed is still allowed
     // validation_timeout_ms.
@@ -111,18 +114,24 @@ bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t* start_
     RetireClaimed(idx, Reason::kNone);
     return false;
   }
+  IssueLease(idx, gen, priority, now, *start_ns, lease_out, conn_out);
+  return true;
+}
+
+void Pool::IssueLease(uint32_t idx, uint64_t gen, int priority, int64_t now, int64_t start_ns,
+                      uint64_t* lease_out, void** conn_out) {
+  Slot& s = SlotAt(idx);
   s.lease_start_ns.store(now, std::memory_order_relaxed);
   s.holder_thread.store(ThisThreadId(), std::memory_order_relaxed);
   s.holder_priority.store(priority, std::memory_order_relaxed);
   t_hint.pool = this;
   t_hint.idx = idx;
-  if (*start_ns != 0) {  // zero-wait acquires are derived in Snapshot(), not counted here
-    int64_t waited = clock_->NowNs() - *start_ns;
+  if (start_ns != 0) {  // zero-wait acquires are derived in Snapshot(), not counted here
+    int64_t waited = clock_->NowNs() - start_ns;
     acquire_wait_us_.Record(waited > 0 ? static_cast<uint64_t>(waited / 1000) : 0);
   }
   *lease_out = MakeLease(tag_, idx, gen);
   if (conn_out) *conn_out = s.conn;
-  return true;
 }
 
 void Pool::RetireClaimed(uint32_t idx, Reason reason) {
@@ -164,7 +173,7 @@ Status Pool::AdmissionLocked() const {
 // Ends a slow acquire (AcquireSlow, AcquireMux): counts its failure status, drops its
 // slow_callers_ pin and, if that was the last thing keeping a closed pool alive, deletes it.
 // Unlocks `lk`; the caller must not touch the pool afterwards.
-Status Pool::LeaveAcquireLocked(std::unique_lock<std::mutex>& lk, Status st) {
+void Pool::CountFailure(Status st) {
   switch (st) {
     case Status::kETIMEOUT: timeouts_.fetch_add(1, std::memory_order_relaxed); break;
     case Status::kEUNAVAILABLE: unavailable_.fetch_add(1, std::memory_order_relaxed); break;
@@ -173,6 +182,10 @@ Status Pool::LeaveAcquireLocked(std::unique_lock<std::mutex>& lk, Status st) {
     case Status::kECANCELED: canceled_.fetch_add(1, std::memory_order_relaxed); break;
     default: break;
   }
+}
+
+Status Pool::LeaveAcquireLocked(std::unique_lock<std::mutex>& lk, Status st) {
+  CountFailure(st);
   --slow_callers_;
   bool del = ShouldDeleteLocked();
   PendingLogs logs = TakeLogsLocked();

@@ -10,6 +10,7 @@
 #include <cinttypes>
 #include <algorithm>
 #include <cstdio>
+#include <vector>
 
 #include "pool.h"
 #include "redact.h"
@@ -59,9 +60,20 @@ Status Pool::AcquireCancellable(int priority, int64_t timeout_ms, CancelToken* c
 
 void Pool::WakeCanceled(const CancelToken* token) {
   std::lock_guard<std::mutex> lk(mu_);
-  queue_.ForEach([token](Waiter* w) {
-    if (w->cancel == token) w->cv.notify_one();
+  // A blocked thread leaves the queue itself (so a hand-off that came first still wins); an
+  // async acquire has no thread, so it is taken off here and called back by the dispatcher.
+  std::vector<Waiter*> async;
+  queue_.ForEach([token, &async](Waiter* w) {
+    if (w->cancel != token) return;
+    if (w->cb != nullptr)
+      async.push_back(w);
+    else
+      w->cv.notify_one();
   });
+  for (Waiter* w : async) {
+    UnqueueLocked(w);
+    CompleteAsyncLocked(w, Status::kECANCELED);
+  }
 }
 
 std::string Pool::Explain(Status st) {
@@ -70,7 +82,7 @@ std::string Pool::Explain(Status st) {
   int n = std::snprintf(line, sizeof line,
                         "pool '%s' (%s): %s: total %" PRIu64 " (idle %" PRIu64 ", in use %" PRIu64
                         ", creating %" PRIu64 "), max %" PRId64 ", waiters %" PRIu64,
-                        s.name.c_str(), HealthName(s.state), connpool_errname(ToInt(st)), s.total, s.idle,
+                        s.name.c_str(), HealthName(s.state), StatusName(st), s.total, s.idle,
                         s.in_use, s.creating, s.max_size, s.waiters);
   std::string out(line, n > 0 ? std::min<size_t>(static_cast<size_t>(n), sizeof line - 1) : 0);
   if (s.has_last_error)

@@ -15,6 +15,16 @@ const char* HealthName(Health h) {
   return "unknown";
 }
 
+const char* StatusName(Status st) {
+  switch (st) {
+#define CONNPOOL_CORE_STATUS_NAME_(name, value, text) \
+  case Status::k##name: return "CONNPOOL_" #name;
+    CONNPOOL_STATUS_MAP(CONNPOOL_CORE_STATUS_NAME_)
+#undef CONNPOOL_CORE_STATUS_NAME_
+  }
+  return "CONNPOOL_EUNKNOWN";
+}
+
 int HealthHttpStatus(Health h) {
   return (h == Health::kReady || h == Health::kDegraded) ? 200 : 503;
 }

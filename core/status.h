@@ -27,6 +27,8 @@ enum class Health : int {
 };
 
 const char* HealthName(Health h);
+// "CONNPOOL_ETIMEOUT" and so on, as connpool_errname (the core does not link the C API).
+const char* StatusName(Status st);
 // 200 for ready/degraded, 503 otherwise: what a readiness probe should answer.
 int HealthHttpStatus(Health h);
 

@@ -296,8 +296,10 @@ CONNPOOL_API void connpool_cancel_trigger(connpool_cancel_t *cancel);
 /** 1 once the token was triggered, else 0 (also 0 for NULL). */
 CONNPOOL_API int connpool_cancel_triggered(const connpool_cancel_t *cancel);
 /**
- * Frees the token. Only once no call that uses it is still running: every
- * connpool_acquire_cancellable given it has returned. NULL is a no-op.
+ * Frees the token. Only once no call that uses it is still running or pending: every
+ * connpool_acquire_cancellable given it has returned and every connpool_acquire_async given it
+ * has returned other than PENDING or called its callback (the callback may free it). NULL is a
+ * no-op.
  */
 CONNPOOL_API void connpool_cancel_free(connpool_cancel_t *cancel);
 
@@ -312,6 +314,41 @@ CONNPOOL_API void connpool_cancel_free(connpool_cancel_t *cancel);
 CONNPOOL_API int connpool_acquire_cancellable(connpool_pool_t *pool, int priority,
                                               int64_t timeout_ms, connpool_cancel_t *cancel,
                                               connpool_lease_t *lease_out, void **conn_out);
+
+/**
+ * Called once when an acquire queued by connpool_acquire_async ends: `status` CONNPOOL_OK with
+ * `lease` and `conn` (the caller's now, to release as usual), or ETIMEOUT, ECANCELED,
+ * EUNAVAILABLE, ECLOSED (`lease` 0, `conn` NULL).
+ */
+typedef void (*connpool_acquire_cb)(void *ud, int status, connpool_lease_t lease, void *conn);
+
+/**
+ * Acquires without blocking, for event loops and runtimes with their own scheduler (Go, .NET,
+ * Java futures). Never runs a factory callback on the calling thread.
+ *   - CONNPOOL_OK: a connection was free now; *lease_out and *conn_out are set, `cb` is NOT
+ *     called.
+ *   - CONNPOOL_PENDING: queued in the same priority FIFO as blocking acquires (counted in
+ *     `waiters` and by max_waiters). `cb` is then called exactly once, on a pool thread or on
+ *     the thread whose release, trigger, drain or free decided it; never inside this call, never
+ *     with a pool lock held, never nested in another callback's stack. `cb` may call
+ *     connpool_release, connpool_acquire_async and the stats calls; it must not block, drain or
+ *     free the pool. `cancel` (may be NULL) ends the wait with ECANCELED; `timeout_ms` (negative:
+ *     acquire_timeout_ms) with ETIMEOUT. connpool_pool_drain and connpool_pool_free call every
+ *     pending callback (ECLOSED) before they return.
+ *   - anything else: refused at once, `cb` is never called: EINVAL (NULL pool, cb or lease_out;
+ *     a pool with max_leases_per_conn > 1, not supported yet), ECLOSED, EOVERLOAD, EUNAVAILABLE,
+ *     ECANCELED (token already triggered), ETIMEOUT (timeout_ms 0 and nothing free), ENOMEM.
+ *
+ *     static void on_conn(void *ud, int rc, connpool_lease_t lease, void *conn) {
+ *       if (rc == CONNPOOL_OK) { use(conn); connpool_release(ud, lease); }
+ *     }
+ *     int rc = connpool_acquire_async(pool, 0, 500, NULL, on_conn, pool, &lease, &conn);
+ *     if (rc == CONNPOOL_OK) on_conn(pool, rc, lease, conn);   // served at once
+ *     else if (rc != CONNPOOL_PENDING) report(rc);
+ */
+CONNPOOL_API int connpool_acquire_async(connpool_pool_t *pool, int priority, int64_t timeout_ms,
+                                        connpool_cancel_t *cancel, connpool_acquire_cb cb, void *ud,
+                                        connpool_lease_t *lease_out, void **conn_out);
 
 /**
  * Writes one redacted line into `buf` (truncated to `len`, always NUL-terminated) on why an
