@@ -251,6 +251,40 @@ class Pool {
     return rc;
   }
 
+  // connpool_acquire_async for runtimes that take the callback themselves (Go: a cgo-exported
+  // function). `callback` is a connpool_acquire_cb, `cancel` a connpool_cancel_t* (0: none),
+  // both as integers because the language side holds them as such; `ud` comes back to the
+  // callback, whose `conn` is the language-side handle. CONNPOOL_OK: served now, the callback
+  // is not called; CONNPOOL_PENDING: it will be, once (close() delivers ECLOSED first).
+  int acquireAsync(int64_t timeout_ms, int priority, int64_t cancel, int64_t callback, int64_t ud,
+                   int64_t* lease_out, int64_t* handle_out) {
+    *lease_out = 0;
+    *handle_out = 0;
+    Call call(*this);
+    if (!call.entered()) return CONNPOOL_ECLOSED;
+    connpool_lease_t lease = 0;
+    void* conn = nullptr;
+    int rc = connpool_acquire_async(pool_, priority, timeout_ms,
+                                    reinterpret_cast<connpool_cancel_t*>(static_cast<intptr_t>(cancel)),
+                                    reinterpret_cast<connpool_acquire_cb>(static_cast<intptr_t>(callback)),
+                                    reinterpret_cast<void*>(static_cast<intptr_t>(ud)), &lease, &conn);
+    if (rc == CONNPOOL_OK) {
+      *lease_out = static_cast<int64_t>(lease);
+      *handle_out = static_cast<int64_t>(reinterpret_cast<intptr_t>(conn));
+    }
+    return rc;
+  }
+
+  // connpool_pool_explain: one redacted line on why an acquire that ended with `status` was not
+  // served (pool state, counts, last create error), for the language's exception message.
+  std::string explain(int status) {
+    Call call(*this);
+    if (!call.entered()) return "pool closed";
+    char line[1024] = {0};
+    return connpool_pool_explain(pool_, status, line, sizeof line) == CONNPOOL_OK ? std::string(line)
+                                                                                  : std::string();
+  }
+
   // Valid after close() for a lease that was out then; the caller releases each lease once.
   int release(int64_t lease, bool broken) {
     if (pool_ == nullptr) return CONNPOOL_ECLOSED;

@@ -15,6 +15,16 @@ type Error struct {
 	Name   string // e.g. "CONNPOOL_ETIMEOUT"
 	Text   string // the library's text for the code
 	Detail string // what this call adds, may be empty
+	Cause  error  // for a canceled acquire, the context's error (errors.Is(err, context.Canceled))
+}
+
+// Unwrap gives the cause (a context's error), so errors.Is sees through to it.
+func (e *Error) Unwrap() error { return e.Cause }
+
+// canceledError is ErrCanceled caused by a context's error: it matches both.
+func canceledError(ctxErr error, detail string) error {
+	return &Error{Code: ErrCanceled.Code, Name: ErrCanceled.Name, Text: ErrCanceled.Text, Detail: detail,
+		Cause: ctxErr}
 }
 
 func (e *Error) Error() string {

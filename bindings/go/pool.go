@@ -15,6 +15,7 @@
 package connpool
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"runtime"
@@ -167,14 +168,101 @@ func (p *Pool[T]) AcquirePriority(timeout time.Duration, priority int) (*Lease[T
 	rc := p.nat.Acquire(millis(timeout), priority, out[0:1], out[1:2])
 	runtime.KeepAlive(p) // the finalizer must not free the native pool during the call
 	if rc != int(native.OK) {
-		return nil, errorFor(rc, "")
+		return nil, p.acquireError(rc, nil)
 	}
-	conn, ok := p.adapter.conn(out[1])
+	return p.leaseFor(out[0], out[1])
+}
+
+// AcquireContext borrows a connection, waiting until one is free, ctx is done, or the
+// timeout: ctx's deadline if it has one, else the configured acquire_timeout_ms. A waiting
+// AcquireContext parks its goroutine, not an OS thread, so any number may wait (the pool
+// calls back when it has decided). When ctx is done first the error matches both ctx.Err()
+// (context.Canceled or context.DeadlineExceeded) and ErrCanceled with errors.Is; a connection
+// handed over in the same instant goes back to the pool. Other errors as Acquire.
+func (p *Pool[T]) AcquireContext(ctx context.Context) (*Lease[T], error) {
+	return p.AcquirePriorityContext(ctx, 0)
+}
+
+// AcquirePriorityContext is AcquireContext where higher priority waiters are served first.
+func (p *Pool[T]) AcquirePriorityContext(ctx context.Context, priority int) (*Lease[T], error) {
+	if p == nil {
+		return nil, errorFor(ErrClosed.Code, "nil pool")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, canceledError(err, "context done before the acquire")
+	}
+	timeout := int64(-1)
+	d, hasDeadline := ctx.Deadline()
+	if hasDeadline {
+		if timeout = millis(time.Until(d)); timeout <= 0 {
+			timeout = 0
+		}
+	}
+	var token native.CancelToken
+	if ctx.Done() != nil {
+		if token = native.NewCancelToken(); token == 0 {
+			return nil, errorFor(ErrNoMemory.Code, "cancel token")
+		}
+	}
+	done := make(chan native.AsyncResult, 1)
+	rc, lease, handle := native.AcquireAsync(p.nat, timeout, priority, token, done)
+	if rc != int(native.PENDING) {
+		runtime.KeepAlive(p)
+		if token != 0 {
+			token.Free()
+		}
+		if rc != int(native.OK) {
+			return nil, p.acquireError(rc, ctx.Err())
+		}
+		return p.leaseFor(lease, handle)
+	}
+	var r native.AsyncResult
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		token.Trigger()
+		r = <-done // exactly once: the connection, or ECANCELED
+		if r.Status == int(native.OK) {
+			p.release(r.Lease, false) // the hand-off won the race, but nobody wants it now
+			r = native.AsyncResult{Status: int(native.ECANCELED)}
+		}
+	}
+	runtime.KeepAlive(p) // the pool stays reachable while its callback may still come
+	if token != 0 {
+		token.Free() // the callback has run: the token is no longer in use
+	}
+	if r.Status != int(native.OK) {
+		ctxErr := ctx.Err()
+		if ctxErr == nil && hasDeadline && r.Status == int(native.ETIMEOUT) {
+			// The pool's timeout was the context's deadline and fired a moment before it.
+			ctxErr = context.DeadlineExceeded
+		}
+		return nil, p.acquireError(r.Status, ctxErr)
+	}
+	return p.leaseFor(r.Lease, r.Handle)
+}
+
+func (p *Pool[T]) leaseFor(lease, handle int64) (*Lease[T], error) {
+	conn, ok := p.adapter.conn(handle)
 	if !ok {
-		p.release(out[0], true)
+		p.release(lease, true)
 		return nil, errorFor(ErrInternal.Code, "leased connection has no Go value")
 	}
-	return &Lease[T]{pool: p, id: out[0], conn: conn}, nil
+	return &Lease[T]{pool: p, id: lease, conn: conn}, nil
+}
+
+// acquireError is the error of a failed acquire, with the pool's explanation (state, counts,
+// last create error) as its detail, as HikariCP's timeout message has. ctxErr, if set, is
+// the context's error, which a cancellation then also matches.
+func (p *Pool[T]) acquireError(rc int, ctxErr error) error {
+	if rc == int(native.ECANCELED) && ctxErr != nil {
+		return canceledError(ctxErr, p.nat.Explain(rc))
+	}
+	err := errorFor(rc, p.nat.Explain(rc))
+	if e, ok := err.(*Error); ok && ctxErr != nil {
+		e.Cause = ctxErr // a deadline that ended the wait: errors.Is(err, context.DeadlineExceeded)
+	}
+	return err
 }
 
 func (p *Pool[T]) release(lease int64, broken bool) error {
@@ -362,6 +450,9 @@ type Stats struct {
 		ClosedMaxUses      uint64 `json:"closed_max_uses"`
 		StaleReleases      uint64 `json:"stale_releases"`
 		ClosedShrink       uint64 `json:"closed_shrink"`
+		ClosedRejected     uint64 `json:"closed_rejected"`
+		ResetFailures      uint64 `json:"reset_failures"`
+		Canceled           uint64 `json:"canceled"` // acquires ended by a cancel (a done context)
 	} `json:"counters"`
 	AcquireWaitUS struct {
 		Count uint64 `json:"count"`
