@@ -16,47 +16,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sqlite_factory.h"
+
 #define ACCOUNTS 20
 #define INITIAL_BALANCE 1000
 
 struct demo {
   char path[512];
 };
-
-/* Factory: each connection is an sqlite3 handle on the shared file. */
-static int db_create(void *ctx, void **conn_out, char *err, size_t errlen) {
-  struct demo *d = ctx;
-  sqlite3 *db = NULL;
-  int rc = sqlite3_open_v2(d->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-  if (rc != SQLITE_OK) {
-    snprintf(err, errlen, "sqlite3_open_v2(%s): %s", d->path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-    sqlite3_close_v2(db);
-    return CONNPOOL_FACTORY_RETRY;
-  }
-  /* WAL lets readers and one writer work at once; busy_timeout makes writers queue politely. */
-  sqlite3_busy_timeout(db, 10000);
-  sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
-  sqlite3_exec(db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL); /* durable enough in WAL mode */
-  *conn_out = db;
-  return CONNPOOL_FACTORY_OK;
-}
-
-static int db_validate(void *ctx, void *conn) {
-  (void)ctx;
-  return sqlite3_exec(conn, "SELECT 1", NULL, NULL, NULL) == SQLITE_OK ? 0 : 1;
-}
-
-/* A connection handed back mid-transaction must not carry it to the next user. */
-static int db_reset(void *ctx, void *conn) {
-  (void)ctx;
-  if (!sqlite3_get_autocommit(conn)) return sqlite3_exec(conn, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK ? 0 : 1;
-  return 0;
-}
-
-static void db_destroy(void *ctx, void *conn) {
-  (void)ctx;
-  sqlite3_close_v2(conn);
-}
 
 struct worker {
   connpool_pool_t *pool;
@@ -143,9 +110,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "config: %s\n", err);
     return 1;
   }
-  connpool_factory_t *f = connpool_factory_new(&d, NULL, db_create, db_destroy);
-  connpool_factory_set_validate(f, db_validate);
-  connpool_factory_set_reset(f, db_reset);
+  connpool_factory_t *f = sqlite_factory_new(d.path);
   connpool_pool_t *pool;
   int rc = connpool_pool_new(cfg, f, &pool, err, sizeof err);
   connpool_config_free(cfg);
