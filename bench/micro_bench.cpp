@@ -10,12 +10,19 @@
 //   CApi/Uncontended       one thread, pool of 10: acquire + release
 //   CApi/Contended/N       N threads, pool of 10: slots, hints and counters shared, no waiting
 //   CApi/Waiters/N         N threads, pool of 1, priority = thread % 3: most acquires wait
+//   CApi/AsyncUncontended connpool_acquire_async finding a free connection (OK, no callback)
+//                       + release: the target is within 10% of CApi/Uncontended
+//   CApi/CancelWake/N    pool of 1 held, N async acquires pending, each with its own token:
+//                       trigger one and time until its callback ran (counters p50_us, p99_us;
+//                       the target is p99 under 1 ms with 1,000 waiters)
 //   CApi/StatsJson/S       connpool_pool_stats_json + connpool_free on a pool of S connections
 //   Core/Uncontended       the same cycle as CApi/Uncontended on connpool::Pool, linked statically
 //   Ref/...                clock reads, an uncontended CAS and fetch_add, a mutex pair
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -77,6 +84,76 @@ void CApiUncontended(benchmark::State& state) {
   connpool_pool_free(pool);
 }
 BENCHMARK(CApiUncontended)->Name("CApi/Uncontended");
+
+void NeverCalled(void*, int, connpool_lease_t, void*) { std::abort(); }
+
+void CApiAsyncUncontended(benchmark::State& state) {
+  connpool_pool_t* pool = MakePool(10);
+  for (auto _ : state) {
+    connpool_lease_t lease;
+    void* conn;
+    if (connpool_acquire_async(pool, 0, 10000, nullptr, NeverCalled, nullptr, &lease, &conn) != CONNPOOL_OK)
+      std::abort();
+    connpool_release(pool, lease);
+  }
+  state.SetItemsProcessed(state.iterations());
+  connpool_pool_free(pool);
+}
+BENCHMARK(CApiAsyncUncontended)->Name("CApi/AsyncUncontended");
+
+struct CancelWaiter {
+  connpool_cancel_t* token = nullptr;
+  std::atomic<bool> called{false};
+};
+
+void MarkCalled(void* ud, int status, connpool_lease_t, void*) {
+  if (status != CONNPOOL_ECANCELED && status != CONNPOOL_ECLOSED) std::abort();
+  static_cast<CancelWaiter*>(ud)->called.store(true, std::memory_order_release);
+}
+
+void QueueCancelWaiter(connpool_pool_t* pool, CancelWaiter* w) {
+  w->token = connpool_cancel_new();
+  w->called.store(false, std::memory_order_relaxed);
+  connpool_lease_t lease;
+  void* conn;
+  if (connpool_acquire_async(pool, 0, 3'600'000, w->token, MarkCalled, w, &lease, &conn) != CONNPOOL_PENDING)
+    std::abort();
+}
+
+void CApiCancelWake(benchmark::State& state) {
+  connpool_pool_t* pool = MakePool(1);
+  connpool_lease_t held;
+  if (connpool_acquire(pool, 10000, &held, nullptr) != CONNPOOL_OK) std::abort();
+  const size_t n = static_cast<size_t>(state.range(0));
+  std::vector<CancelWaiter> waiters(n);
+  for (CancelWaiter& w : waiters) QueueCancelWaiter(pool, &w);
+  std::vector<double> us;
+  size_t next = 0;
+  for (auto _ : state) {
+    CancelWaiter& w = waiters[next++ % n];  // the oldest: it is re-queued at the back below
+    auto t0 = std::chrono::steady_clock::now();
+    connpool_cancel_trigger(w.token);
+    while (!w.called.load(std::memory_order_acquire)) {
+    }
+    auto t1 = std::chrono::steady_clock::now();
+    double d = std::chrono::duration<double>(t1 - t0).count();
+    state.SetIterationTime(d);
+    us.push_back(d * 1e6);
+    state.PauseTiming();
+    connpool_cancel_free(w.token);
+    QueueCancelWaiter(pool, &w);
+    state.ResumeTiming();
+  }
+  std::sort(us.begin(), us.end());
+  if (!us.empty()) {
+    state.counters["p50_us"] = us[us.size() / 2];
+    state.counters["p99_us"] = us[std::min(us.size() - 1, us.size() * 99 / 100)];
+  }
+  connpool_release(pool, held);
+  connpool_pool_free(pool);  // calls every pending callback (ECLOSED) before it returns
+  for (CancelWaiter& w : waiters) connpool_cancel_free(w.token);
+}
+BENCHMARK(CApiCancelWake)->Name("CApi/CancelWake")->Arg(1000)->UseManualTime();
 
 void CApiContended(benchmark::State& state) {
   if (state.thread_index() == 0) g_pool = MakePool(10);
