@@ -30,10 +30,11 @@
 %rename(NativeConfig) connpool_binding::Config;
 %rename(NativeCreateResult) connpool_binding::CreateResult;
 %rename(NativeGroup) connpool_binding::Group;
+%rename(NativeCancelToken) connpool_binding::CancelToken;
 %ignore connpool_binding::STATUS_END_;
 %rename("%(strip:[STATUS_])s", %$isenumitem) "";
 
-%apply int64_t *OUTPUT { int64_t *lease_out, int64_t *handle_out };
+%apply int64_t *OUTPUT { int64_t *lease_out, int64_t *handle_out, int64_t *ticket_out };
 /* Pool groups: the index (in add order) of the member a group lease belongs to. */
 %apply int *OUTPUT { int *member_out };
 

@@ -34,7 +34,9 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <mutex>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -134,6 +136,11 @@ class Factory {
   // The pool made its last callback: the language side may let go of its director object.
   // Called once, just before this object is deleted.
   virtual void released() {}
+  // An acquire that Pool::acquireAsyncTicket queued (it returned CONNPOOL_PENDING) ended:
+  // called once per ticket, on the pool's dispatcher thread, with no pool lock held. OK hands
+  // over the lease and handle; else they are 0. Every other pending acquire of the pool waits
+  // while this runs, so it only hands the outcome on (to a future, a task, a parked thread).
+  virtual void acquired(int64_t /*ticket*/, int /*status*/, int64_t /*lease*/, int64_t /*handle*/) {}
 
 #ifndef SWIG
   bool hasValidate() const { return has_validate_; }
@@ -197,6 +204,28 @@ class Config {
   std::string error_;
 };
 
+// A connpool_cancel_t (C ABI 1.2): what a Java interrupt, a .NET CancellationToken or a
+// future's cancel() triggers to end an acquire's wait with CONNPOOL_ECANCELED. The language side
+// deletes it only once no call that uses it is running or pending (connpool_cancel_free).
+class CancelToken {
+ public:
+  CancelToken() : token_(connpool_cancel_new()) {}
+  ~CancelToken() { connpool_cancel_free(token_); }
+  // False only when out of memory.
+  bool valid() const { return token_ != nullptr; }
+  // Idempotent, from any thread.
+  void trigger() { connpool_cancel_trigger(token_); }
+  bool triggered() const { return connpool_cancel_triggered(token_) != 0; }
+#ifndef SWIG
+  connpool_cancel_t* get() const { return token_; }
+#endif
+
+ private:
+  CancelToken(const CancelToken&) = delete;
+  CancelToken& operator=(const CancelToken&) = delete;
+  connpool_cancel_t* const token_;
+};
+
 class Group;
 
 class Pool {
@@ -221,6 +250,7 @@ class Pool {
     }
     if (factory->hasValidate()) connpool_factory_set_validate(f, &ValidateCb);
     if (factory->hasReset()) connpool_factory_set_reset(f, &ResetCb);
+    factory_ = factory;
     status_ = connpool_pool_new(config != nullptr ? config->get() : nullptr, f, &pool_, err, sizeof err);
     if (status_ != CONNPOOL_OK) {
       error_ = err;
@@ -269,6 +299,64 @@ class Pool {
                                     reinterpret_cast<connpool_acquire_cb>(static_cast<intptr_t>(callback)),
                                     reinterpret_cast<void*>(static_cast<intptr_t>(ud)), &lease, &conn);
     if (rc == CONNPOOL_OK) {
+      *lease_out = static_cast<int64_t>(lease);
+      *handle_out = static_cast<int64_t>(reinterpret_cast<intptr_t>(conn));
+    }
+    return rc;
+  }
+
+  // connpool_acquire_cancellable: as acquire(), and triggering `cancel` (may be null) ends the
+  // wait with CONNPOOL_ECANCELED.
+  int acquireCancellable(int64_t timeout_ms, int priority, CancelToken* cancel, int64_t* lease_out,
+                         int64_t* handle_out) {
+    *lease_out = 0;
+    *handle_out = 0;
+    Call call(*this);
+    if (!call.entered()) return CONNPOOL_ECLOSED;
+    connpool_lease_t lease = 0;
+    void* conn = nullptr;
+    int rc = connpool_acquire_cancellable(pool_, priority, timeout_ms, cancel != nullptr ? cancel->get() : nullptr,
+                                          &lease, &conn);
+    if (rc == CONNPOOL_OK) {
+      *lease_out = static_cast<int64_t>(lease);
+      *handle_out = static_cast<int64_t>(reinterpret_cast<intptr_t>(conn));
+    }
+    return rc;
+  }
+
+  // connpool_acquire_async for runtimes whose callbacks are directors (Java, C#): the outcome of
+  // a CONNPOOL_PENDING acquire arrives as Factory::acquired(*ticket_out, ...), so the language
+  // side needs one director per pool, not one per acquire. CONNPOOL_OK: served now (lease and
+  // handle set, no callback); anything else but PENDING: refused, no callback. *ticket_out is
+  // set on PENDING only; the callback may run before this returns, so the language side must
+  // match the two whichever comes first.
+  int acquireAsyncTicket(int64_t timeout_ms, int priority, CancelToken* cancel, int64_t* lease_out,
+                         int64_t* handle_out, int64_t* ticket_out) {
+    *lease_out = 0;
+    *handle_out = 0;
+    *ticket_out = 0;
+    Call call(*this);
+    if (!call.entered()) return CONNPOOL_ECLOSED;
+    // One ticket per thread is kept until an acquire goes PENDING and the callback takes it:
+    // an acquire served at once (the common case) allocates nothing.
+    static thread_local std::unique_ptr<Ticket> spare;
+    if (!spare) {
+      spare.reset(new (std::nothrow) Ticket{nullptr, nullptr, 0});
+      if (!spare) return CONNPOOL_ENOMEM;
+      static std::atomic<int64_t> next_ticket{1};
+      spare->id = next_ticket.fetch_add(1, std::memory_order_relaxed);
+    }
+    spare->pool = pool_;
+    spare->factory = factory_;
+    const int64_t id = spare->id;
+    connpool_lease_t lease = 0;
+    void* conn = nullptr;
+    int rc = connpool_acquire_async(pool_, priority, timeout_ms, cancel != nullptr ? cancel->get() : nullptr,
+                                    &TicketDone, spare.get(), &lease, &conn);
+    if (rc == CONNPOOL_PENDING) {
+      spare.release();  // TicketDone deletes it
+      *ticket_out = id;
+    } else if (rc == CONNPOOL_OK) {
       *lease_out = static_cast<int64_t>(lease);
       *handle_out = static_cast<int64_t>(reinterpret_cast<intptr_t>(conn));
     }
@@ -432,6 +520,25 @@ class Pool {
       return 1;
     }
   }
+  // One pending acquireAsyncTicket. The factory outlives it: the pool calls every pending
+  // callback before it frees its factory context.
+  struct Ticket {
+    connpool_pool_t* pool;
+    Factory* factory;
+    int64_t id;
+  };
+  static void TicketDone(void* ud, int status, connpool_lease_t lease, void* conn) {
+    Ticket* t = static_cast<Ticket*>(ud);
+    try {
+      t->factory->acquired(t->id, status, static_cast<int64_t>(lease),
+                           static_cast<int64_t>(reinterpret_cast<intptr_t>(conn)));
+    } catch (...) {
+      // The upcall never reached the language side (its handler catches everything), so
+      // nobody owns the lease: give it back rather than leak it.
+      if (status == CONNPOOL_OK) connpool_release(t->pool, lease);
+    }
+    delete t;
+  }
   static void FreeCtx(void* ctx) {
     Factory* f = static_cast<Factory*>(ctx);
     try {
@@ -445,6 +552,7 @@ class Pool {
   }
 
   connpool_pool_t* pool_ = nullptr;
+  Factory* factory_ = nullptr;  // owned by the C library (FreeCtx)
   int status_ = CONNPOOL_OK;
   std::string error_;
   std::atomic<bool> closed_{false};

@@ -43,8 +43,26 @@
   /* Throws ArrayIndexOutOfBoundsException (pending on return) if the array is too short. */
   JCALL4(SetLongArrayRegion, jenv, $input, 0, 2, values);
 }
+/* The same for acquireAsyncTicket: lease, handle and ticket in one array of 3. */
+%typemap(jni) int64_t *lease_handle_ticket "jlongArray"
+%typemap(jtype) int64_t *lease_handle_ticket "long[]"
+%typemap(jstype) int64_t *lease_handle_ticket "long[]"
+%typemap(javain) int64_t *lease_handle_ticket "$javainput"
+%typemap(in) int64_t *lease_handle_ticket (int64_t temp[3]) {
+  temp[0] = temp[1] = temp[2] = 0;
+  $1 = temp;
+}
+%typemap(argout) int64_t *lease_handle_ticket {
+  jlong values[3] = { (jlong)temp$argnum[0], (jlong)temp$argnum[1], (jlong)temp$argnum[2] };
+  JCALL4(SetLongArrayRegion, jenv, $input, 0, 3, values);
+}
 %extend connpool_binding::Pool {
   int acquireInto(int64_t timeout_ms, int priority, int64_t *lease_and_handle) {
     return $self->acquire(timeout_ms, priority, &lease_and_handle[0], &lease_and_handle[1]);
+  }
+  int acquireAsyncInto(int64_t timeout_ms, int priority, connpool_binding::CancelToken *cancel,
+                       int64_t *lease_handle_ticket) {
+    return $self->acquireAsyncTicket(timeout_ms, priority, cancel, &lease_handle_ticket[0],
+                                     &lease_handle_ticket[1], &lease_handle_ticket[2]);
   }
 }

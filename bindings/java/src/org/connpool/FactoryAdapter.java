@@ -21,6 +21,25 @@ final class FactoryAdapter<T> extends NativeFactory {
   private final AtomicLong nextHandle = new AtomicLong(1);
   /** Adapters whose native pool has made its last callback (tests watch dropped pools). */
   static final AtomicLong RELEASED = new AtomicLong();
+  /**
+   * Pending acquires by ticket: an {@link AcquireOutcome} waiting for its outcome, or an
+   * {@link Early} outcome that came before its waiter was registered (the dispatcher may call
+   * acquired() before acquireAsyncInto has returned). Whoever finds the other's entry removes it
+   * and delivers, so each outcome is delivered exactly once.
+   */
+  private final ConcurrentHashMap<Long, Object> pending = new ConcurrentHashMap<>();
+
+  private static final class Early {
+    final int status;
+    final long lease;
+    final long handle;
+
+    Early(int status, long lease, long handle) {
+      this.status = status;
+      this.lease = lease;
+      this.handle = handle;
+    }
+  }
 
   FactoryAdapter(ConnectionFactory<T> factory) {
     super(overrides(factory, "validate"), overrides(factory, "reset"));
@@ -90,6 +109,31 @@ final class FactoryAdapter<T> extends NativeFactory {
       return conn != null && factory.reset(conn);
     } catch (Throwable t) {
       return false;
+    }
+  }
+
+  /** Registers where the outcome of the pending acquire `ticket` goes (see {@link #pending}). */
+  void await(long ticket, AcquireOutcome target) {
+    Object early = pending.putIfAbsent(ticket, target);
+    if (early == null) return;
+    pending.remove(ticket);
+    Early e = (Early) early;
+    target.deliver(e.status, e.lease, e.handle);
+  }
+
+  @Override
+  public void acquired(long ticket, int status, long lease, long handle) {
+    try {
+      Object target = pending.remove(ticket);
+      if (target == null) {
+        target = pending.putIfAbsent(ticket, new Early(status, lease, handle));
+        if (target == null) return;  // await() delivers it
+        pending.remove(ticket);
+      }
+      ((AcquireOutcome) target).deliver(status, lease, handle);
+    } catch (Throwable t) {
+      // deliver() does not throw; only an Error (out of memory) gets here, and the lease, if
+      // any, is lost with the outcome: nothing else can be done on this thread.
     }
   }
 

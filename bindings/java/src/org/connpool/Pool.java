@@ -6,6 +6,9 @@ import java.lang.ref.Reference;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
 
 /**
  * A connection pool over libconnpool, with connections made by your {@link ConnectionFactory}.
@@ -34,6 +37,12 @@ public final class Pool<T> implements AutoCloseable {
 
   private final NativePool nat;
   private final FactoryAdapter<T> adapter;
+  /**
+   * Whether waits go through the asynchronous call (interruptible). Pools that share a
+   * connection between leases (max_leases_per_conn > 1) have no asynchronous acquire yet, so
+   * their waits stay in native code and do not see interrupts.
+   */
+  private final boolean asyncWaits;
 
   private Pool(NativeConfig config, ConnectionFactory<T> factory) {
     if (factory == null) throw new PoolConfigException("factory is null");
@@ -49,6 +58,8 @@ public final class Pool<T> implements AutoCloseable {
       throw PoolException.of(rc, err);
     }
     nat = p;
+    Object share = ((Map<?, ?>) Json.parse(config.toJson())).get("max_leases_per_conn");
+    asyncWaits = !(share instanceof Number) || ((Number) share).longValue() <= 1;
     // Must not capture `this`: it runs once the pool is unreachable.
     CLEANER.register(this, new Release(p));
   }
@@ -93,21 +104,117 @@ public final class Pool<T> implements AutoCloseable {
     return acquire(millis(timeout), priority);
   }
 
+  private static final int OK = Status.OK.swigValue();
+  private static final int PENDING = Status.PENDING.swigValue();
+  private static final int CANCELED = Status.ECANCELED.swigValue();
+  /** Each thread's cancel token for blocking acquires, replaced once an interrupt triggered it. */
+  private static final ThreadLocal<CancelHandle> THREAD_CANCEL = new ThreadLocal<>();
+
   private Lease<T> acquire(long timeoutMs, int priority) {
-    long[] leaseAndHandle = new long[2];
+    if (timeoutMs == 0 || !asyncWaits) return acquireBlocking(timeoutMs, priority);
+    long[] out = new long[3];
     try {
-      int rc = nat.acquireInto(timeoutMs, priority, leaseAndHandle);
-      if (rc != 0) throw PoolException.of(rc, null);
-      T conn = adapter.connection(leaseAndHandle[1]);
-      if (conn == null) {
-        nat.release(leaseAndHandle[0], true);
-        throw PoolException.of(Status.EINTERNAL.swigValue(), "leased connection has no Java object");
+      CancelHandle cancel = THREAD_CANCEL.get();
+      if (cancel == null) {
+        cancel = new CancelHandle();
+        THREAD_CANCEL.set(cancel);
       }
-      return new Lease<>(this, leaseAndHandle[0], conn);
+      // The asynchronous call serves a free connection at once, like connpool_acquire; only a
+      // wait goes through the dispatcher, so the waiting thread parks in Java, where an
+      // interrupt reaches it (a thread blocked in native code would not notice one).
+      int rc = nat.acquireAsyncInto(timeoutMs, priority, cancel.token(), out);
+      if (rc == OK) return adopt(out[0], out[1]);
+      if (rc != PENDING) throw failure(rc);
+      return awaitPending(out[2], cancel);
     } finally {
       // The Cleaner must not free the native pool while a call on it is running.
       Reference.reachabilityFence(this);
     }
+  }
+
+  // The plain blocking call: for timeout 0, which never waits for another lease (nothing to
+  // interrupt) and, unlike the asynchronous call, still opens a connection when the pool has
+  // room; and for shared-connection pools (see asyncWaits).
+  private Lease<T> acquireBlocking(long timeoutMs, int priority) {
+    long[] leaseAndHandle = new long[2];
+    try {
+      int rc = nat.acquireInto(timeoutMs, priority, leaseAndHandle);
+      if (rc != OK) throw failure(rc);
+      return adopt(leaseAndHandle[0], leaseAndHandle[1]);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  private Lease<T> awaitPending(long ticket, CancelHandle cancel) {
+    Thread me = Thread.currentThread();
+    ParkedAcquire wait = new ParkedAcquire(this, cancel, me);
+    adapter.await(ticket, wait);
+    if (!wait.await()) {
+      cancel.trigger();
+      if (wait.abandon()) {
+        // The outcome, when it comes, gives its lease back and frees the token.
+        THREAD_CANCEL.remove();
+        throw new PoolInterruptedException("interrupted while waiting; " + nat.explain(CANCELED));
+      }
+      // The outcome arrived as we were interrupted: take it (the flag stays set).
+    }
+    if (cancel.triggered()) {  // spent: the next acquire of this thread needs a new token
+      THREAD_CANCEL.remove();
+      cancel.free();
+    }
+    int rc = wait.status();
+    if (rc == OK) return adopt(wait.lease(), wait.handle());
+    if (rc == CANCELED) throw new PoolInterruptedException("interrupted while waiting; " + nat.explain(CANCELED));
+    throw failure(rc);
+  }
+
+  /**
+   * Borrows a connection without blocking the caller: the future completes with the lease, or
+   * with the {@link PoolException} acquire would have thrown, on the common ForkJoinPool.
+   * {@code cancel(true)} ends the wait; a lease that was handed over just before the cancel is
+   * given back, never leaked.
+   */
+  public CompletableFuture<Lease<T>> acquireAsync(Duration timeout) {
+    return acquireAsync(timeout, 0, ForkJoinPool.commonPool());
+  }
+
+  /**
+   * As {@link #acquireAsync(Duration)}, with a priority, completing the future on
+   * {@code executor} (never on the pool's own thread, so chained stages cannot stall the pool).
+   */
+  public CompletableFuture<Lease<T>> acquireAsync(Duration timeout, int priority, Executor executor) {
+    if (executor == null) throw new NullPointerException("executor");
+    if (!asyncWaits)
+      return CompletableFuture.failedFuture(new PoolConfigException("acquireAsync is not supported with max_leases_per_conn > 1 yet"));
+    long[] out = new long[3];
+    CancelHandle cancel = new CancelHandle();
+    try {
+      int rc = nat.acquireAsyncInto(millis(timeout), priority, cancel.token(), out);
+      if (rc == PENDING) {
+        LeaseFuture<T> f = new LeaseFuture<>(this, cancel, executor);
+        adapter.await(out[2], f);
+        return f;
+      }
+      cancel.free();
+      if (rc == OK) return CompletableFuture.completedFuture(adopt(out[0], out[1]));
+      return CompletableFuture.failedFuture(failure(rc));
+    } catch (PoolException e) {
+      return CompletableFuture.failedFuture(e);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  /** The exception for a failed acquire, with the pool's own account of why (explain line). */
+  PoolException failure(int rc) {
+    String why;
+    try {
+      why = nat.explain(rc);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+    return PoolException.of(rc, why);
   }
 
   void release(long lease, boolean broken) {
