@@ -126,6 +126,47 @@ namespace ConnPool
             }
         }
 
+        /// <summary>
+        /// Pending acquires by ticket: the outcome's target, or an early outcome that came
+        /// before its target was registered (the dispatcher may call acquired() before
+        /// acquireAsyncTicket returns). Whoever finds the other's entry removes it and delivers.
+        /// </summary>
+        private readonly ConcurrentDictionary<long, object> pending = new ConcurrentDictionary<long, object>();
+
+        private sealed class Early
+        {
+            internal int Status;
+            internal long Lease;
+            internal long Handle;
+        }
+
+        internal void Await(long ticket, IAcquireOutcome target)
+        {
+            if (pending.TryAdd(ticket, target)) return;
+            object early;
+            pending.TryRemove(ticket, out early);
+            var e = (Early)early;
+            target.Deliver(e.Status, e.Lease, e.Handle);
+        }
+
+        public override void acquired(long ticket, int status, long lease, long handle)
+        {
+            try
+            {
+                object target;
+                if (!pending.TryRemove(ticket, out target))
+                {
+                    if (pending.TryAdd(ticket, new Early { Status = status, Lease = lease, Handle = handle })) return;
+                    pending.TryRemove(ticket, out target);
+                }
+                ((IAcquireOutcome)target).Deliver(status, lease, handle);
+            }
+            catch (Exception)
+            {
+                // Deliver() does not throw; nothing can be done on the dispatcher thread anyway.
+            }
+        }
+
         public override void released()
         {
             try

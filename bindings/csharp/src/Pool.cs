@@ -3,6 +3,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Threading;
+using System.Threading.Tasks;
 
 namespace ConnPool
 {
@@ -96,11 +97,85 @@ namespace ConnPool
             return DoAcquire(Millis(timeout), priority);
         }
 
+        /// <summary>
+        /// As <see cref="Acquire(TimeSpan, int)"/>; cancelling <paramref name="cancellationToken"/> ends the wait
+        /// with <see cref="OperationCanceledException"/> (a token cancelled already throws at once, as
+        /// SemaphoreSlim.Wait does).
+        /// </summary>
+        public Lease<T> Acquire(TimeSpan timeout, CancellationToken cancellationToken, int priority = 0)
+        {
+            if (!cancellationToken.CanBeCanceled) return DoAcquire(Millis(timeout), priority);
+            cancellationToken.ThrowIfCancellationRequested();
+            long lease, handle;
+            int rc;
+            using (var token = new NativeCancelToken())
+            {
+                if (!token.valid()) throw PoolException.From((int)Status.ENOMEM, "cancel token");
+                // Disposing the registration waits for a trigger in progress, so the token is
+                // never freed under it.
+                using (cancellationToken.Register(token.trigger))
+                    rc = nat.acquireCancellable(Millis(timeout), priority, token, out lease, out handle);
+            }
+            if (rc == (int)Status.ECANCELED)
+                throw new OperationCanceledException("acquire canceled; " + nat.explain(rc), cancellationToken);
+            if (rc != 0) throw Failure(rc);
+            return Adopt(lease, handle);
+        }
+
+        /// <summary>
+        /// Borrows a connection without blocking a thread: the task completes with the lease, fails
+        /// with the <see cref="PoolException"/> Acquire would throw, or is canceled when
+        /// <paramref name="cancellationToken"/> is cancelled first. A lease handed over before the
+        /// cancel still completes the task (dispose it). Continuations never run on the pool's thread.
+        /// </summary>
+        public Task<Lease<T>> AcquireAsync(TimeSpan timeout, CancellationToken cancellationToken = default(CancellationToken), int priority = 0)
+        {
+            if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<Lease<T>>(cancellationToken);
+            long ms = Millis(timeout);
+            NativeCancelToken token = null;
+            if (cancellationToken.CanBeCanceled)
+            {
+                token = new NativeCancelToken();
+                if (!token.valid())
+                {
+                    token.Dispose();
+                    return Task.FromException<Lease<T>>(PoolException.From((int)Status.ENOMEM, "cancel token"));
+                }
+            }
+            long lease, handle, ticket;
+            int rc = nat.acquireAsyncTicket(ms, priority, token, out lease, out handle, out ticket);
+            if (rc == (int)Status.PENDING)
+            {
+                var p = new PendingLease<T>(this, token, cancellationToken);
+                p.Register();
+                adapter.Await(ticket, p);
+                return p.Task;
+            }
+            if (token != null) token.Dispose();
+            try
+            {
+                if (rc == (int)Status.OK) return Task.FromResult(Adopt(lease, handle));
+                if (rc == (int)Status.EINVAL)  // the facade passes no bad argument: a shared-connection pool
+                    return Task.FromException<Lease<T>>(new PoolConfigException("AcquireAsync is not supported with max_leases_per_conn > 1 yet"));
+                return Task.FromException<Lease<T>>(Failure(rc));
+            }
+            catch (PoolException e)
+            {
+                return Task.FromException<Lease<T>>(e);
+            }
+        }
+
+        /// <summary>The exception for a failed acquire, with the pool's own account of why.</summary>
+        internal PoolException Failure(int rc)
+        {
+            return PoolException.From(rc, nat.explain(rc));
+        }
+
         private Lease<T> DoAcquire(long timeoutMs, int priority)
         {
             long lease, handle;
             int rc = nat.acquire(timeoutMs, priority, out lease, out handle);
-            if (rc != 0) throw PoolException.From(rc, null);
+            if (rc != 0) throw Failure(rc);
             T conn;
             if (!adapter.TryGet(handle, out conn))
             {
