@@ -310,6 +310,12 @@ class Pool final : private ClockListener {
   uint64_t IssueMuxLeaseLocked(uint32_t idx, bool first);
   // Gives waiters shares of connection `idx` while it has room.
   void ServeMuxWaitersLocked(uint32_t idx);
+  // Async waiter `w` (off the queue) gets a share of adopted connection `idx`.
+  void ReadySharedLocked(Waiter* w, uint32_t idx);
+  // connpool_acquire_async before it queues: kOK served now (lease, conn set; `w` unused),
+  // kPENDING readied for the dispatcher with an idle connection to check (`w` owned by it),
+  // kETIMEOUT nothing to take now, else the refusal.
+  Status AcquireMuxNowLocked(Waiter* w, uint64_t* lease, void** conn);
 
   // --- asynchronous acquires (pool_async.cpp); all guarded by mu_
   // Starts the dispatcher thread on first use. False if it cannot be started.

@@ -36,11 +36,6 @@ thread_local const void* t_dispatching = nullptr;
 
 Status Pool::AcquireAsync(int priority, int64_t timeout_ms, CancelToken* cancel, AsyncAcquireCallback cb,
                           void* ud, uint64_t* lease, void** conn) {
-  if (mux_) {
-    Log(CONNPOOL_LOG_WARN, "pool '" + Redact(cfg_.name) +
-                               "': connpool_acquire_async does not support max_leases_per_conn > 1 yet");
-    return Status::kEINVAL;
-  }
   if (cancel != nullptr && cancel->Triggered()) {  // refused even when a connection is idle
     canceled_.fetch_add(1, std::memory_order_relaxed);
     return Status::kECANCELED;
@@ -48,7 +43,7 @@ Status Pool::AcquireAsync(int priority, int64_t timeout_ms, CancelToken* cancel,
   if (timeout_ms < 0) timeout_ms = cfg_.acquire_timeout_ms;
   uint32_t idx;
   uint64_t gen;
-  if (accepting_.load(std::memory_order_acquire) && TryClaimIdle(false, &idx, &gen)) {
+  if (!mux_ && accepting_.load(std::memory_order_acquire) && TryClaimIdle(false, &idx, &gen)) {
     Slot& s = SlotAt(idx);
     const int64_t now = clock_->CoarseNowNs();
     // Lifetime, validation and a drain that began all need a factory callback, which must not
@@ -96,7 +91,21 @@ Status Pool::AcquireAsync(int priority, int64_t timeout_ms, CancelToken* cancel,
     lk.lock();
   }
   w->seq = next_seq_++;
-  Status st = StartDispatcherLocked() ? QueueAsyncLocked(w) : Status::kENOMEM;
+  Status st = Status::kETIMEOUT;
+  if (mux_) {  // shared connections are served under mu_ (pool_mux.cpp)
+    st = AcquireMuxNowLocked(w, lease, conn);
+    if (st == Status::kOK) {
+      LeaveAcquireLocked(lk, Status::kOK);  // we hold a lease: the pool stays
+      if (cancel != nullptr) cancel->Unregister(&w->reg);
+      delete w;
+      return Status::kOK;
+    }
+    if (st == Status::kPENDING) {
+      LeaveAcquireLocked(lk, Status::kOK);  // the dispatcher owns w now
+      return Status::kPENDING;
+    }
+  }
+  if (st == Status::kETIMEOUT) st = StartDispatcherLocked() ? QueueAsyncLocked(w) : Status::kENOMEM;
   if (st == Status::kOK) {
     LeaveAcquireLocked(lk, Status::kOK);  // the dispatcher owns w now: do not touch it
     return Status::kPENDING;
@@ -137,6 +146,13 @@ Status Pool::QueueAsyncLocked(Waiter* w) {
   if (TryClaimIdle(false, &idx, &gen)) {
     ReadyClaimedLocked(w, idx, gen);
     return Status::kOK;
+  }
+  if (mux_) {
+    int64_t shared = PickSharedLocked();
+    if (shared >= 0) {
+      ReadySharedLocked(w, static_cast<uint32_t>(shared));
+      return Status::kOK;
+    }
   }
   if (cfg_.max_waiters > 0 && queue_.Size() >= static_cast<size_t>(cfg_.max_waiters)) return Status::kEOVERLOAD;
   queue_.Push(w);
@@ -215,17 +231,32 @@ void Pool::DeliverLocked(std::unique_lock<std::mutex>& lk, Waiter* w) {
   uint64_t lease = 0;
   void* conn = nullptr;
   Status st = w->status;
-  lk.unlock();
-  if (st == Status::kOK &&
-      !FinishClaim(w->slot, LeaseGen(w->lease), w->priority, &w->start_ns, w->timeout_ms, w->fresh, &lease,
-                   &conn)) {
-    // The handed connection failed its checks (and was retired, pinning the pool): the acquire
-    // goes back to its place in the queue, or ends if it cannot wait any more.
-    lk.lock();
-    --slow_callers_;
-    Status again = QueueAsyncLocked(w);
-    if (again != Status::kOK) CompleteAsyncLocked(w, again);
-    return;
+  if (st == Status::kOK && w->mux_lease != 0) {  // a share of a connection already out
+    lease = w->mux_lease;
+    conn = w->mux_conn;
+    const int64_t waited = clock_->NowNs() - w->start_ns;
+    if (waited > 0) acquire_wait_us_.Record(static_cast<uint64_t>(waited / 1000));
+    lk.unlock();
+  } else {
+    lk.unlock();
+    if (st == Status::kOK &&
+        !FinishClaim(w->slot, LeaseGen(w->lease), w->priority, &w->start_ns, w->timeout_ms, w->fresh, &lease,
+                     &conn)) {
+      // The handed connection failed its checks (and was retired, pinning the pool): the
+      // acquire goes back to its place in the queue, or ends if it cannot wait any more.
+      lk.lock();
+      --slow_callers_;
+      Status again = QueueAsyncLocked(w);
+      if (again != Status::kOK) CompleteAsyncLocked(w, again);
+      return;
+    }
+    if (st == Status::kOK && mux_) {  // the checked connection becomes a shared one
+      lk.lock();
+      AdoptLocked(w->slot);
+      lease = IssueMuxLeaseLocked(w->slot, true);
+      ServeMuxWaitersLocked(w->slot);
+      lk.unlock();
+    }
   }
   if (w->registered != nullptr) w->registered->Unregister(&w->reg);  // the callback may free it
   w->cb(w->ud, ToInt(st), lease, conn);

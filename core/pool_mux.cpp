@@ -53,11 +53,64 @@ uint64_t Pool::IssueMuxLeaseLocked(uint32_t idx, bool first) {
   return MakeLease(tag_, idx, mux_next_token_);
 }
 
+void Pool::ReadySharedLocked(Waiter* w, uint32_t idx) {
+  w->mux_lease = IssueMuxLeaseLocked(idx, false);
+  w->mux_conn = SlotAt(idx).conn;
+  w->status = Status::kOK;
+  w->done = true;
+  PushReadyLocked(w);
+}
+
+Status Pool::AcquireMuxNowLocked(Waiter* w, uint64_t* lease, void** conn) {
+  Status gate = AdmissionLocked();
+  if (gate != Status::kOK) return gate;
+  if (w->cancel != nullptr && w->cancel->Triggered()) return Status::kECANCELED;
+  uint32_t idx;
+  uint64_t gen;
+  if (TryClaimIdle(false, &idx, &gen)) {
+    Slot& s = SlotAt(idx);
+    const int64_t now = clock_->CoarseNowNs();
+    // As the non-shared fast path: a connection that needs no factory callback is adopted
+    // here; one that needs a check (lifetime, validation, a drain that began) goes to the
+    // dispatcher, which checks and adopts it off this caller's stack.
+    if ((s.expires_ns == 0 || now < s.expires_ns) && !NeedsValidation(s, now, false) &&
+        !(s.word.load(std::memory_order_acquire) & kClosing)) {
+      uint64_t slot_lease = 0;
+      void* c = nullptr;
+      IssueLease(idx, gen, w->priority, now, 0, &slot_lease, &c);
+      AdoptLocked(idx);
+      *lease = IssueMuxLeaseLocked(idx, true);
+      if (conn) *conn = c;
+      ServeMuxWaitersLocked(idx);
+      return Status::kOK;
+    }
+    if (!StartDispatcherLocked()) {
+      failed_claims_.fetch_add(1, std::memory_order_relaxed);  // the generation bump was no lease
+      PutBackLocked(idx);
+      return Status::kENOMEM;
+    }
+    ReadyClaimedLocked(w, idx, gen);
+    return Status::kPENDING;
+  }
+  int64_t shared = PickSharedLocked();
+  if (shared >= 0) {
+    *lease = IssueMuxLeaseLocked(static_cast<uint32_t>(shared), false);
+    if (conn) *conn = SlotAt(static_cast<uint32_t>(shared)).conn;
+    return Status::kOK;
+  }
+  return Status::kETIMEOUT;
+}
+
 void Pool::ServeMuxWaitersLocked(uint32_t idx) {
   const MuxConn& m = mux_conns_[idx];
   Slot& s = SlotAt(idx);
   while (Waiter* w = queue_.Front()) {
     if (m.broken || m.leases.size() >= static_cast<size_t>(cfg_.max_leases_per_conn) || closing_) return;
+    if (w->cb != nullptr) {  // an asynchronous acquire: the dispatcher calls it back
+      UnqueueLocked(w);
+      ReadySharedLocked(w, idx);
+      continue;
+    }
     queue_.Remove(w);
     waiters_count_.fetch_sub(1, std::memory_order_seq_cst);
     w->mux_lease = IssueMuxLeaseLocked(idx, false);

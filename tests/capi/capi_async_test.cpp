@@ -443,4 +443,144 @@ TEST(CapiAsync, CancelRacingAHandOffLosesNothing) {
   EXPECT_EQ(b.created.load(), b.destroyed.load());
 }
 
+// Shared connections (max_leases_per_conn > 1): a share with room or an idle connection is
+// served at once; beyond that, pending acquires queue in the same FIFO, and a share given back
+// (or a new connection) serves them through the dispatcher, as for one-lease connections.
+TEST(CapiAsync, SharedConnectionPoolsServeSharesAtOnceAndQueueTheRest) {
+  Backend b;
+  connpool_pool_t* p = NewPool(&b, R"({"max_size":1,"min_idle":1,"max_leases_per_conn":3})");
+  ASSERT_EQ(connpool_pool_wait_ready(p, 5000), CONNPOOL_OK);
+  Outcomes o;
+  o.pool = p;
+  o.release = false;
+  std::vector<connpool_lease_t> shares;
+  void* first_conn = nullptr;
+  for (int i = 0; i < 3; ++i) {
+    connpool_lease_t lease = 0;
+    void* conn = nullptr;
+    ASSERT_EQ(connpool_acquire_async(p, 0, 1000, nullptr, OnAcquired, &o, &lease, &conn), CONNPOOL_OK) << i;
+    if (first_conn == nullptr) first_conn = conn;
+    EXPECT_EQ(conn, first_conn) << "every share is of the one connection";
+    shares.push_back(lease);
+  }
+  EXPECT_EQ(Field(p, "in_use"), 3);
+  // Full: the next two wait, a blocking acquire times out behind them (FIFO, shared max_waiters).
+  connpool_lease_t lease = 0;
+  void* conn = nullptr;
+  ASSERT_EQ(connpool_acquire_async(p, 0, 30'000, nullptr, OnAcquired, &o, &lease, &conn), CONNPOOL_PENDING);
+  connpool_cancel_t* c = connpool_cancel_new();
+  ASSERT_EQ(connpool_acquire_async(p, 0, 30'000, c, OnAcquired, &o, &lease, &conn), CONNPOOL_PENDING);
+  EXPECT_EQ(Field(p, "waiters"), 2);
+  connpool_cancel_trigger(c);
+  ASSERT_TRUE(o.WaitFor(1));
+  EXPECT_EQ(o.statuses[0], CONNPOOL_ECANCELED);
+  EXPECT_EQ(Field(p, "waiters"), 1);
+  // A share given back serves the first pending acquire with a share of the same connection.
+  EXPECT_EQ(connpool_release(p, shares[0]), CONNPOOL_OK);
+  ASSERT_TRUE(o.WaitFor(2));
+  EXPECT_EQ(o.statuses[1], CONNPOOL_OK);
+  EXPECT_NE(o.thread, std::this_thread::get_id());
+  EXPECT_EQ(Field(p, "in_use"), 3);
+  EXPECT_EQ(Field(p, "total"), 1);
+  // A timeout while full.
+  ASSERT_EQ(connpool_acquire_async(p, 0, 20, nullptr, OnAcquired, &o, &lease, &conn), CONNPOOL_PENDING);
+  ASSERT_TRUE(o.WaitFor(3));
+  EXPECT_EQ(o.statuses[2], CONNPOOL_ETIMEOUT);
+  ASSERT_EQ(connpool_acquire_async(p, 0, 30'000, nullptr, OnAcquired, &o, &lease, &conn), CONNPOOL_PENDING);
+  for (size_t i = 1; i < shares.size(); ++i) EXPECT_EQ(connpool_release(p, shares[i]), CONNPOOL_OK);
+  ASSERT_TRUE(o.WaitFor(4));
+  EXPECT_EQ(o.statuses[3], CONNPOOL_OK);
+  ASSERT_EQ(connpool_acquire_async(p, 0, 30'000, nullptr, OnAcquired, &o, &lease, &conn), CONNPOOL_OK)
+      << "a share with room again (2 of 3 out)";
+  const connpool_lease_t extra = lease;
+  ASSERT_EQ(connpool_acquire_async(p, 0, 30'000, nullptr, OnAcquired, &o, &lease, &conn), CONNPOOL_PENDING);
+  std::vector<connpool_lease_t> kept;
+  {
+    std::lock_guard<std::mutex> lk(o.mu);
+    kept = o.kept;
+  }
+  ASSERT_EQ(kept.size(), 2u);
+  for (connpool_lease_t k : kept) EXPECT_EQ(connpool_release(p, k), CONNPOOL_OK);
+  ASSERT_TRUE(o.WaitFor(5));
+  EXPECT_EQ(o.statuses[4], CONNPOOL_OK);
+  EXPECT_EQ(Field(p, "in_use"), 2);
+  ASSERT_EQ(connpool_acquire_async(p, 0, 30'000, nullptr, OnAcquired, &o, &lease, &conn), CONNPOOL_OK);
+  const connpool_lease_t extra2 = lease;
+  // Pending at free: called back with ECLOSED before free returns.
+  ASSERT_EQ(connpool_acquire_async(p, 0, 30'000, nullptr, OnAcquired, &o, &lease, &conn), CONNPOOL_PENDING);
+  connpool_pool_free(p);
+  EXPECT_EQ(o.Count(), 6u);
+  EXPECT_EQ(o.statuses[5], CONNPOOL_ECLOSED);
+  // Shares out at free stay valid; the connection is destroyed when the last comes back.
+  for (connpool_lease_t k : {extra, extra2, o.kept.back()}) EXPECT_EQ(connpool_release(p, k), CONNPOOL_OK);
+  connpool_cancel_free(c);
+  EXPECT_EQ(b.created.load(), b.destroyed.load());
+  EXPECT_EQ(b.created.load(), 1);
+}
+
+// A shared pool's idle connection that is due for validation is checked on the dispatcher, then
+// shared: the acquire is pending, never validated on the caller's stack.
+TEST(CapiAsync, SharedConnectionPoolsCheckAnIdleConnectionOffTheCallersStack) {
+  Backend b;
+  connpool_pool_t* p =
+      NewPool(&b, R"({"max_size":1,"min_idle":1,"max_leases_per_conn":2,"validate_on_acquire":"always"})", true);
+  ASSERT_EQ(connpool_pool_wait_ready(p, 5000), CONNPOOL_OK);
+  Outcomes o;
+  o.pool = p;
+  o.release = false;
+  connpool_lease_t lease = 0;
+  void* conn = nullptr;
+  ASSERT_EQ(connpool_acquire_async(p, 0, 5000, nullptr, OnAcquired, &o, &lease, &conn), CONNPOOL_PENDING);
+  ASSERT_TRUE(o.WaitFor(1));
+  EXPECT_EQ(o.statuses[0], CONNPOOL_OK);
+  EXPECT_EQ(b.validations.load(), 1);
+  EXPECT_NE(b.validate_thread, std::this_thread::get_id());
+  // The second share needs no check: the connection is out already.
+  ASSERT_EQ(connpool_acquire_async(p, 0, 5000, nullptr, OnAcquired, &o, &lease, &conn), CONNPOOL_OK);
+  EXPECT_EQ(Field(p, "in_use"), 2);
+  EXPECT_EQ(connpool_release(p, lease), CONNPOOL_OK);
+  EXPECT_EQ(connpool_release(p, o.kept[0]), CONNPOOL_OK);
+  EXPECT_EQ(Field(p, "in_use"), 0);
+  ExpectBooksBalance(p);
+  connpool_pool_free(p);
+  EXPECT_EQ(b.created.load(), b.destroyed.load());
+}
+
+// Many shares coming and going while asynchronous acquires wait: every pending acquire is called
+// back once, and the books balance.
+TEST(CapiAsync, SharedConnectionPoolsUnderChurnLoseNothing) {
+  Backend b;
+  connpool_pool_t* p = NewPool(&b, R"({"max_size":2,"min_idle":2,"max_leases_per_conn":2})");
+  ASSERT_EQ(connpool_pool_wait_ready(p, 5000), CONNPOOL_OK);
+  Outcomes o;
+  o.pool = p;  // each OK callback releases its share at once
+  constexpr int kAsync = 2000;
+  int inline_served = 0;
+  std::thread blocking([p] {
+    for (int i = 0; i < 2000; ++i) {
+      connpool_lease_t l;
+      if (connpool_acquire(p, 30'000, &l, nullptr) == CONNPOOL_OK) connpool_release(p, l);
+    }
+  });
+  for (int i = 0; i < kAsync; ++i) {
+    connpool_lease_t lease = 0;
+    void* conn = nullptr;
+    int rc = connpool_acquire_async(p, 0, 30'000, nullptr, OnAcquired, &o, &lease, &conn);
+    if (rc == CONNPOOL_OK) {
+      ++inline_served;
+      EXPECT_EQ(connpool_release(p, lease), CONNPOOL_OK);
+    } else {
+      ASSERT_EQ(rc, CONNPOOL_PENDING);
+    }
+  }
+  blocking.join();
+  ASSERT_TRUE(o.WaitFor(static_cast<size_t>(kAsync - inline_served)));
+  for (int st : o.statuses) EXPECT_EQ(st, CONNPOOL_OK);
+  EXPECT_EQ(Field(p, "in_use"), 0);
+  EXPECT_EQ(Field(p, "waiters"), 0);
+  ExpectBooksBalance(p);
+  connpool_pool_free(p);
+  EXPECT_EQ(b.created.load(), b.destroyed.load());
+}
+
 }  // namespace

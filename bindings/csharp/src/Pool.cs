@@ -155,8 +155,6 @@ namespace ConnPool
             try
             {
                 if (rc == (int)Status.OK) return Task.FromResult(Adopt(lease, handle));
-                if (rc == (int)Status.EINVAL)  // the facade passes no bad argument: a shared-connection pool
-                    return Task.FromException<Lease<T>>(new PoolConfigException("AcquireAsync is not supported with max_leases_per_conn > 1 yet"));
                 return Task.FromException<Lease<T>>(Failure(rc));
             }
             catch (PoolException e)

@@ -230,17 +230,16 @@ namespace ConnPool.Tests
         }
 
         [Test]
-        public void SharedConnectionPoolsCancelBlockingWaitsAndRefuseAcquireAsyncClearly()
+        public void SharedConnectionPoolsShareAndCancelToo()
         {
             var f = new FakeFactory();
-            using (var pool = MakePool(f, 1, "max_leases_per_conn", 1 + 1))
+            using (var pool = MakePool(f, 1, "max_leases_per_conn", 2))
             using (var cts = new CancellationTokenSource())
             {
-                var e = Assert.Throws<AggregateException>(() => pool.AcquireAsync(Long).Wait(Long));
-                Assert.IsInstanceOf<PoolConfigException>(Inner(e));
-                StringAssert.Contains("max_leases_per_conn", Inner(e).Message);
-                var a = pool.Acquire(Long);
+                var a = pool.AcquireAsync(Long).Result;
                 var b = pool.Acquire(Long);
+                Assert.AreSame(a.Connection, b.Connection, "two shares of the one connection");
+                var third = pool.AcquireAsync(Long, cts.Token);
                 Exception thrown = null;
                 var t = new Thread(() =>
                 {
@@ -248,12 +247,17 @@ namespace ConnPool.Tests
                     catch (Exception x) { thrown = x; }
                 });
                 t.Start();
-                Assert.IsTrue(Wait.Until(Long, () => Waiters(pool) == 1));
+                Assert.IsTrue(Wait.Until(Long, () => Waiters(pool) == 2));
                 cts.Cancel();
                 Assert.IsTrue(t.Join(Long));
                 Assert.IsInstanceOf<OperationCanceledException>(thrown);
+                Assert.IsInstanceOf<TaskCanceledException>(Inner(Assert.Throws<AggregateException>(() => third.Wait(Long))));
+                var fourth = pool.AcquireAsync(Long);
                 a.Dispose();
+                using (var c = fourth.Result) Assert.AreSame(b.Connection, c.Connection);
                 b.Dispose();
+                AssertBooksBalanced(pool, f);
+                Assert.AreEqual(1, Interlocked.Read(ref f.Created));
             }
         }
     }

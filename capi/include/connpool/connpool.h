@@ -336,7 +336,7 @@ typedef void (*connpool_acquire_cb)(void *ud, int status, connpool_lease_t lease
  *     acquire_timeout_ms) with ETIMEOUT. connpool_pool_drain and connpool_pool_free call every
  *     pending callback (ECLOSED) before they return.
  *   - anything else: refused at once, `cb` is never called: EINVAL (NULL pool, cb or lease_out;
- *     a pool with max_leases_per_conn > 1, not supported yet), ECLOSED, EOVERLOAD, EUNAVAILABLE,
+ *     ), ECLOSED, EOVERLOAD, EUNAVAILABLE,
  *     ECANCELED (token already triggered), ETIMEOUT (timeout_ms 0 and nothing free), ENOMEM.
  *
  *     static void on_conn(void *ud, int rc, connpool_lease_t lease, void *conn) {

@@ -37,12 +37,6 @@ public final class Pool<T> implements AutoCloseable {
 
   private final NativePool nat;
   private final FactoryAdapter<T> adapter;
-  /**
-   * Whether waits go through the asynchronous call (interruptible). Pools that share a
-   * connection between leases (max_leases_per_conn > 1) have no asynchronous acquire yet, so
-   * their waits stay in native code and do not see interrupts.
-   */
-  private final boolean asyncWaits;
 
   private Pool(NativeConfig config, ConnectionFactory<T> factory) {
     if (factory == null) throw new PoolConfigException("factory is null");
@@ -58,8 +52,6 @@ public final class Pool<T> implements AutoCloseable {
       throw PoolException.of(rc, err);
     }
     nat = p;
-    Object share = ((Map<?, ?>) Json.parse(config.toJson())).get("max_leases_per_conn");
-    asyncWaits = !(share instanceof Number) || ((Number) share).longValue() <= 1;
     // Must not capture `this`: it runs once the pool is unreachable.
     CLEANER.register(this, new Release(p));
   }
@@ -111,7 +103,7 @@ public final class Pool<T> implements AutoCloseable {
   private static final ThreadLocal<CancelHandle> THREAD_CANCEL = new ThreadLocal<>();
 
   private Lease<T> acquire(long timeoutMs, int priority) {
-    if (timeoutMs == 0 || !asyncWaits) return acquireBlocking(timeoutMs, priority);
+    if (timeoutMs == 0) return acquireBlocking(timeoutMs, priority);
     long[] out = new long[3];
     try {
       CancelHandle cancel = THREAD_CANCEL.get();
@@ -132,9 +124,9 @@ public final class Pool<T> implements AutoCloseable {
     }
   }
 
-  // The plain blocking call: for timeout 0, which never waits for another lease (nothing to
+  // The plain blocking call, for timeout 0: it never waits for another lease (nothing to
   // interrupt) and, unlike the asynchronous call, still opens a connection when the pool has
-  // room; and for shared-connection pools (see asyncWaits).
+  // room.
   private Lease<T> acquireBlocking(long timeoutMs, int priority) {
     long[] leaseAndHandle = new long[2];
     try {
@@ -185,8 +177,6 @@ public final class Pool<T> implements AutoCloseable {
    */
   public CompletableFuture<Lease<T>> acquireAsync(Duration timeout, int priority, Executor executor) {
     if (executor == null) throw new NullPointerException("executor");
-    if (!asyncWaits)
-      return CompletableFuture.failedFuture(new PoolConfigException("acquireAsync is not supported with max_leases_per_conn > 1 yet"));
     long[] out = new long[3];
     CancelHandle cancel = new CancelHandle();
     try {

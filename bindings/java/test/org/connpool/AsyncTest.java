@@ -296,15 +296,34 @@ class AsyncTest {
   }
 
   @Test
-  void sharedConnectionPoolsRefuseAcquireAsyncClearly() {
+  void sharedConnectionPoolsShareAndInterruptToo() throws Exception {
     FakeFactory f = new FakeFactory();
-    try (Pool<FakeFactory.Conn> pool = Pool.builder(f).maxSize(1).set("max_leases_per_conn", 4).build()) {
-      ExecutionException e = assertThrows(ExecutionException.class, () -> pool.acquireAsync(LONG).get());
-      assertTrue(e.getCause() instanceof PoolConfigException);
-      assertTrue(e.getCause().getMessage().contains("max_leases_per_conn"));
-      try (Lease<FakeFactory.Conn> l = pool.acquire(LONG)) {  // blocking acquire still works
-        assertTrue(l.get().open);
-      }
+    try (Pool<FakeFactory.Conn> pool = Pool.builder(f).name("java-test").maxSize(1).set("max_leases_per_conn", 2).build()) {
+      Lease<FakeFactory.Conn> a = pool.acquireAsync(LONG).get(30, TimeUnit.SECONDS);
+      Lease<FakeFactory.Conn> b = pool.acquire(LONG);
+      assertSame(a.get(), b.get(), "two shares of the one connection");
+      CompletableFuture<Lease<FakeFactory.Conn>> third = pool.acquireAsync(LONG);
+      assertTrue(Wait.until(LONG, () -> waiters(pool) == 1));
+      AtomicReference<Throwable> thrown = new AtomicReference<>();
+      Thread t = new Thread(() -> {
+        try {
+          pool.acquire(LONG).close();
+        } catch (Throwable e) {
+          thrown.set(e);
+        }
+      });
+      t.start();
+      assertTrue(Wait.until(LONG, () -> waiters(pool) == 2));
+      t.interrupt();
+      t.join(LONG.toMillis());
+      assertTrue(thrown.get() instanceof PoolInterruptedException, String.valueOf(thrown.get()));
+      a.close();
+      Lease<FakeFactory.Conn> c = third.get(30, TimeUnit.SECONDS);
+      assertSame(b.get(), c.get());
+      b.close();
+      c.close();
+      assertBooksBalanced(pool, f);
+      assertEquals(1, f.created.get());
     }
   }
 }
