@@ -21,6 +21,16 @@ int64_t SteadyClock::NowNs() const { return ReadNs(CLOCK_MONOTONIC); }
 // It runs on the same scale as CLOCK_MONOTONIC, only lagging it by under one tick.
 int64_t SteadyClock::CoarseNowNs() const { return ReadNs(CLOCK_MONOTONIC_COARSE); }
 
+int64_t SteadyClock::CoarseTickNs() const {
+  static const int64_t tick = [] {
+    struct timespec res;
+    if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) != 0) return int64_t{4'000'000};
+    const int64_t ns = static_cast<int64_t>(res.tv_sec) * 1'000'000'000 + res.tv_nsec;
+    return ns > 0 ? ns : int64_t{1};
+  }();
+  return tick;
+}
+
 const Clock* SteadyClock::Instance() {
   static const Clock* const instance = new SteadyClock();  // leaked on purpose: see header
   return instance;

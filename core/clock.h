@@ -39,6 +39,8 @@ class Clock {
   // Cheap reading for bookkeeping on the hot path (a few ms of resolution is enough for
   // lifetimes, idle times and leak ages).
   virtual int64_t CoarseNowNs() const { return NowNs(); }
+  // How far apart CoarseNowNs() readings step (1 when it is as precise as NowNs()).
+  virtual int64_t CoarseTickNs() const { return 1; }
   // True when the clock only moves through Advance(): sleepers then wait for a listener call
   // instead of a real timeout.
   virtual bool IsFake() const { return false; }
@@ -50,6 +52,7 @@ class SteadyClock final : public Clock {
  public:
   int64_t NowNs() const override;
   int64_t CoarseNowNs() const override;
+  int64_t CoarseTickNs() const override;
   // The process-wide instance; never destroyed, so pools may outlive static destructors.
   static const Clock* Instance();
 };
@@ -58,6 +61,17 @@ class FakeClock final : public Clock {
  public:
   explicit FakeClock(int64_t start_ns = 1'000'000'000) : now_(start_ns) {}
   int64_t NowNs() const override { return now_.load(std::memory_order_acquire); }
+  // With a tick set, CoarseNowNs() steps like a kernel's coarse clock (tests of what the hot
+  // path can and cannot see); by default it equals NowNs().
+  int64_t CoarseNowNs() const override {
+    const int64_t now = NowNs(), tick = coarse_tick_.load(std::memory_order_relaxed);
+    return tick > 1 ? now - now % tick : now;
+  }
+  int64_t CoarseTickNs() const override {
+    const int64_t tick = coarse_tick_.load(std::memory_order_relaxed);
+    return tick > 1 ? tick : 1;
+  }
+  void SetCoarseTickNs(int64_t tick) { coarse_tick_.store(tick, std::memory_order_relaxed); }
   bool IsFake() const override { return true; }
   void AddListener(ClockListener* l) override;
   void RemoveListener(ClockListener* l) override;
@@ -67,6 +81,7 @@ class FakeClock final : public Clock {
 
  private:
   std::atomic<int64_t> now_;
+  std::atomic<int64_t> coarse_tick_{0};
   std::mutex mu_;                          // guards listeners_; held while notifying them
   std::vector<ClockListener*> listeners_;  // guarded by mu_
 };

@@ -16,6 +16,7 @@
 #include <limits>
 #include <thread>
 
+#include "lease_timing.h"
 #include "log.h"
 #include "pool.h"
 
@@ -30,6 +31,8 @@ struct Hint {
   uint32_t idx = 0;
 };
 thread_local Hint t_hint;
+// This thread's budget of precisely timed leases per coarse tick (lease_timing.h).
+thread_local LeaseTimingBudget t_lease_timing;
 
 // The kernel's thread id, as gdb, top -H and /proc show it, so a leak report can be matched.
 uint64_t ThisThreadId() {
@@ -121,7 +124,8 @@ bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t* start_
 void Pool::IssueLease(uint32_t idx, uint64_t gen, int priority, int64_t now, int64_t start_ns,
                       uint64_t* lease_out, void** conn_out) {
   Slot& s = SlotAt(idx);
-  s.lease_start_ns.store(now, std::memory_order_relaxed);
+  s.lease_start_ns.store(TakeLeaseTiming(t_lease_timing, now) ? TimedStart(clock_->NowNs()) : UntimedStart(now),
+                         std::memory_order_relaxed);
   s.holder_thread.store(ThisThreadId(), std::memory_order_relaxed);
   s.holder_priority.store(priority, std::memory_order_relaxed);
   t_hint.pool = this;
@@ -330,10 +334,13 @@ Status Pool::Release(uint64_t lease, bool broken) {
     return Status::kESTALE;
   }
   const int64_t now = clock_->CoarseNowNs();
-  // Holds shorter than one coarse tick are derived in Snapshot(); only longer ones (rare in a
-  // tight loop, rate-limited by their own length otherwise) touch the shared histogram.
-  int64_t held = now - s.lease_start_ns.load(std::memory_order_relaxed);
-  if (held > 0) lease_hold_us_.Record(static_cast<uint64_t>(held / 1000));
+  // Only timed leases (lease_timing.h: at most 16 per thread per coarse tick) and untimed ones
+  // held two ticks or more touch the shared histogram; Snapshot() counts the rest as 0.
+  const int64_t start = s.lease_start_ns.load(std::memory_order_relaxed);
+  if (IsTimedStart(start) || now - start > 0) {
+    const int64_t held_us = HeldUs(start, now, clock_->CoarseTickNs(), [this] { return clock_->NowNs(); });
+    if (held_us >= 0) lease_hold_us_.Record(static_cast<uint64_t>(held_us));
+  }
   if (!broken && !exclusive_release_ && FlagsOf(w) == 0 && (s.expires_ns == 0 || now < s.expires_ns) &&
       !over_capacity_.load(std::memory_order_relaxed) && waiters_count_.load(std::memory_order_seq_cst) == 0) {
     s.last_used_ns.store(now, std::memory_order_relaxed);

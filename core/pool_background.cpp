@@ -7,6 +7,7 @@
 #include <boost/thread/thread.hpp>
 #include <limits>
 
+#include "lease_timing.h"
 #include "log.h"
 #include "pool.h"
 
@@ -130,7 +131,7 @@ void Pool::LogLeaks(int64_t now_ns) {
     Slot& s = SlotAt(i);
     uint64_t w = s.word.load(std::memory_order_acquire);
     if (StateOf(w) != kLeased) continue;
-    int64_t held = now_ns - s.lease_start_ns.load(std::memory_order_relaxed);
+    int64_t held = now_ns - StartNs(s.lease_start_ns.load(std::memory_order_relaxed));
     uint64_t lease = MakeLease(tag_, i, GenOf(w));
     if (held < threshold || leak_logged_[i] == lease) continue;
     leak_logged_[i] = lease;  // once per lease

@@ -46,7 +46,8 @@ void Pool::AdoptLocked(uint32_t idx) {
 
 uint64_t Pool::IssueMuxLeaseLocked(uint32_t idx, bool first) {
   mux_next_token_ = (mux_next_token_ % kLeaseGenMask) + 1;  // 1 .. 2^33-1, never 0
-  mux_conns_[idx].leases.emplace_back(mux_next_token_, clock_->CoarseNowNs());
+  // Under mu_ already, so every shared lease is timed with the precise clock.
+  mux_conns_[idx].leases.emplace_back(mux_next_token_, clock_->NowNs());
   ++mux_leases_out_;
   // The first lease on a claimed slot bumped its generation, which `acquired` counts already.
   if (!first) mux_extra_acquires_.fetch_add(1, std::memory_order_relaxed);
@@ -230,8 +231,9 @@ Status Pool::ReleaseMux(uint64_t lease, bool broken) {
   MuxConn& m = mux_conns_[idx];
   auto it = std::find_if(m.leases.begin(), m.leases.end(), [&](const auto& l) { return l.first == token; });
   if (it == m.leases.end()) return stale();
+  const int64_t held = clock_->NowNs() - it->second;
+  lease_hold_us_.Record(held > 0 ? static_cast<uint64_t>(held / 1000) : 0);
   const int64_t now = clock_->CoarseNowNs();
-  if (now > it->second) lease_hold_us_.Record(static_cast<uint64_t>((now - it->second) / 1000));
   m.leases.erase(it);
   --mux_leases_out_;
   Slot& s = SlotAt(idx);

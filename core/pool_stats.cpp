@@ -3,6 +3,7 @@
 // only for the few fields it guards; never calls the factory.
 #include <algorithm>
 
+#include "lease_timing.h"
 #include "pool.h"
 
 namespace connpool {
@@ -95,7 +96,7 @@ StatsSnapshot Pool::Snapshot() {
       case kReturning: {
         ++s.in_use;
         if (threshold > 0 && StateOf(w) == kLeased) {
-          int64_t held = coarse - slot.lease_start_ns.load(std::memory_order_relaxed);
+          int64_t held = coarse - StartNs(slot.lease_start_ns.load(std::memory_order_relaxed));
           if (held >= threshold)
             s.leaks.push_back({MakeLease(tag_, i, GenOf(w)), held / 1'000'000,
                                slot.holder_thread.load(std::memory_order_relaxed),
@@ -131,8 +132,9 @@ StatsSnapshot Pool::Snapshot() {
   s.closed_max_uses = closed_max_uses_.load(std::memory_order_relaxed);
   s.stale_releases = stale_releases_.load(std::memory_order_relaxed);
   s.closed_shrink = closed_shrink_.load(std::memory_order_relaxed);
-  // Fast-path acquires and sub-tick holds are not recorded one by one (that would put shared
-  // atomics on the hot path); they are the difference between the totals and what was recorded.
+  // Fast-path acquires and the holds of leases over a thread's timing budget (lease_timing.h)
+  // are not recorded one by one (that would put shared atomics and precise clock reads on the
+  // hot path); they are the difference between the totals and what was recorded.
   // One reading of each histogram, topped up with the zero samples, so count equals the total
   // exactly (and is as monotonic as the total is).
   auto with_zeros = [](const Histogram& h, uint64_t total) {

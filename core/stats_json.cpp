@@ -407,7 +407,7 @@ char* StatsToPrometheus(const StatsSnapshot& s, const Histogram& wait, uint64_t 
   m.Summary("connpool_create_seconds", "Time factory creates took, successful or not.", s.create_us);
   // The same two as histograms: summaries' quantiles cannot be aggregated across instances.
   m.Hist("connpool_lease_hold_time_seconds",
-         "Time leases were held, from acquire to release (coarse clock: +-1 tick of 1-4 ms; holds under one tick count as 0).",
+         "Time leases were held, from acquire to release (precise clock for up to 16 leases per thread per 4 ms; faster threads' other leases count as 0).",
          s.lease_hold_counts, kWaitBoundsUs);
   m.Hist("connpool_create_time_seconds", "Time factory creates took, successful or not.", s.create_counts,
          kWaitBoundsUs);
@@ -433,7 +433,7 @@ char* StatsToPrometheus(const StatsSnapshot& s, const Histogram& wait, uint64_t 
     o.Hist("db_client_connection_wait_time_seconds",
            "Time to obtain a connection from the pool (fast-path acquires count as 0).", counts, kWaitBoundsUs);
     o.Hist("db_client_connection_use_time_seconds",
-           "Time between borrowing a connection and returning it (coarse clock, +-1 tick).", s.lease_hold_counts,
+           "Time between borrowing a connection and returning it (precise for up to 16 leases per thread per 4 ms).", s.lease_hold_counts,
            kWaitBoundsUs);
     out += o.text();
   }
