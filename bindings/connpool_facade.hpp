@@ -29,6 +29,8 @@
 
 #include <connpool/connpool.h>
 
+#include "entry_gate.h"  // core/util: the striped enter-unless-closed guard
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -237,7 +239,7 @@ class Pool {
     if (factory == nullptr) {
       status_ = CONNPOOL_EINVAL;
       error_ = "factory is null";
-      closed_.store(true);
+      gate_.Close();
       return;
     }
     connpool_factory_t* f = connpool_factory_new(factory, &FreeCtx, &CreateCb, &DestroyCb);
@@ -245,7 +247,7 @@ class Pool {
       FreeCtx(factory);
       status_ = CONNPOOL_ENOMEM;
       error_ = "out of memory";
-      closed_.store(true);
+      gate_.Close();
       return;
     }
     if (factory->hasValidate()) connpool_factory_set_validate(f, &ValidateCb);
@@ -255,7 +257,7 @@ class Pool {
     if (status_ != CONNPOOL_OK) {
       error_ = err;
       pool_ = nullptr;
-      closed_.store(true);
+      gate_.Close();
     }
   }
   ~Pool() { close(); }
@@ -411,22 +413,19 @@ class Pool {
     Call call(*this);
     return call.entered() ? Config::TakeString(connpool_pool_metrics_text(pool_)) : std::string();
   }
-  bool closed() const { return closed_.load(std::memory_order_acquire); }
+  bool closed() const { return gate_.closed(); }
 
   // Idempotent. Wakes waiting acquires (ECLOSED), waits for calls in flight, then frees the
   // pool: idle connections are destroyed and background threads joined before it returns.
   void close() {
-    if (closed_.exchange(true, std::memory_order_acq_rel)) {
+    if (!gate_.Close()) {
       WaitClosed();
       return;
     }
     if (pool_ == nullptr) return;
     // Draining first wakes acquires parked in the pool, so the wait below is short.
     connpool_pool_drain(pool_, 0);
-    {
-      std::unique_lock<std::mutex> lk(mu_);
-      cv_.wait(lk, [&] { return in_flight_.load(std::memory_order_acquire) == 0; });
-    }
+    gate_.WaitEmpty();
     connpool_pool_free(pool_);
     std::lock_guard<std::mutex> lk(mu_);
     freed_ = true;
@@ -438,32 +437,15 @@ class Pool {
   Pool& operator=(const Pool&) = delete;
   friend class Group;  // adds its connpool_pool_t, entering a Call like every other use
 
-  // Counts a call in flight unless the pool is closing (then entered() is false). close()
-  // sets closed_ before it waits for in_flight_ to drop to zero; a call increments in_flight_
-  // before it re-checks closed_ (both seq_cst), so either close() sees the call or the call
-  // sees close().
+  // A call in flight (connpool_util::EntryGate): entered() is false once close() began, and
+  // close() frees the pool only after every entered call has left.
   class Call {
    public:
-    explicit Call(Pool& p) : p_(p) {
-      p_.in_flight_.fetch_add(1, std::memory_order_seq_cst);
-      entered_ = !p_.closed_.load(std::memory_order_seq_cst);
-      if (!entered_) Leave();
-    }
-    ~Call() {
-      if (entered_) Leave();
-    }
-    bool entered() const { return entered_; }
+    explicit Call(Pool& p) : scope_(p.gate_) {}
+    bool entered() const { return scope_.entered(); }
 
    private:
-    void Leave() {
-      if (p_.in_flight_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
-          p_.closed_.load(std::memory_order_seq_cst)) {
-        std::lock_guard<std::mutex> lk(p_.mu_);
-        p_.cv_.notify_all();
-      }
-    }
-    Pool& p_;
-    bool entered_ = false;
+    connpool_util::EntryGate::Scope scope_;
   };
 
   void WaitClosed() {
@@ -555,9 +537,8 @@ class Pool {
   Factory* factory_ = nullptr;  // owned by the C library (FreeCtx)
   int status_ = CONNPOOL_OK;
   std::string error_;
-  std::atomic<bool> closed_{false};
-  std::atomic<int64_t> in_flight_{0};
-  std::mutex mu_;
+  connpool_util::EntryGate gate_;
+  std::mutex mu_;               // with cv_: close() racing close() waits for the first
   std::condition_variable cv_;
   bool freed_ = false;  // guarded by mu_
 };
@@ -579,7 +560,7 @@ class Group {
     if (status_ != CONNPOOL_OK) {
       error_ = "invalid group name (NULL or empty)";
       group_ = nullptr;
-      closed_.store(true);
+      gate_.Close();
     }
   }
   ~Group() { close(); }
@@ -593,7 +574,7 @@ class Group {
 
   // CONNPOOL_OK, CONNPOOL_EINVAL (see error()) or CONNPOOL_ECLOSED (this group or `pool` closed).
   int add(const std::string& member, int role, Pool& pool) {
-    Enter group_call(*this);
+    Enter group_call(gate_);
     if (!group_call.entered()) return CONNPOOL_ECLOSED;
     Pool::Call pool_call(pool);
     if (!pool_call.entered() || pool.pool_ == nullptr) return CONNPOOL_ECLOSED;
@@ -622,18 +603,15 @@ class Group {
 
   // "" once closed.
   std::string statsJson() {
-    Enter call(*this);
+    Enter call(gate_);
     return call.entered() ? Config::TakeString(connpool_group_stats_json(group_)) : std::string();
   }
-  bool closed() const { return closed_.load(std::memory_order_acquire); }
+  bool closed() const { return gate_.closed(); }
 
   // Idempotent; the member pools stay open.
   void close() {
-    if (closed_.exchange(true, std::memory_order_seq_cst)) return;
-    {
-      std::unique_lock<std::mutex> lk(gate_mu_);
-      gate_cv_.wait(lk, [&] { return in_flight_.load(std::memory_order_seq_cst) == 0; });
-    }
+    if (!gate_.Close()) return;
+    gate_.WaitEmpty();
     connpool_group_free(group_);
     group_ = nullptr;
   }
@@ -642,37 +620,14 @@ class Group {
   Group(const Group&) = delete;
   Group& operator=(const Group&) = delete;
 
-  // Pool::Call's protocol: count the call, then re-check closed_ (both seq_cst), so close()
-  // either sees the call in flight or the call sees close().
-  class Enter {
-   public:
-    explicit Enter(Group& g) : g_(g) {
-      g_.in_flight_.fetch_add(1, std::memory_order_seq_cst);
-      entered_ = !g_.closed_.load(std::memory_order_seq_cst);
-      if (!entered_) Leave();
-    }
-    ~Enter() {
-      if (entered_) Leave();
-    }
-    bool entered() const { return entered_; }
-
-   private:
-    void Leave() {
-      if (g_.in_flight_.fetch_sub(1, std::memory_order_seq_cst) == 1 && g_.closed_.load(std::memory_order_seq_cst)) {
-        std::lock_guard<std::mutex> lk(g_.gate_mu_);
-        g_.gate_cv_.notify_all();
-      }
-    }
-    Group& g_;
-    bool entered_ = false;
-  };
+  using Enter = connpool_util::EntryGate::Scope;  // a call in flight, as Pool::Call
 
   template <typename F>
   int Run(int64_t* lease_out, int64_t* handle_out, int* member_out, F&& body) {
     *lease_out = 0;
     *handle_out = 0;
     *member_out = -1;
-    Enter call(*this);
+    Enter call(gate_);
     if (!call.entered()) return CONNPOOL_ECLOSED;
     connpool_pool_t* member = nullptr;
     connpool_lease_t lease = 0;
@@ -716,10 +671,7 @@ class Group {
 
   connpool_group_t* group_ = nullptr;
   int status_ = CONNPOOL_OK;
-  std::atomic<bool> closed_{false};
-  std::atomic<int64_t> in_flight_{0};
-  std::mutex gate_mu_;
-  std::condition_variable gate_cv_;
+  connpool_util::EntryGate gate_;
   std::mutex members_mu_;
   std::vector<connpool_pool_t*> members_;  // guarded by members_mu_; never dereferenced
   std::string error_;                      // guarded by members_mu_

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "striped_counter.h"
 
+#include <atomic>
+
 namespace connpool {
 
 unsigned ThreadStripe() {
