@@ -32,9 +32,12 @@ for lang in "$@"; do
     go)
       mkdir "$work/go"
       cp "$src/examples/go/main.go" "$work/go/"
-      sed "s|=> /usr/local/share/connpool/go|=> $prefix/share/connpool/go|" "$src/examples/go/go.mod" >"$work/go/go.mod"
-      (cd "$work/go" && GOCACHE=$work/gocache GOPATH=$work/gopath GOFLAGS=-mod=mod GOPROXY=off GOENV=off \
-        go build -o example . && ./example)
+      sed "s|=> /usr/share/gocode/src/|=> $prefix/share/gocode/src/|" "$src/examples/go/go.mod" >"$work/go/go.mod"
+      # The installed module's cgo flags come from pkg-config: point it at this prefix.
+      pcdir=$(dirname "$(find "$prefix" -name connpool.pc | head -n1)")
+      (cd "$work/go" && PKG_CONFIG_PATH=$pcdir LD_LIBRARY_PATH=$libdir \
+        GOCACHE=$work/gocache GOPATH=$work/gopath GOFLAGS=-mod=mod GOPROXY=off GOENV=off \
+        go build -o example . && LD_LIBRARY_PATH=$libdir ./example)
       ;;
     *) echo "unknown language $lang" >&2; exit 2 ;;
   esac

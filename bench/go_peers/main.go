@@ -37,7 +37,7 @@ import (
 	"time"
 
 	"github.com/jackc/puddle"
-	"libconnpool.org/connpool"
+	"github.com/libconnpool/connpool-go"
 )
 
 const acquireTimeout = 10 * time.Second

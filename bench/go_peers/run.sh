@@ -32,12 +32,12 @@ go 1.19
 
 require (
 	github.com/jackc/puddle v1.0.0
-	libconnpool.org/connpool v0.0.0
+	github.com/libconnpool/connpool-go v1.2.0
 )
 
 replace github.com/jackc/puddle => ./puddle
 
-replace libconnpool.org/connpool => $MOD
+replace github.com/libconnpool/connpool-go => $MOD
 MOD
 cd "$WORK"
 env GOCACHE="$BUILD/bindings/go/gocache" GOPATH="$BUILD/bindings/go/gopath" GOFLAGS=-mod=mod \

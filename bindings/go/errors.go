@@ -4,7 +4,7 @@ package connpool
 import (
 	"fmt"
 
-	"libconnpool.org/connpool/internal/native"
+	"github.com/libconnpool/connpool-go/internal/native"
 )
 
 // Error is every error this package returns for a failed pool call. Code is the C library's

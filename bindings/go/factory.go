@@ -7,7 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"libconnpool.org/connpool/internal/native"
+	"github.com/libconnpool/connpool-go/internal/native"
 )
 
 // Factory opens and closes your connections: the only code that talks to your backend.

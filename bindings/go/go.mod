@@ -1,3 +1,3 @@
-module libconnpool.org/connpool
+module github.com/libconnpool/connpool-go
 
 go 1.19

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"libconnpool.org/connpool/internal/native"
+	"github.com/libconnpool/connpool-go/internal/native"
 )
 
 // Role is a member's role in a Group.

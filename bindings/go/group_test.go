@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"libconnpool.org/connpool/internal/native"
+	"github.com/libconnpool/connpool-go/internal/native"
 )
 
 func isOpenIn(f *fakeFactory, c *fakeConn) bool {

@@ -24,7 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"libconnpool.org/connpool/internal/native"
+	"github.com/libconnpool/connpool-go/internal/native"
 )
 
 // Config maps configuration keys (docs/CONFIGURATION.md) to values: strings, bools,

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"libconnpool.org/connpool/internal/native"
+	"github.com/libconnpool/connpool-go/internal/native"
 )
 
 const long = 10 * time.Second

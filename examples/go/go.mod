@@ -2,7 +2,9 @@ module example.com/connpool-example
 
 go 1.19
 
-require libconnpool.org/connpool v0.0.0
+require github.com/libconnpool/connpool-go v1.2.0
 
-// Where `cmake --install` put the binding's module source (prefix /usr/local).
-replace libconnpool.org/connpool => /usr/local/share/connpool/go
+// Where the golang-github-libconnpool-connpool-go-dev package puts the module's source
+// (`cmake --install` with a prefix P puts it under P/share/gocode/src); drop this line once
+// the module is fetched from its published path.
+replace github.com/libconnpool/connpool-go => /usr/share/gocode/src/github.com/libconnpool/connpool-go

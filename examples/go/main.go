@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"libconnpool.org/connpool"
+	"github.com/libconnpool/connpool-go"
 )
 
 // backend stands in for a real client connection (database/sql, Redis, an RPC channel...).

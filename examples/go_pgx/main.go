@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v4"
-	"libconnpool.org/connpool"
+	"github.com/libconnpool/connpool-go"
 )
 
 // pgxFactory opens one *pgx.Conn per pooled connection. Validate pings; Reset discards what a

@@ -13,8 +13,8 @@ MOD=$BUILD/bindings/go/module
 [[ -f $MOD/go.mod ]] || { echo "no Go binding module at $MOD (build target connpool_go first)" >&2; exit 2; }
 [[ -d /usr/share/gocode/src/github.com/jackc/pgx/v4 ]] || { echo "no pgx v4 (apt-get install golang-github-jackc-pgx-v4-dev)" >&2; exit 77; }
 WORK=$BUILD/examples/go_pgx
-mkdir -p "$WORK/gopath/src/libconnpool.org" "$WORK/gopath/src/connpool-examples/go_pgx"
-ln -sfn "$MOD" "$WORK/gopath/src/libconnpool.org/connpool"
+mkdir -p "$WORK/gopath/src/github.com/libconnpool" "$WORK/gopath/src/connpool-examples/go_pgx"
+ln -sfn "$MOD" "$WORK/gopath/src/github.com/libconnpool/connpool-go"
 cp "$ROOT/examples/go_pgx/main.go" "$WORK/gopath/src/connpool-examples/go_pgx/main.go"
 (cd "$WORK/gopath/src/connpool-examples/go_pgx" &&
   GO111MODULE=off GOFLAGS= GOPROXY=off GOPATH="$WORK/gopath:/usr/share/gocode" \

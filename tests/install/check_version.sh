@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Every copy of the version agrees with the one source, the CMake project() version:
 # the header macros, the loaded library's connpool_version_*, connpool.pc, the C# assembly,
-# the jar manifest and pom.xml (when the Java binding is built), and CHANGELOG.md's newest
+# the jar manifest and pom.xml (when the Java binding is built), the .nuspec, the Go example's
+# go.mod, and CHANGELOG.md's newest
 # section. Usage: check_version.sh SOURCE_DIR BUILD_DIR [C_FLAGS]
 # C_FLAGS are the build's own (CMAKE_C_FLAGS): a sanitizer build's library needs its runtime
 # linked into the probe program first, so the probe is compiled the way the library was.
@@ -50,6 +51,16 @@ if [[ -f $build/bindings/java/connpool.jar ]]; then
   grep -qx "Implementation-Version: $version" <<<"$mf" || bad "jar manifest: $mf"
   grep -q "<version>$version</version>" "$build/bindings/java/pom.xml" || bad "pom.xml version"
 fi
+
+nuspec=$build/bindings/csharp/ConnPool.nuspec
+if [[ -f $nuspec ]]; then
+  grep -q "<version>$version</version>" "$nuspec" || bad "$nuspec version (the .nupkg's)"
+fi
+# The Go module's consumers name the version they require (the module has no version file:
+# Go takes it from the tag).
+for m in "$src/examples/go/go.mod"; do
+  grep -q "github.com/libconnpool/connpool-go v$version\$" "$m" || bad "$m does not require v$version"
+done
 
 top=$(grep -m1 -E '^## \[' "$src/CHANGELOG.md")
 [[ $top == *"$version"* ]] || bad "CHANGELOG.md's newest section ($top) is not $version"

@@ -10,7 +10,7 @@ import (
 	"os"
 	"time"
 
-	"libconnpool.org/connpool"
+	"github.com/libconnpool/connpool-go"
 )
 
 type conn struct{}

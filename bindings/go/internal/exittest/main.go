@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"libconnpool.org/connpool"
+	"github.com/libconnpool/connpool-go"
 )
 
 type conn struct{}

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: Apache-2.0
+// A Java program built against the installed connpool.jar alone (tests/install/check_packages.sh):
+// a factory, a pool, two leases in try-with-resources, the stats proving what happened.
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.connpool.ConnectionFactory;
+import org.connpool.Lease;
+import org.connpool.Pool;
+
+public final class Consumer {
+  static final AtomicInteger made = new AtomicInteger();
+
+  static final class Factory implements ConnectionFactory<StringBuilder> {
+    @Override
+    public StringBuilder create() {
+      return new StringBuilder("conn" + made.incrementAndGet());
+    }
+
+    @Override
+    public void destroy(StringBuilder c) {}
+  }
+
+  static void check(boolean ok, String what) {
+    if (!ok) {
+      System.err.println("failed: " + what);
+      System.exit(1);
+    }
+  }
+
+  public static void main(String[] args) throws Exception {
+    try (Pool<StringBuilder> pool = Pool.builder(new Factory()).name("consumer").maxSize(2).build()) {
+      pool.awaitReady(Duration.ofSeconds(5));
+      try (Lease<StringBuilder> a = pool.acquire(Duration.ofSeconds(2));
+           Lease<StringBuilder> b = pool.acquire(Duration.ofSeconds(2))) {
+        check(a.get() != b.get(), "two leases, two connections");
+      }
+      try (Lease<StringBuilder> c = pool.acquireAsync(Duration.ofSeconds(2)).get()) {
+        check(c.get().toString().startsWith("conn"), "async lease");
+      }
+      Map<String, Object> stats = pool.stats();
+      check("ready".equals(stats.get("state")), "state ready: " + stats.get("state"));
+      check(pool.httpStatus() == 200, "readiness 200");
+      check(made.get() == 2, "2 creates, got " + made.get());
+    }
+    System.out.println("java consumer: ok");
+  }
+}
