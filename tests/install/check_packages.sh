@@ -6,7 +6,8 @@
 # consumer per language against that root alone:
 #   C      pkg-config and find_package(connpool)      (libconnpool1, libconnpool-dev)
 #   Java   javac/java against /usr/share/java/connpool.jar, natives from the jar and from
-#          the multiarch jni directory; the Maven layout's pom and jar checked (libconnpool-java)
+#          the multiarch jni directory; a Maven build resolving org.connpool:connpool offline
+#          from the package's /usr/share/maven-repo layout   (libconnpool-java)
 #   Go     a module outside the tree with `replace` to /usr/share/gocode/src/...; cgo via
 #          pkg-config                                 (golang-github-libconnpool-connpool-go-dev)
 #   C#     `nuget install` from a local folder feed holding the .nupkg; and mcs -pkg:connpool-sharp
@@ -88,6 +89,23 @@ for lang in "${langs[@]}"; do
       java -cp "$jar:$work/java" Consumer
       # ...and the system-wide ones, as the package puts them on the JVM's library path.
       java -Djava.library.path="$libdir/jni:$libdir" -cp "$jar:$work/java" Consumer
+      # Maven resolves org.connpool:connpool offline from the package's repository layout: a
+      # local repository made of Debian's (/usr/share/maven-repo: the plugins) plus the
+      # unpacked org/connpool.
+      mvn=/usr/share/maven/bin/mvn
+      if [[ -x $mvn && -d /usr/share/maven-repo/org/apache/maven/plugins/maven-compiler-plugin/3.10.1 ]]; then
+        repo=$work/m2
+        mkdir -p "$repo/org" "$work/maven/src/main/java"
+        for d in /usr/share/maven-repo/*; do [[ $(basename "$d") == org ]] || ln -s "$d" "$repo/"; done
+        for d in /usr/share/maven-repo/org/*; do ln -s "$d" "$repo/org/"; done
+        ln -sfn "$root/usr/share/maven-repo/org/connpool" "$repo/org/connpool"
+        cp "$src/tests/install/consumers/maven/pom.xml" "$work/maven/"
+        cp "$src/tests/install/consumers/Consumer.java" "$work/maven/src/main/java/"
+        (cd "$work/maven" && "$mvn" -o -q -B -Dstyle.color=never -Dmaven.repo.local="$repo" compile)
+        java -cp "$repo/org/connpool/connpool/$version/connpool-$version.jar:$work/maven/target/classes" Consumer
+      else
+        echo "skipped the Maven build: apt-get install maven-debian-helper libmaven-compiler-plugin-java libmaven-resources-plugin-java"
+      fi
       ;;
     go)
       mod=$root/usr/share/gocode/src/github.com/libconnpool/connpool-go
