@@ -556,9 +556,10 @@ enum Intent { WRITE = CONNPOOL_INTENT_WRITE, READ = CONNPOOL_INTENT_READ };
 class Group {
  public:
   explicit Group(const std::string& name) {
-    status_ = connpool_group_new(name.c_str(), &group_);
+    char err[256];
+    status_ = connpool_group_new_ex(name.c_str(), &group_, err, sizeof err);
     if (status_ != CONNPOOL_OK) {
-      error_ = "invalid group name (NULL or empty)";
+      error_ = err;
       group_ = nullptr;
       gate_.Close();
     }
@@ -579,26 +580,30 @@ class Group {
     Pool::Call pool_call(pool);
     if (!pool_call.entered() || pool.pool_ == nullptr) return CONNPOOL_ECLOSED;
     std::lock_guard<std::mutex> lk(members_mu_);
-    int rc = connpool_group_add(group_, member.c_str(), role, pool.pool_);
+    char err[256];
+    int rc = connpool_group_add_ex(group_, member.c_str(), role, pool.pool_, err, sizeof err);
     if (rc == CONNPOOL_OK)
       members_.push_back(pool.pool_);
     else
-      error_ = LastErrorLocked();
+      error_ = err;
     return rc;
   }
 
   // On CONNPOOL_OK: *lease_out and *handle_out as Pool::acquire, *member_out the index (in
   // add order) of the member the lease must be released to.
   int acquire(int intent, int64_t timeout_ms, int64_t* lease_out, int64_t* handle_out, int* member_out) {
-    return Run(lease_out, handle_out, member_out, [&](connpool_pool_t** m, connpool_lease_t* l, void** c) {
-      return connpool_group_acquire(group_, intent, timeout_ms, m, l, c);
-    });
+    return Run(lease_out, handle_out, member_out,
+               [&](connpool_pool_t** m, connpool_lease_t* l, void** c, char* err, size_t errlen) {
+                 return connpool_group_acquire_ex(group_, intent, timeout_ms, m, l, c, err, errlen);
+               });
   }
   // The key is a 64-bit pattern (signed only because Java has no unsigned long).
   int acquireKey(int64_t key, int64_t timeout_ms, int64_t* lease_out, int64_t* handle_out, int* member_out) {
-    return Run(lease_out, handle_out, member_out, [&](connpool_pool_t** m, connpool_lease_t* l, void** c) {
-      return connpool_group_acquire_key(group_, static_cast<uint64_t>(key), timeout_ms, m, l, c);
-    });
+    return Run(lease_out, handle_out, member_out,
+               [&](connpool_pool_t** m, connpool_lease_t* l, void** c, char* err, size_t errlen) {
+                 return connpool_group_acquire_key_ex(group_, static_cast<uint64_t>(key), timeout_ms, m, l, c,
+                                                      err, errlen);
+               });
   }
 
   // "" once closed.
@@ -632,10 +637,11 @@ class Group {
     connpool_pool_t* member = nullptr;
     connpool_lease_t lease = 0;
     void* conn = nullptr;
-    int rc = body(&member, &lease, &conn);
+    char err[256];
+    int rc = body(&member, &lease, &conn, err, sizeof err);
     if (rc == CONNPOOL_EINVAL) {
       std::lock_guard<std::mutex> lk(members_mu_);
-      error_ = LastErrorLocked();
+      error_ = err;
     }
     if (rc != CONNPOOL_OK) return rc;
     std::lock_guard<std::mutex> lk(members_mu_);
@@ -653,20 +659,6 @@ class Group {
     *lease_out = static_cast<int64_t>(lease);
     *handle_out = static_cast<int64_t>(reinterpret_cast<intptr_t>(conn));
     return CONNPOOL_OK;
-  }
-
-  // "last_error" of the group's stats: the C functions have no err buffer.
-  std::string LastErrorLocked() {
-    std::string json = Config::TakeString(connpool_group_stats_json(group_));
-    const std::string key = "\"last_error\":\"";
-    size_t at = json.find(key);
-    if (at == std::string::npos) return "invalid argument";
-    std::string out;
-    for (size_t i = at + key.size(); i < json.size() && json[i] != '"'; ++i) {
-      if (json[i] == '\\' && i + 1 < json.size()) ++i;  // \" and \\ (names rarely hold more)
-      out += json[i];
-    }
-    return out;
   }
 
   connpool_group_t* group_ = nullptr;

@@ -12,6 +12,7 @@
 #include "pool.h"
 #include "stats_json.h"
 
+using connpool::ClearError;
 using connpool::Guard;
 using connpool::Pool;
 using connpool::ToInt;
@@ -168,18 +169,32 @@ CONNPOOL_API char* connpool_pool_metrics_text(connpool_pool_t* pool) {
   }
 }
 
-CONNPOOL_API int connpool_pool_resize(connpool_pool_t* pool, int min_idle, int max_size) {
+CONNPOOL_API int connpool_pool_resize_ex(connpool_pool_t* pool, int min_idle, int max_size, char* err,
+                                        size_t errlen) {
+  ClearError(err, errlen);
   if (pool == nullptr) {
-    connpool::Log(CONNPOOL_LOG_WARN, "connpool_pool_resize: pool is NULL");
+    WriteError(err, errlen, "connpool_pool_resize: pool is NULL");
     return CONNPOOL_EINVAL;
   }
-  return Guard(nullptr, 0, [&]() -> int {
+  return Guard(err, errlen, [&]() -> int {
     std::string msg;
     connpool::Status st = AsPool(pool)->Resize(min_idle, max_size, &msg);
-    // No error buffer in this signature: the explanation goes to the log sink.
-    if (st != connpool::Status::kOK) connpool::Log(CONNPOOL_LOG_WARN, "connpool_pool_resize: " + msg);
+    if (st != connpool::Status::kOK) WriteError(err, errlen, "connpool_pool_resize: " + msg);
     return ToInt(st);
   });
+}
+
+// The 1.1 signature has no error buffer: the explanation goes to the log sink instead.
+CONNPOOL_API int connpool_pool_resize(connpool_pool_t* pool, int min_idle, int max_size) {
+  char err[256];
+  int rc = connpool_pool_resize_ex(pool, min_idle, max_size, err, sizeof err);
+  if (rc != CONNPOOL_OK && err[0] != '\0') {
+    try {
+      connpool::Log(CONNPOOL_LOG_WARN, err);
+    } catch (...) {
+    }
+  }
+  return rc;
 }
 
 CONNPOOL_API void connpool_set_log_callback(void (*cb)(void* ud, int level, const char* msg), void* ud) {

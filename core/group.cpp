@@ -56,14 +56,14 @@ Status Group::Create(const char* name, Group** out, std::string* err) {
   return Status::kOK;
 }
 
-void Group::NoteError(const std::string& msg) {
+void Group::NoteError(const std::string& msg, bool log) {
   invalid_.fetch_add(1, std::memory_order_relaxed);
   {
     std::lock_guard<std::mutex> lk(mu_);
     last_error_ = msg;
     has_last_error_ = true;
   }
-  Log(CONNPOOL_LOG_WARN, msg);  // outside mu_: the sink is user code
+  if (log) Log(CONNPOOL_LOG_WARN, msg);  // outside mu_: the sink is user code
 }
 
 Status Group::Add(const char* member_name, int role, Pool* pool, std::string* err) {

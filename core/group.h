@@ -80,8 +80,9 @@ class Group final {
   // is detached (see the guarantees above). A no-op for a pool in no group.
   static void DetachPool(Pool* pool);
 
-  // Records an EINVAL reason: logged at WARN and kept for stats' last_error.
-  void NoteError(const std::string& msg);
+  // Records an EINVAL reason for stats' last_error, and logs it at WARN unless the caller
+  // hands it back in an error buffer (the *_ex C functions).
+  void NoteError(const std::string& msg, bool log = true);
 
  private:
   struct Member {

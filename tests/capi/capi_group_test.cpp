@@ -111,6 +111,58 @@ TEST(CapiGroup, NullsAndBadValuesAreEinvalAndExplained) {
   connpool_set_log_callback(nullptr, nullptr);
 }
 
+// The *_ex variants (1.2): each EINVAL's reason in the caller's buffer, the group's
+// last_error as before, and nothing logged.
+TEST(CapiGroup, ExVariantsWriteTheReasonIntoTheCallersBuffer) {
+  LogSink sink;
+  connpool_set_log_callback(LogSink::Cb, &sink);
+  char err[256] = "stale";
+  connpool_group_t* g = reinterpret_cast<connpool_group_t*>(0x1);
+  EXPECT_EQ(connpool_group_new_ex("", &g, err, sizeof err), CONNPOOL_EINVAL);
+  EXPECT_EQ(g, nullptr);
+  EXPECT_NE(std::string(err).find("name is NULL or empty"), std::string::npos) << err;
+  EXPECT_EQ(connpool_group_new_ex("x", nullptr, err, sizeof err), CONNPOOL_EINVAL);
+  EXPECT_STREQ(err, "connpool_group_new: out is NULL");
+  EXPECT_EQ(connpool_group_add_ex(nullptr, "m", CONNPOOL_ROLE_PRIMARY, nullptr, err, sizeof err), CONNPOOL_EINVAL);
+  EXPECT_STREQ(err, "connpool_group_add: group is NULL");
+
+  Backend b;
+  connpool_pool_t* p = NewPool(&b, "p_ex");
+  ASSERT_EQ(connpool_group_new_ex("orders_ex", &g, err, sizeof err), CONNPOOL_OK);
+  EXPECT_STREQ(err, "");
+  EXPECT_EQ(connpool_group_add_ex(g, "m", 42, p, err, sizeof err), CONNPOOL_EINVAL);
+  EXPECT_NE(std::string(err).find("unknown role 42"), std::string::npos) << err;
+  ASSERT_EQ(connpool_group_add_ex(g, "m", CONNPOOL_ROLE_PRIMARY, p, err, sizeof err), CONNPOOL_OK);
+  EXPECT_EQ(connpool_group_add_ex(g, "m2", CONNPOOL_ROLE_REPLICA, p, err, sizeof err), CONNPOOL_EINVAL);
+  EXPECT_NE(std::string(err).find("already belongs"), std::string::npos) << err;
+  EXPECT_NE(GroupStats(g).find("already belongs"), std::string::npos) << "last_error in stats as before";
+
+  connpool_pool_t* member = nullptr;
+  connpool_lease_t lease = 0;
+  EXPECT_EQ(connpool_group_acquire_ex(g, 3, 0, &member, &lease, nullptr, err, sizeof err), CONNPOOL_EINVAL);
+  EXPECT_NE(std::string(err).find("unknown intent 3"), std::string::npos) << err;
+  EXPECT_EQ(connpool_group_acquire_ex(g, CONNPOOL_INTENT_READ, 0, nullptr, &lease, nullptr, err, sizeof err),
+            CONNPOOL_EINVAL);
+  EXPECT_NE(std::string(err).find("member_out and lease_out must not be NULL"), std::string::npos) << err;
+  EXPECT_EQ(connpool_group_acquire_key_ex(g, 1, 0, &member, &lease, nullptr, err, sizeof err), CONNPOOL_EINVAL);
+  EXPECT_NE(std::string(err).find("shard"), std::string::npos) << err;
+  EXPECT_EQ(connpool_group_acquire_key_ex(nullptr, 1, 0, &member, &lease, nullptr, err, sizeof err),
+            CONNPOOL_EINVAL);
+  EXPECT_STREQ(err, "connpool_group_acquire_key: group is NULL");
+  ASSERT_EQ(connpool_group_acquire_ex(g, CONNPOOL_INTENT_WRITE, 1000, &member, &lease, nullptr, err, sizeof err),
+            CONNPOOL_OK);
+  EXPECT_STREQ(err, "");
+  EXPECT_EQ(member, p);
+  EXPECT_EQ(connpool_release(member, lease), CONNPOOL_OK);
+  connpool_group_free(g);
+  connpool_pool_free(p);
+  EXPECT_EQ(b.created.load(), b.destroyed.load());
+  connpool_set_log_callback(nullptr, nullptr);
+  EXPECT_FALSE(sink.Saw("unknown role 42")) << "the _ex variants do not log";
+  EXPECT_FALSE(sink.Saw("already belongs"));
+  EXPECT_FALSE(sink.Saw("group is NULL"));
+}
+
 // pool_free on a pool still in a group detaches it; the group keeps working; the group can
 // then be freed (and the other order, group first, is the plain case).
 TEST(CapiGroup, PoolsAndGroupMayBeFreedInEitherOrder) {

@@ -267,3 +267,39 @@ TEST(CapiPool, ResizeGrowsShrinksAndExplainsBadInputInTheLog) {
   EXPECT_TRUE(logged("connpool_pool_resize: min_idle (3) must not exceed max_size (2)"));
   EXPECT_TRUE(logged("pool 'sized': resized min_idle 0 -> 0, max_size 1 -> 2"));
 }
+
+// connpool_pool_resize_ex (1.2): the same checks, the reason in the caller's buffer, nothing
+// in the log; a short buffer truncates, a NULL one is allowed.
+TEST(CapiPool, ResizeExWritesTheReasonIntoTheCallersBuffer) {
+  {
+    std::lock_guard<std::mutex> lk(g_log_mu);
+    g_log.clear();
+  }
+  connpool_set_log_callback(Collect, nullptr);
+  Backend b;
+  connpool_pool_t* p = NewPool(&b, R"({"name": "sized_ex", "max_size": 1})");
+  char err[256] = "stale";
+  EXPECT_EQ(connpool_pool_resize_ex(nullptr, 0, 2, err, sizeof err), CONNPOOL_EINVAL);
+  EXPECT_STREQ(err, "connpool_pool_resize: pool is NULL");
+  EXPECT_EQ(connpool_pool_resize_ex(p, 0, 0, err, sizeof err), CONNPOOL_EINVAL);
+  EXPECT_STREQ(err, "connpool_pool_resize: max_size 0 is out of range (allowed: 1..100000)");
+  EXPECT_EQ(connpool_pool_resize_ex(p, -1, 2, err, sizeof err), CONNPOOL_EINVAL);
+  EXPECT_STREQ(err, "connpool_pool_resize: min_idle -1 is out of range (allowed: 0..100000)");
+  EXPECT_EQ(connpool_pool_resize_ex(p, 3, 2, err, sizeof err), CONNPOOL_EINVAL);
+  EXPECT_STREQ(err, "connpool_pool_resize: min_idle (3) must not exceed max_size (2)");
+  char small[12];
+  EXPECT_EQ(connpool_pool_resize_ex(p, 3, 2, small, sizeof small), CONNPOOL_EINVAL);
+  EXPECT_STREQ(small, "connpool_po") << "truncated, NUL-terminated";
+  EXPECT_EQ(connpool_pool_resize_ex(p, 3, 2, nullptr, 0), CONNPOOL_EINVAL);
+  EXPECT_NE(Stats(p).find("\"max_size\":1,"), std::string::npos) << "refused resizes change nothing";
+  ASSERT_EQ(connpool_pool_resize_ex(p, 0, 2, err, sizeof err), CONNPOOL_OK);
+  EXPECT_STREQ(err, "") << "OK clears the buffer";
+  EXPECT_NE(Stats(p).find("\"max_size\":2,"), std::string::npos) << Stats(p);
+  EXPECT_EQ(connpool_pool_drain(p, 0), CONNPOOL_OK);
+  EXPECT_EQ(connpool_pool_resize_ex(p, 0, 3, err, sizeof err), CONNPOOL_ECLOSED);
+  EXPECT_STREQ(err, "connpool_pool_resize: the pool is draining or closed");
+  connpool_pool_free(p);
+  connpool_set_log_callback(nullptr, nullptr);
+  std::lock_guard<std::mutex> lk(g_log_mu);
+  for (const std::string& m : g_log) EXPECT_EQ(m.find("connpool_pool_resize:"), std::string::npos) << m;
+}

@@ -266,6 +266,7 @@ CONNPOOL_API void connpool_pool_free(connpool_pool_t *pool);
  * Stats and metrics report the new sizes.
  * Errors: EINVAL (NULL pool, a value out of range, min_idle > max_size; the reason, naming the
  * argument and its range, goes to the log callback at WARN), ECLOSED (draining or closed).
+ * connpool_pool_resize_ex (1.2) writes the reason into `err` instead.
  */
 CONNPOOL_API int connpool_pool_resize(connpool_pool_t *pool, int min_idle, int max_size);
 
@@ -430,9 +431,10 @@ CONNPOOL_API void connpool_set_log_callback(void (*cb)(void *ud, int level, cons
  * connpool_group_free() is called; acquires from many threads run concurrently. No call may
  * use the group after (or while) connpool_group_free() runs.
  *
- * Errors: these functions have no `err` buffer; when one returns CONNPOOL_EINVAL it also logs
- * the reason at CONNPOOL_LOG_WARN (connpool_set_log_callback) and keeps it as "last_error" in
- * connpool_group_stats_json().
+ * Errors: when one of these returns CONNPOOL_EINVAL, the group keeps the reason as
+ * "last_error" in connpool_group_stats_json(). The 1.1 functions have no `err` buffer and also
+ * log it at CONNPOOL_LOG_WARN (connpool_set_log_callback); their `_ex` variants (1.2, at the
+ * end of this header) write it into the caller's `err` buffer instead, as connpool_pool_new does.
  *
  * @code{.c}
  *   connpool_group_t *g;
@@ -521,6 +523,40 @@ CONNPOOL_API char *connpool_group_stats_json(connpool_group_t *group);
  * and stay usable, as do leases taken through the group. NULL is a no-op.
  */
 CONNPOOL_API void connpool_group_free(connpool_group_t *group);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Error-buffer variants (1.2, symbol node CONNPOOL_1.2)                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+/**
+ * The functions of 1.1 whose CONNPOOL_EINVAL reason could only be logged, with the caller's
+ * error buffer: each behaves exactly as the function without `_ex` and, on any failure that
+ * has a reason (EINVAL, ENOMEM, EINTERNAL; ECLOSED from resize), writes it, redacted and
+ * NUL-terminated (truncated to `errlen`), into `err`; on OK `err` is "". NULL `err` or
+ * `errlen` 0 is allowed (the reason is then dropped, not logged). Nothing is logged by these.
+ *
+ *     char err[256];
+ *     if (connpool_pool_resize_ex(pool, 5, 2, err, sizeof err) == CONNPOOL_EINVAL)
+ *       fprintf(stderr, "resize: %s\n", err);   // "... min_idle (5) must not exceed max_size (2)"
+ */
+CONNPOOL_API int connpool_pool_resize_ex(connpool_pool_t *pool, int min_idle, int max_size,
+                                         char *err, size_t errlen);
+/** connpool_group_new with an error buffer (see above). */
+CONNPOOL_API int connpool_group_new_ex(const char *name, connpool_group_t **out, char *err,
+                                       size_t errlen);
+/** connpool_group_add with an error buffer (see above). */
+CONNPOOL_API int connpool_group_add_ex(connpool_group_t *group, const char *member_name, int role,
+                                       connpool_pool_t *pool, char *err, size_t errlen);
+/** connpool_group_acquire with an error buffer (see above). */
+CONNPOOL_API int connpool_group_acquire_ex(connpool_group_t *group, int intent, int64_t timeout_ms,
+                                           connpool_pool_t **member_out,
+                                           connpool_lease_t *lease_out, void **conn_out,
+                                           char *err, size_t errlen);
+/** connpool_group_acquire_key with an error buffer (see above). */
+CONNPOOL_API int connpool_group_acquire_key_ex(connpool_group_t *group, uint64_t key,
+                                               int64_t timeout_ms, connpool_pool_t **member_out,
+                                               connpool_lease_t *lease_out, void **conn_out,
+                                               char *err, size_t errlen);
 
 #ifdef __cplusplus
 }
