@@ -76,18 +76,72 @@ inline const char* stateName(int state) { return connpool_state_name(state); }
 inline std::string versionString() { return connpool_version_string(); }
 inline int versionNumber() { return connpool_version_number(); }
 
-// The HTTP status an application should answer when a request failed with `code`: 503 when
-// the pool cannot serve right now (retry later), 502 when the backend's factory failed on this
-// call, 500 for misuse and bugs. One place, so the three bindings agree.
+// The bindings' columns of the status table, one row per code of the header's
+// CONNPOOL_STATUS_MAP, in its order: the HTTP status an application should answer when a
+// request failed with the code (503 when the pool cannot serve right now, 502 when the backend's
+// factory failed on this call, 500 for misuse and bugs), and the class the Java and C#
+// bindings throw for it ("" for the codes that are not errors). The rows cannot be columns of
+// CONNPOOL_STATUS_MAP itself: that list's arity is public (programs expand it with their own
+// three-argument X), and no adapter macro can pass its names on unexpanded (EINVAL, ENOMEM,
+// ESTALE and ECANCELED are also errno macros). The static_asserts below keep the two in step.
+#define CONNPOOL_BINDING_STATUS_MAP(X)          \
+  X(OK, 200, "")                                \
+  X(EINVAL, 500, "PoolConfigException")         \
+  X(ETIMEOUT, 503, "PoolTimeoutException")      \
+  X(EUNAVAILABLE, 503, "PoolUnavailableException") \
+  X(ECLOSED, 503, "PoolClosedException")        \
+  X(EOVERLOAD, 503, "PoolOverloadException")    \
+  X(ESTALE, 500, "PoolStaleLeaseException")     \
+  X(EFACTORY, 502, "PoolFactoryException")      \
+  X(ENOMEM, 500, "PoolException")               \
+  X(EINTERNAL, 500, "PoolException")            \
+  X(ECANCELED, 500, "PoolException")            \
+  X(PENDING, 500, "")
+
+#ifndef SWIG
+namespace status_table_check {
+// Same codes, same order, same names: a row added to one list and not the other fails here.
+#define CONNPOOL_FACADE_NAME_(name, ...) #name,
+constexpr const char* kCoreNames[] = {CONNPOOL_STATUS_MAP(CONNPOOL_FACADE_NAME_)};
+constexpr const char* kBindingNames[] = {CONNPOOL_BINDING_STATUS_MAP(CONNPOOL_FACADE_NAME_)};
+#undef CONNPOOL_FACADE_NAME_
+#define CONNPOOL_FACADE_CODE_(name, ...) STATUS_##name,
+constexpr int kBindingCodes[] = {CONNPOOL_BINDING_STATUS_MAP(CONNPOOL_FACADE_CODE_)};
+#undef CONNPOOL_FACADE_CODE_
+constexpr bool SameText(const char* a, const char* b) {
+  return *a == *b && (*a == '\0' || SameText(a + 1, b + 1));
+}
+constexpr bool TablesAgree() {
+  if (sizeof kCoreNames != sizeof kBindingNames) return false;
+  for (size_t i = 0; i < sizeof kCoreNames / sizeof kCoreNames[0]; ++i)
+    if (!SameText(kCoreNames[i], kBindingNames[i]) || kBindingCodes[i] != static_cast<int>(i)) return false;
+  return true;
+}
+static_assert(STATUS_END_ == sizeof kBindingCodes / sizeof kBindingCodes[0],
+              "CONNPOOL_BINDING_STATUS_MAP needs one row per status code");
+static_assert(TablesAgree(), "CONNPOOL_BINDING_STATUS_MAP must list CONNPOOL_STATUS_MAP's codes in its order");
+}  // namespace status_table_check
+#endif
+
 inline int httpStatusFor(int code) {
   switch (code) {
-    case CONNPOOL_OK: return 200;
-    case CONNPOOL_ETIMEOUT:
-    case CONNPOOL_EUNAVAILABLE:
-    case CONNPOOL_ECLOSED:
-    case CONNPOOL_EOVERLOAD: return 503;
-    case CONNPOOL_EFACTORY: return 502;
+#define CONNPOOL_FACADE_HTTP_(name, http, exception) \
+  case STATUS_##name:                                \
+    return http;
+    CONNPOOL_BINDING_STATUS_MAP(CONNPOOL_FACADE_HTTP_)
+#undef CONNPOOL_FACADE_HTTP_
     default: return 500;
+  }
+}
+// "PoolException" for a code this library does not know.
+inline const char* exceptionNameFor(int code) {
+  switch (code) {
+#define CONNPOOL_FACADE_EXCEPTION_(name, http, exception) \
+  case STATUS_##name:                                     \
+    return exception;
+    CONNPOOL_BINDING_STATUS_MAP(CONNPOOL_FACADE_EXCEPTION_)
+#undef CONNPOOL_FACADE_EXCEPTION_
+    default: return "PoolException";
   }
 }
 

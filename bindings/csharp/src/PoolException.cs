@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 using System;
+using System.Reflection;
 
 namespace ConnPool
 {
@@ -32,22 +33,35 @@ namespace ConnPool
 
         public int HttpStatus { get { return connpool.httpStatusFor(Code); } }
 
-        /// <summary>The exception for a native status code; one case per code.</summary>
+        /// <summary>
+        /// The exception class of each status code, from the exception column of the status
+        /// table (CONNPOOL_BINDING_STATUS_MAP in connpool_facade.hpp, checked against
+        /// connpool.h's list): the constructor taking the detail, or null where the base serves.
+        /// </summary>
+        static readonly ConstructorInfo[] ByCode = BuildByCode();
+
+        static ConstructorInfo[] BuildByCode()
+        {
+            var codes = (Status[])Enum.GetValues(typeof(Status));
+            var table = new ConstructorInfo[codes.Length];
+            foreach (Status s in codes)
+            {
+                string name = connpool.exceptionNameFor((int)s);
+                if (name.Length == 0 || name == "PoolException") continue;
+                Type t = typeof(PoolException).Assembly.GetType("ConnPool." + name, true);
+                table[(int)s] = t.GetConstructor(new[] { typeof(string) });
+                if (table[(int)s] == null) throw new InvalidOperationException("no (string) constructor on " + name);
+            }
+            return table;
+        }
+
+        /// <summary>The exception for a native status code, as the status table says.</summary>
         internal static PoolException From(int code, string detail)
         {
             if (!Enum.IsDefined(typeof(Status), code))
                 return new PoolException(Status.EINTERNAL, "unknown status code " + code + (detail == null ? "" : ": " + detail));
-            switch ((Status)code)
-            {
-                case Status.EINVAL: return new PoolConfigException(detail);
-                case Status.ETIMEOUT: return new PoolTimeoutException(detail);
-                case Status.EUNAVAILABLE: return new PoolUnavailableException(detail);
-                case Status.ECLOSED: return new PoolClosedException(detail);
-                case Status.EOVERLOAD: return new PoolOverloadException(detail);
-                case Status.ESTALE: return new PoolStaleLeaseException(detail);
-                case Status.EFACTORY: return new PoolFactoryException(detail);
-                default: return new PoolException((Status)code, detail);
-            }
+            ConstructorInfo c = code < ByCode.Length ? ByCode[code] : null;
+            return c == null ? new PoolException((Status)code, detail) : (PoolException)c.Invoke(new object[] { detail });
         }
     }
 

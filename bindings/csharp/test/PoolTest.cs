@@ -300,6 +300,12 @@ namespace ConnPool.Tests
             Assert.IsInstanceOf<PoolFactoryException>(PoolException.From(7, null));
             Assert.AreEqual(503, PoolException.From(5, null).HttpStatus);
             Assert.AreEqual(Status.EINTERNAL, PoolException.From(999, null).Status);
+            // The HTTP column of the status table, code by code (1 EINVAL ... 11 PENDING).
+            int[] http = { 500, 503, 503, 503, 503, 500, 502, 500, 500, 500, 500 };
+            for (int code = 1; code <= 11; code++)
+                Assert.AreEqual(http[code - 1], PoolException.From(code, null).HttpStatus, "code " + code);
+            foreach (int code in new[] { 8, 9, 10 })
+                Assert.AreEqual(typeof(PoolException), PoolException.From(code, null).GetType(), "code " + code);
         }
 
         [Test]

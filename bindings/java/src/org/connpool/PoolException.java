@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.connpool;
 
+import java.lang.reflect.Constructor;
+
 /**
  * A pool call failed. The subclass says why; {@link #code()} is the C library's status code
  * (CONNPOOL_STATUS_MAP in connpool.h: the one table every binding is generated from) and
@@ -40,7 +42,29 @@ public class PoolException extends RuntimeException {
     return connpool.httpStatusFor(status.swigValue());
   }
 
-  /** The exception for a status code from the native library; one case per code. */
+  /**
+   * The exception class of each status code, from the exception column of the status table
+   * (CONNPOOL_BINDING_STATUS_MAP in connpool_facade.hpp, checked against connpool.h's list):
+   * the constructor taking the detail, or null where the base class serves.
+   */
+  private static final Constructor<?>[] BY_CODE = byCode();
+
+  private static Constructor<?>[] byCode() {
+    Status[] all = Status.values();
+    Constructor<?>[] out = new Constructor<?>[all.length];
+    for (Status s : all) {
+      String name = connpool.exceptionNameFor(s.swigValue());
+      if (name.isEmpty() || name.equals("PoolException")) continue;
+      try {
+        out[s.swigValue()] = Class.forName("org.connpool." + name).getConstructor(String.class);
+      } catch (ReflectiveOperationException e) {
+        throw new ExceptionInInitializerError("status table names a class this jar lacks: " + name);
+      }
+    }
+    return out;
+  }
+
+  /** The exception for a status code from the native library, as the status table says. */
   static PoolException of(int code, String detail) {
     Status s;
     try {
@@ -48,15 +72,12 @@ public class PoolException extends RuntimeException {
     } catch (IllegalArgumentException e) {
       return new PoolException(Status.EINTERNAL, "unknown status code " + code + (detail == null ? "" : ": " + detail));
     }
-    switch (s) {
-      case EINVAL: return new PoolConfigException(detail);
-      case ETIMEOUT: return new PoolTimeoutException(detail);
-      case EUNAVAILABLE: return new PoolUnavailableException(detail);
-      case ECLOSED: return new PoolClosedException(detail);
-      case EOVERLOAD: return new PoolOverloadException(detail);
-      case ESTALE: return new PoolStaleLeaseException(detail);
-      case EFACTORY: return new PoolFactoryException(detail);
-      default: return new PoolException(s, detail);
+    Constructor<?> c = code >= 0 && code < BY_CODE.length ? BY_CODE[code] : null;
+    if (c == null) return new PoolException(s, detail);
+    try {
+      return (PoolException) c.newInstance(detail);
+    } catch (ReflectiveOperationException e) {
+      return new PoolException(s, detail);  // cannot happen: public constructors of our classes
     }
   }
 }

@@ -277,6 +277,14 @@ class PoolTest {
     assertEquals(PoolFactoryException.class, PoolException.of(7, null).getClass());
     assertEquals(503, PoolException.of(5, null).httpStatus());
     assertEquals(Status.EINTERNAL, PoolException.of(999, null).status());
+    // The HTTP column of the status table, code by code (1 EINVAL ... 11 PENDING).
+    int[] http = {500, 503, 503, 503, 503, 500, 502, 500, 500, 500, 500};
+    for (int code = 1; code <= 11; code++) {
+      assertEquals(http[code - 1], PoolException.of(code, null).httpStatus(), "code " + code);
+    }
+    for (int code : new int[] {8, 9, 10}) {
+      assertEquals(PoolException.class, PoolException.of(code, null).getClass(), "code " + code);
+    }
   }
 
   @Test
