@@ -24,6 +24,7 @@
 
 #include "connpool/connpool.h"
 #include "factory.h"
+#include "../common/eventually.h"
 
 namespace connpool_faults {
 
@@ -213,18 +214,7 @@ class FaultFactory final : public connpool::Factory {
   bool with_validate_, with_reset_;
 };
 
-// Polls `pred` until it holds (true) or a generous real-time bound passes (false): waiting on
-// an observable condition, never sleeping for a guessed time. The short pause between polls
-// leaves the CPU to the threads being waited for (the machine may have two cores).
-template <typename Pred>
-bool Eventually(Pred pred, std::chrono::milliseconds bound = std::chrono::seconds(30)) {
-  const auto end = std::chrono::steady_clock::now() + bound;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
-  return true;
-}
+using connpool_test::Eventually;  // tests/common/eventually.h
 
 inline int64_t MsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "pg_factory.h"
+#include "../common/eventually.h"
 
 namespace connpool_it {
 
@@ -28,12 +29,7 @@ int64_t NowNs() {
 }
 
 bool WaitUntil(const std::function<bool()>& cond, int64_t timeout_ms, int64_t poll_ms) {
-  const int64_t deadline = NowNs() + timeout_ms * 1'000'000;
-  for (;;) {
-    if (cond()) return true;
-    if (NowNs() >= deadline) return cond();
-    std::this_thread::sleep_for(std::chrono::milliseconds(poll_ms));
-  }
+  return connpool_test::Eventually(cond, std::chrono::milliseconds(timeout_ms), std::chrono::milliseconds(poll_ms));
 }
 
 namespace {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "connpool/connpool.h"
+#include "../common/eventually.h"
 
 namespace stats_test {
 
@@ -103,17 +104,7 @@ inline connpool_pool_t* MakePool(Backend* backend,
   return pool;
 }
 
-// Polls `pred` until it holds or `bound` of real time passes (then false: the test fails
-// instead of hanging). Not a sleep: it returns as soon as `pred` holds.
-inline bool Eventually(const std::function<bool()>& pred,
-                       std::chrono::milliseconds bound = std::chrono::seconds(15)) {
-  const auto end = std::chrono::steady_clock::now() + bound;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // polling interval only
-  }
-  return true;
-}
+using connpool_test::Eventually;  // tests/common/eventually.h
 
 // Owned text returned by the library.
 inline std::string Take(char* p) {

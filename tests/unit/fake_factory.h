@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "factory.h"
+#include "../common/eventually.h"
 
 namespace connpool::testing {
 
@@ -121,17 +122,7 @@ class FakeFactory final : public Factory {
   bool with_validate_, with_reset_;
 };
 
-// Waits for a condition another thread makes true; fails the test (returns false) after a
-// generous real-time bound rather than hanging. Not a sleep: it returns as soon as `pred` holds.
-template <typename Pred>
-bool Eventually(Pred pred, std::chrono::milliseconds bound = std::chrono::seconds(10)) {
-  auto end = std::chrono::steady_clock::now() + bound;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::yield();
-  }
-  return true;
-}
+using connpool_test::Eventually;  // tests/common/eventually.h
 
 }  // namespace connpool::testing
 
