@@ -282,6 +282,72 @@ class CancelToken {
   connpool_cancel_t* const token_;
 };
 
+#ifndef SWIG
+// The lease each connection handle currently has, for bindings whose handles are small
+// integers (Java's HandleTable) and whose pools give a connection one lease at a time
+// (max_leases_per_conn 1): acquire then hands the language one number (the handle, which it
+// turns into its object with an array read) instead of writing a lease and a handle into an
+// array, and release takes the handle back. Chunks of 1024 entries are made on first use and
+// kept until the pool is deleted (a release may come after close()).
+//
+// Thread safety: Set and Take are lock-free once the handle's chunk exists; making a chunk
+// takes mu_. A handle has at most one lease at a time, so Set never overwrites a lease (it
+// reports false if it would, and the caller takes the lease the slow way).
+class LeaseByHandle {
+ public:
+  static constexpr int64_t kChunk = 1024;
+  static constexpr int64_t kChunks = 128;  // handles below 131072 (max_size is at most 100000)
+
+  LeaseByHandle() {
+    for (auto& c : chunks_) c.store(nullptr, std::memory_order_relaxed);
+  }
+  ~LeaseByHandle() {
+    for (auto& c : chunks_) delete[] c.load(std::memory_order_relaxed);
+  }
+
+  static bool Fits(int64_t handle) { return handle > 0 && handle < kChunk * kChunks; }
+
+  // False: out of memory, or the handle already holds a lease (a shared connection).
+  bool Set(int64_t handle, uint64_t lease) {
+    std::atomic<uint64_t>* chunk = Chunk(handle, /*make=*/true);
+    if (chunk == nullptr) return false;
+    uint64_t expected = 0;
+    return chunk[handle % kChunk].compare_exchange_strong(expected, lease, std::memory_order_relaxed);
+  }
+  // The handle's lease, now 0; 0 if it had none (a second release).
+  uint64_t Take(int64_t handle) {
+    std::atomic<uint64_t>* chunk = Fits(handle) ? Chunk(handle, /*make=*/false) : nullptr;
+    return chunk == nullptr ? 0 : chunk[handle % kChunk].exchange(0, std::memory_order_relaxed);
+  }
+  uint64_t Peek(int64_t handle) {
+    std::atomic<uint64_t>* chunk = Fits(handle) ? Chunk(handle, /*make=*/false) : nullptr;
+    return chunk == nullptr ? 0 : chunk[handle % kChunk].load(std::memory_order_relaxed);
+  }
+
+ private:
+  LeaseByHandle(const LeaseByHandle&) = delete;
+  LeaseByHandle& operator=(const LeaseByHandle&) = delete;
+
+  std::atomic<uint64_t>* Chunk(int64_t handle, bool make) {
+    std::atomic<std::atomic<uint64_t>*>& c = chunks_[handle / kChunk];
+    std::atomic<uint64_t>* chunk = c.load(std::memory_order_acquire);
+    if (chunk != nullptr || !make) return chunk;
+    std::lock_guard<std::mutex> lk(mu_);
+    chunk = c.load(std::memory_order_relaxed);
+    if (chunk == nullptr) {
+      chunk = new (std::nothrow) std::atomic<uint64_t>[kChunk];
+      if (chunk == nullptr) return nullptr;
+      for (int64_t i = 0; i < kChunk; ++i) chunk[i].store(0, std::memory_order_relaxed);
+      c.store(chunk, std::memory_order_release);
+    }
+    return chunk;
+  }
+
+  std::mutex mu_;  // making a chunk
+  std::atomic<std::atomic<uint64_t>*> chunks_[kChunks];
+};
+#endif  // SWIG
+
 class Group;
 
 class Pool {
@@ -418,6 +484,38 @@ class Pool {
     }
     return rc;
   }
+
+  // The handle fast path (LeaseByHandle): acquireAsyncTicket with the whole outcome in the
+  // return value, so the language reads no out-parameters. > 0: served, the value is the
+  // connection's handle and its lease stays here for releaseHandle(). <= 0: minus
+  // (status | ticket << 8 | spill_handle << 8): the status in the low byte; for
+  // CONNPOOL_PENDING the ticket above it (the outcome comes as Factory::acquired); for
+  // kSpilled (a handle that cannot hold the lease here: a shared connection, or too large)
+  // the handle above it, and takeSpilledLease() gives the lease on this thread.
+  static constexpr int kSpilled = 255;
+  int64_t acquireHandle(int64_t timeout_ms, int priority, CancelToken* cancel) {
+    int64_t lease = 0, handle = 0, ticket = 0;
+    int rc = acquireAsyncTicket(timeout_ms, priority, cancel, &lease, &handle, &ticket);
+    if (rc == CONNPOOL_PENDING) return -((ticket << 8) | rc);
+    if (rc != CONNPOOL_OK) return -static_cast<int64_t>(rc);
+    if (LeaseByHandle::Fits(handle) && leases_.Set(handle, static_cast<uint64_t>(lease))) return handle;
+    spilled_lease() = lease;
+    return -((handle << 8) | kSpilled);
+  }
+  static int64_t takeSpilledLease() {
+    int64_t lease = spilled_lease();
+    spilled_lease() = 0;
+    return lease;
+  }
+  // Gives back the lease acquireHandle() kept for `handle`; CONNPOOL_ESTALE if it has none.
+  // Valid after close(), as release().
+  int releaseHandle(int64_t handle, bool broken) {
+    const uint64_t lease = leases_.Take(handle);
+    if (lease == 0) return CONNPOOL_ESTALE;
+    return release(static_cast<int64_t>(lease), broken);
+  }
+  // The lease `handle` holds now (0: none), for logs.
+  int64_t leaseOfHandle(int64_t handle) { return static_cast<int64_t>(leases_.Peek(handle)); }
 
   // connpool_pool_explain: one redacted line on why an acquire that ended with `status` was not
   // served (pool state, counts, last create error), for the language's exception message.
@@ -592,6 +690,12 @@ class Pool {
   int status_ = CONNPOOL_OK;
   std::string error_;
   connpool_util::EntryGate gate_;
+  LeaseByHandle leases_;  // acquireHandle()'s leases, by handle
+  // The lease of acquireHandle()'s kSpilled outcome, until takeSpilledLease() on this thread.
+  static int64_t& spilled_lease() {
+    static thread_local int64_t lease = 0;
+    return lease;
+  }
   std::mutex mu_;               // with cv_: close() racing close() waits for the first
   std::condition_variable cv_;
   bool freed_ = false;  // guarded by mu_

@@ -17,8 +17,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class FactoryAdapter<T> extends NativeFactory {
   private final ConnectionFactory<T> factory;
-  private final ConcurrentHashMap<Long, T> connections = new ConcurrentHashMap<>();
-  private final AtomicLong nextHandle = new AtomicLong(1);
+  private final HandleTable<T> connections = new HandleTable<>();
   /** Adapters whose native pool has made its last callback (tests watch dropped pools). */
   static final AtomicLong RELEASED = new AtomicLong();
   /**
@@ -67,9 +66,7 @@ final class FactoryAdapter<T> extends NativeFactory {
         result.retry("ConnectionFactory.create returned null");
         return;
       }
-      long handle = nextHandle.getAndIncrement();
-      connections.put(handle, conn);
-      result.succeed(handle);
+      result.succeed(connections.add(conn));
     } catch (CreateException e) {
       if (e.isFatal()) {
         result.fatal(describe(e));

@@ -99,25 +99,35 @@ public final class Pool<T> implements AutoCloseable {
   private static final int OK = Status.OK.swigValue();
   private static final int PENDING = Status.PENDING.swigValue();
   private static final int CANCELED = Status.ECANCELED.swigValue();
-  /** Each thread's cancel token for blocking acquires, replaced once an interrupt triggered it. */
-  private static final ThreadLocal<CancelHandle> THREAD_CANCEL = new ThreadLocal<>();
+  private static final int SPILLED = NativePool.kSpilled;
+  /** Per thread: its cancel token for blocking acquires, replaced once an interrupt triggered it. */
+  private static final class ThreadState {
+    CancelHandle cancel;
+  }
+
+  private static final ThreadLocal<ThreadState> THREAD_STATE = ThreadLocal.withInitial(ThreadState::new);
 
   private Lease<T> acquire(long timeoutMs, int priority) {
     if (timeoutMs == 0) return acquireBlocking(timeoutMs, priority);
-    long[] out = new long[3];
+    ThreadState state = THREAD_STATE.get();
     try {
-      CancelHandle cancel = THREAD_CANCEL.get();
+      CancelHandle cancel = state.cancel;
       if (cancel == null) {
         cancel = new CancelHandle();
-        THREAD_CANCEL.set(cancel);
+        state.cancel = cancel;
       }
       // The asynchronous call serves a free connection at once, like connpool_acquire; only a
       // wait goes through the dispatcher, so the waiting thread parks in Java, where an
       // interrupt reaches it (a thread blocked in native code would not notice one).
-      int rc = nat.acquireAsyncInto(timeoutMs, priority, cancel.token(), out);
-      if (rc == OK) return adopt(out[0], out[1]);
+      // One number back: the connection's handle (its lease stays in the native facade until
+      // releaseHandle), or minus the status with the ticket or the spilled handle above it.
+      long r = nat.acquireHandle(timeoutMs, priority, cancel.token());
+      if (r > 0) return adoptHandle(r);
+      long v = -r;
+      int rc = (int) (v & 0xff);
+      if (rc == SPILLED) return adopt(NativePool.takeSpilledLease(), v >>> 8);
       if (rc != PENDING) throw failure(rc);
-      return awaitPending(out[2], cancel);
+      return awaitPending(v >>> 8, cancel, state);
     } finally {
       // The Cleaner must not free the native pool while a call on it is running.
       Reference.reachabilityFence(this);
@@ -138,7 +148,7 @@ public final class Pool<T> implements AutoCloseable {
     }
   }
 
-  private Lease<T> awaitPending(long ticket, CancelHandle cancel) {
+  private Lease<T> awaitPending(long ticket, CancelHandle cancel, ThreadState state) {
     Thread me = Thread.currentThread();
     ParkedAcquire wait = new ParkedAcquire(this, cancel, me);
     adapter.await(ticket, wait);
@@ -146,13 +156,13 @@ public final class Pool<T> implements AutoCloseable {
       cancel.trigger();
       if (wait.abandon()) {
         // The outcome, when it comes, gives its lease back and frees the token.
-        THREAD_CANCEL.remove();
+        state.cancel = null;
         throw new PoolInterruptedException("interrupted while waiting; " + nat.explain(CANCELED));
       }
       // The outcome arrived as we were interrupted: take it (the flag stays set).
     }
     if (cancel.triggered()) {  // spent: the next acquire of this thread needs a new token
-      THREAD_CANCEL.remove();
+      state.cancel = null;
       cancel.free();
     }
     int rc = wait.status();
@@ -404,6 +414,34 @@ public final class Pool<T> implements AutoCloseable {
   }
 
   /** Wraps a lease that a Group took on this pool, so closing it releases it here. */
+  /** A lease of the handle fast path: the native facade holds the lease value. */
+  private Lease<T> adoptHandle(long handle) {
+    T conn = adapter.connection(handle);
+    if (conn == null) {
+      nat.releaseHandle(handle, true);
+      throw PoolException.of(Status.EINTERNAL.swigValue(), "leased connection has no Java object");
+    }
+    return new Lease<>(this, 0, handle, conn);
+  }
+
+  void releaseHandle(long handle, boolean broken) {
+    int rc;
+    try {
+      rc = nat.releaseHandle(handle, broken);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+    if (rc != 0) throw PoolException.of(rc, "release of the lease of connection handle " + handle);
+  }
+
+  long leaseOfHandle(long handle) {
+    try {
+      return nat.leaseOfHandle(handle);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
   Lease<T> adopt(long lease, long handle) {
     try {
       T conn = adapter.connection(handle);
@@ -411,7 +449,7 @@ public final class Pool<T> implements AutoCloseable {
         nat.release(lease, true);
         throw PoolException.of(Status.EINTERNAL.swigValue(), "leased connection has no Java object");
       }
-      return new Lease<>(this, lease, conn);
+      return new Lease<>(this, lease, 0, conn);
     } finally {
       Reference.reachabilityFence(this);
     }
