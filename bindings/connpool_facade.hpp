@@ -498,9 +498,14 @@ class Pool {
     int rc = acquireAsyncTicket(timeout_ms, priority, cancel, &lease, &handle, &ticket);
     if (rc == CONNPOOL_PENDING) return -((ticket << 8) | rc);
     if (rc != CONNPOOL_OK) return -static_cast<int64_t>(rc);
-    if (LeaseByHandle::Fits(handle) && leases_.Set(handle, static_cast<uint64_t>(lease))) return handle;
-    spilled_lease() = lease;
-    return -((handle << 8) | kSpilled);
+    return KeepLease(lease, handle);
+  }
+  // The same for the plain blocking acquire (C#'s Acquire): no PENDING, no ticket.
+  int64_t acquireHandleBlocking(int64_t timeout_ms, int priority) {
+    int64_t lease = 0, handle = 0;
+    int rc = acquire(timeout_ms, priority, &lease, &handle);
+    if (rc != CONNPOOL_OK) return -static_cast<int64_t>(rc);
+    return KeepLease(lease, handle);
   }
   static int64_t takeSpilledLease() {
     int64_t lease = spilled_lease();
@@ -691,6 +696,13 @@ class Pool {
   std::string error_;
   connpool_util::EntryGate gate_;
   LeaseByHandle leases_;  // acquireHandle()'s leases, by handle
+  // acquireHandle()'s result for a served acquire: the handle, its lease kept here; or the
+  // handle spilled with its lease parked for takeSpilledLease().
+  int64_t KeepLease(int64_t lease, int64_t handle) {
+    if (LeaseByHandle::Fits(handle) && leases_.Set(handle, static_cast<uint64_t>(lease))) return handle;
+    spilled_lease() = lease;
+    return -((handle << 8) | kSpilled);
+  }
   // The lease of acquireHandle()'s kSpilled outcome, until takeSpilledLease() on this thread.
   static int64_t& spilled_lease() {
     static thread_local int64_t lease = 0;

@@ -19,8 +19,7 @@ namespace ConnPool
     internal sealed class FactoryAdapter<T> : NativeFactory
     {
         private readonly ConnectionFactory<T> factory;
-        private readonly ConcurrentDictionary<long, T> connections = new ConcurrentDictionary<long, T>();
-        private long nextHandle;
+        private readonly HandleTable<T> connections = new HandleTable<T>();
         private GCHandle self;
 
         /// <summary>Adapters whose native pool made its last callback (tests watch dropped pools).</summary>
@@ -48,7 +47,7 @@ namespace ConnPool
 
         internal bool TryGet(long handle, out T connection)
         {
-            return connections.TryGetValue(handle, out connection);
+            return connections.TryGet(handle, out connection);
         }
 
         public override void create(NativeCreateResult result)
@@ -61,9 +60,7 @@ namespace ConnPool
                     result.retry("ConnectionFactory.Create returned null");
                     return;
                 }
-                long handle = Interlocked.Increment(ref nextHandle);
-                connections[handle] = conn;
-                result.succeed(handle);
+                result.succeed(connections.Add(conn));
             }
             catch (CreateException e)
             {
@@ -105,7 +102,7 @@ namespace ConnPool
             try
             {
                 T conn;
-                return connections.TryGetValue(handle, out conn) && factory.Validate(conn);
+                return connections.TryGet(handle, out conn) && factory.Validate(conn);
             }
             catch (Exception)
             {
@@ -118,7 +115,7 @@ namespace ConnPool
             try
             {
                 T conn;
-                return connections.TryGetValue(handle, out conn) && factory.Reset(conn);
+                return connections.TryGet(handle, out conn) && factory.Reset(conn);
             }
             catch (Exception)
             {

@@ -13,14 +13,18 @@ namespace ConnPool
     public sealed class Lease<T> : IDisposable
     {
         private readonly Pool<T> pool;
-        private readonly long id;
+        // The native lease. On the fast path the native facade holds it by handle (> 0) and
+        // this is 0 until Id asks for it.
+        private long id;
+        private readonly long handle;
         private readonly T connection;
         private int done;
 
-        internal Lease(Pool<T> pool, long id, T connection)
+        internal Lease(Pool<T> pool, long id, long handle, T connection)
         {
             this.pool = pool;
             this.id = id;
+            this.handle = handle;
             this.connection = connection;
         }
 
@@ -34,19 +38,34 @@ namespace ConnPool
             }
         }
 
-        /// <summary>The native lease value (matches "lease" in the stats' leaks list).</summary>
-        public long Id { get { return id; } }
+        /// <summary>
+        /// The native lease value (matches "lease" in the stats' leaks list); ask while the lease
+        /// is out (afterwards it is the value asked for then, or 0).
+        /// </summary>
+        public long Id
+        {
+            get
+            {
+                if (id == 0 && handle != 0 && Volatile.Read(ref done) == 0) id = pool.LeaseOfHandle(handle);
+                return id;
+            }
+        }
 
         /// <summary>Returns the connection to the pool. Idempotent.</summary>
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref done, 1) == 0) pool.Release(id, false);
+            if (Interlocked.Exchange(ref done, 1) == 0) GiveBack(false);
         }
 
         /// <summary>Returns the connection as broken: the pool destroys it.</summary>
         public void Discard()
         {
-            if (Interlocked.Exchange(ref done, 1) == 0) pool.Release(id, true);
+            if (Interlocked.Exchange(ref done, 1) == 0) GiveBack(true);
+        }
+
+        private void GiveBack(bool broken)
+        {
+            if (handle != 0) pool.ReleaseHandle(handle, broken); else pool.Release(id, broken);
         }
     }
 }

@@ -171,16 +171,23 @@ namespace ConnPool
 
         private Lease<T> DoAcquire(long timeoutMs, int priority)
         {
-            long lease, handle;
-            int rc = nat.acquire(timeoutMs, priority, out lease, out handle);
-            if (rc != 0) throw Failure(rc);
-            T conn;
-            if (!adapter.TryGet(handle, out conn))
+            // One number back: the connection's handle (its lease stays in the native facade
+            // until ReleaseHandle), or minus the status, with a spilled handle above it.
+            long r = nat.acquireHandleBlocking(timeoutMs, priority);
+            if (r <= 0)
             {
-                nat.release(lease, true);
+                long v = -r;
+                int rc = (int)(v & 0xff);
+                if (rc != NativePool.kSpilled) throw Failure(rc);
+                return Adopt(NativePool.takeSpilledLease(), v >> 8);
+            }
+            T conn;
+            if (!adapter.TryGet(r, out conn))
+            {
+                nat.releaseHandle(r, true);
                 throw PoolException.From((int)Status.EINTERNAL, "leased connection has no .NET object");
             }
-            return new Lease<T>(this, lease, conn);
+            return new Lease<T>(this, 0, r, conn);
         }
 
         internal void Release(long lease, bool broken)
@@ -188,6 +195,14 @@ namespace ConnPool
             int rc = nat.release(lease, broken);
             if (rc != 0) throw PoolException.From(rc, "release of lease " + lease);
         }
+
+        internal void ReleaseHandle(long handle, bool broken)
+        {
+            int rc = nat.releaseHandle(handle, broken);
+            if (rc != 0) throw PoolException.From(rc, "release of the lease of connection handle " + handle);
+        }
+
+        internal long LeaseOfHandle(long handle) { return nat.leaseOfHandle(handle); }
 
         /// <summary>Waits until the pool is ready or degraded; throws otherwise.</summary>
         public void AwaitReady(TimeSpan timeout)
@@ -260,7 +275,7 @@ namespace ConnPool
                 nat.release(lease, true);
                 throw PoolException.From((int)Status.EINTERNAL, "leased connection has no .NET object");
             }
-            return new Lease<T>(this, lease, conn);
+            return new Lease<T>(this, lease, 0, conn);
         }
     }
 

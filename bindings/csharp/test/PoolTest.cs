@@ -432,7 +432,17 @@ namespace ConnPool.Tests
                 Assert.AreEqual(1, Num(stats, "connections", "busy"));
                 Assert.AreEqual("true", stats.Element("adaptive").Element("enabled").Value);
                 Assert.AreEqual(5, Num(stats, "adaptive", "target_wait_ms"));
+                // The first share is on the handle fast path, the others spill to the lease
+                // path: each names its own native lease and every one comes back.
+                var ids = new HashSet<long>();
+                foreach (var l in leases) ids.Add(l.Id);
+                Assert.AreEqual(3, ids.Count, "three distinct native leases");
+                Assert.IsFalse(ids.Contains(0));
+                var conn = leases[0].Connection;
                 foreach (var l in leases) l.Dispose();
+                Assert.AreEqual(0, Num(Stats(pool), "connections", "in_use"));
+                using (var again = pool.Acquire(Long))
+                    Assert.AreSame(conn, again.Connection, "the connection serves again");
             }
         }
     }

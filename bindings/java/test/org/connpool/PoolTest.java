@@ -399,7 +399,18 @@ class PoolTest {
       Map<String, Object> a = section(pool.stats(), "adaptive");
       assertEquals(Boolean.TRUE, a.get("enabled"));
       assertEquals(5L, (Long) a.get("target_wait_ms"));
+      // The first share is on the handle fast path, the others spill to the lease path: each
+      // names its own native lease and every one comes back.
+      java.util.Set<Long> ids = new java.util.HashSet<>();
+      for (Lease<FakeFactory.Conn> l : leases) ids.add(l.id());
+      assertEquals(3, ids.size(), "three distinct native leases: " + ids);
+      assertFalse(ids.contains(0L));
+      FakeFactory.Conn shared = leases.get(0).get();
       for (Lease<FakeFactory.Conn> l : leases) l.close();
+      assertEquals(0L, (Long) section(pool.stats(), "connections").get("in_use"));
+      try (Lease<FakeFactory.Conn> again = pool.acquire(LONG)) {
+        assertSame(shared, again.get(), "the connection serves again");
+      }
     }
   }
 }
