@@ -4,7 +4,6 @@ package connpool
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 
 	"github.com/libconnpool/connpool-go/internal/native"
@@ -48,8 +47,7 @@ type adapter[T any] struct {
 	f        Factory[T]
 	validate Validator[T]
 	reset    Resetter[T]
-	conns    sync.Map // int64 handle -> T
-	next     atomic.Int64
+	conns    handleTable[T] // handle -> T
 }
 
 func newAdapter[T any](f Factory[T]) *adapter[T] {
@@ -59,14 +57,7 @@ func newAdapter[T any](f Factory[T]) *adapter[T] {
 	return a
 }
 
-func (a *adapter[T]) conn(handle int64) (T, bool) {
-	v, ok := a.conns.Load(handle)
-	if !ok {
-		var zero T
-		return zero, false
-	}
-	return v.(T), true
-}
+func (a *adapter[T]) conn(handle int64) (T, bool) { return a.conns.get(handle) }
 
 func (a *adapter[T]) Create(r native.NativeCreateResult) {
 	defer func() {
@@ -84,16 +75,13 @@ func (a *adapter[T]) Create(r native.NativeCreateResult) {
 		}
 		return
 	}
-	h := a.next.Add(1)
-	a.conns.Store(h, conn)
-	r.Succeed(h)
+	r.Succeed(a.conns.add(conn))
 }
 
 func (a *adapter[T]) Destroy(handle int64) {
 	defer func() { _ = recover() }()
-	v, ok := a.conns.LoadAndDelete(handle)
-	if ok {
-		_ = a.f.Destroy(v.(T))
+	if c, ok := a.conns.remove(handle); ok {
+		_ = a.f.Destroy(c)
 	}
 }
 

@@ -118,12 +118,7 @@ func (g *Group[T]) adopt(rc int, lease, handle int64, member int) (*Lease[T], er
 	p := g.members[member]
 	g.mu.Unlock()
 	runtime.KeepAlive(g)
-	conn, ok := p.adapter.conn(handle)
-	if !ok {
-		p.release(lease, true)
-		return nil, errorFor(ErrInternal.Code, "leased connection has no Go value")
-	}
-	return &Lease[T]{pool: p, id: lease, conn: conn}, nil
+	return p.leaseFor(lease, handle)
 }
 
 // StatsJSON is the group stats document (members with roles, states and stats; totals;

@@ -164,13 +164,23 @@ func (p *Pool[T]) AcquirePriority(timeout time.Duration, priority int) (*Lease[T
 	if p == nil {
 		return nil, errorFor(ErrClosed.Code, "nil pool")
 	}
-	var out [2]int64
-	rc := p.nat.Acquire(millis(timeout), priority, out[0:1], out[1:2])
+	// One number back: the connection's handle (its lease stays in the native facade until
+	// releaseHandle), or minus the status, with a spilled handle above it.
+	r := p.nat.AcquireHandleBlocking(millis(timeout), priority)
 	runtime.KeepAlive(p) // the finalizer must not free the native pool during the call
-	if rc != int(native.OK) {
-		return nil, p.acquireError(rc, nil)
+	if r <= 0 {
+		v := -r
+		if rc := int(v & 0xff); rc != native.NativePoolKSpilled {
+			return nil, p.acquireError(rc, nil)
+		}
+		return p.leaseFor(native.NativePoolTakeSpilledLease(), v>>8)
 	}
-	return p.leaseFor(out[0], out[1])
+	conn, ok := p.adapter.conn(r)
+	if !ok {
+		p.releaseHandle(r, true)
+		return nil, errorFor(ErrInternal.Code, "leased connection has no Go value")
+	}
+	return &Lease[T]{pool: p, handle: r, conn: conn}, nil
 }
 
 // AcquireContext borrows a connection, waiting until one is free, ctx is done, or the
@@ -248,7 +258,9 @@ func (p *Pool[T]) leaseFor(lease, handle int64) (*Lease[T], error) {
 		p.release(lease, true)
 		return nil, errorFor(ErrInternal.Code, "leased connection has no Go value")
 	}
-	return &Lease[T]{pool: p, id: lease, conn: conn}, nil
+	l := &Lease[T]{pool: p, conn: conn}
+	l.id.Store(lease)
+	return l, nil
 }
 
 // acquireError is the error of a failed acquire, with the pool's explanation (state, counts,
@@ -263,6 +275,15 @@ func (p *Pool[T]) acquireError(rc int, ctxErr error) error {
 		e.Cause = ctxErr // a deadline that ended the wait: errors.Is(err, context.DeadlineExceeded)
 	}
 	return err
+}
+
+func (p *Pool[T]) releaseHandle(handle int64, broken bool) error {
+	rc := p.nat.ReleaseHandle(handle, broken)
+	runtime.KeepAlive(p)
+	if rc == int(native.OK) {
+		return nil
+	}
+	return errorFor(rc, "release of the lease of connection handle "+strconv.FormatInt(handle, 10))
 }
 
 func (p *Pool[T]) release(lease int64, broken bool) error {
@@ -375,9 +396,12 @@ func (p *Pool[T]) Close() error {
 // like the connection it holds.
 type Lease[T any] struct {
 	pool *Pool[T]
-	id   int64
-	conn T
-	done atomic.Bool
+	// The native lease. On the fast path the native facade holds it by handle (> 0) and
+	// this is 0 until ID asks for it.
+	id     atomic.Int64
+	handle int64
+	conn   T
+	done   atomic.Bool
 }
 
 // Conn is your connection, as your Factory's Create returned it.
@@ -389,12 +413,17 @@ func (l *Lease[T]) Conn() T {
 	return l.conn
 }
 
-// ID is the native lease value (matches "lease" in the stats' leaks list).
+// ID is the native lease value (matches "lease" in the stats' leaks list); ask while the
+// lease is out (afterwards it is the value asked for then, or 0).
 func (l *Lease[T]) ID() uint64 {
 	if l == nil {
 		return 0
 	}
-	return uint64(l.id)
+	if l.id.Load() == 0 && l.handle != 0 && !l.done.Load() {
+		l.id.Store(l.pool.nat.LeaseOfHandle(l.handle))
+		runtime.KeepAlive(l.pool)
+	}
+	return uint64(l.id.Load())
 }
 
 // Release returns the connection to the pool (reset first when configured).
@@ -402,7 +431,7 @@ func (l *Lease[T]) Release() error {
 	if l == nil || !l.done.CompareAndSwap(false, true) {
 		return nil
 	}
-	return l.pool.release(l.id, false)
+	return l.giveBack(false)
 }
 
 // Discard returns the connection as broken: the pool destroys it.
@@ -410,7 +439,14 @@ func (l *Lease[T]) Discard() error {
 	if l == nil || !l.done.CompareAndSwap(false, true) {
 		return nil
 	}
-	return l.pool.release(l.id, true)
+	return l.giveBack(true)
+}
+
+func (l *Lease[T]) giveBack(broken bool) error {
+	if l.handle != 0 {
+		return l.pool.releaseHandle(l.handle, broken)
+	}
+	return l.pool.release(l.id.Load(), broken)
 }
 
 // Stats mirrors the stats document (docs/STATS.md); fields the library adds later are
