@@ -658,9 +658,27 @@ func TestSharedLeasesAndAdaptiveStats(t *testing.T) {
 	if !s.Adaptive.Enabled || s.Adaptive.TargetWaitMS != 5 {
 		t.Fatalf("adaptive %+v", s.Adaptive)
 	}
+	// The first share is on the handle fast path, the others spill to the lease path: each
+	// names its own native lease and every one comes back.
+	ids := map[uint64]bool{}
+	for _, l := range leases {
+		ids[l.ID()] = true
+	}
+	if len(ids) != 3 || ids[0] {
+		t.Fatalf("native leases %v, want three distinct non-zero", ids)
+	}
+	shared := leases[0].Conn()
 	for _, l := range leases {
 		if err := l.Release(); err != nil {
 			t.Fatal(err)
 		}
 	}
+	if s := stats(t, p); s.Connections.InUse != 0 {
+		t.Fatalf("in_use %d after every release", s.Connections.InUse)
+	}
+	again, err := p.Acquire(long)
+	if err != nil || again.Conn() != shared {
+		t.Fatalf("the connection does not serve again: %v", err)
+	}
+	_ = again.Release()
 }
