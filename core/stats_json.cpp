@@ -160,7 +160,12 @@ char* StatsToJson(const StatsSnapshot& s) {
     else
       cJSON_AddNullToObject(r, "next_attempt_in_ms");
     Ms(r, "outage_ms", s.outage_ms);
+    I64(r, "create_limit", s.create_limit);
   }
+  if (s.health_reason != nullptr)
+    cJSON_AddStringToObject(root, "health_reason", s.health_reason);
+  else
+    cJSON_AddNullToObject(root, "health_reason");
   if (s.has_last_error) {
     cJSON* e = cJSON_AddObjectToObject(root, "last_error");
     if (e) {
