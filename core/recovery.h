@@ -4,10 +4,11 @@
 //   * ProbeSchedule: the delay before the next create after a failure. During an outage the
 //     retry_* backoff still grows, but probe_interval_ms caps the time between probes, so the
 //     pool notices a returning backend within one interval whatever the outage's length. The
-//     first probe of an outage comes at a random point within the first interval ("full
-//     jitter"), so a fleet of pools that lost the same backend at the same moment spreads over
-//     the interval instead of probing in step; later capped probes keep exactly one interval,
-//     which keeps each pool's random phase and the rate at one probe per interval.
+//     first probe whose backoff reaches the interval (with the defaults: the first probe of the
+//     outage) comes at a random point within it ("full jitter"), so a fleet of pools that lost
+//     the same backend at the same moment spreads over the interval instead of probing in
+//     step; later probes keep exactly one interval, which keeps each pool's random phase and
+//     the rate at one probe per interval.
 //   * SlowStart: how many creates may be in flight once a probe succeeded again: 1, then 2,
 //     4, ... (one more per success, so the limit doubles each round of creates, as TCP's slow
 //     start does per round trip) up to connect_concurrency, so a recovering backend is not hit by every pool's full refill at once.

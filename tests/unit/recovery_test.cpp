@@ -29,9 +29,11 @@ TEST(ProbeSchedule, FirstProbeComesAtARandomPointOfTheFirstInterval) {
   EXPECT_EQ(s.OutageDelayMs(1, 0.0), 1);
   EXPECT_EQ(s.OutageDelayMs(1, 0.5), 500);
   EXPECT_EQ(s.OutageDelayMs(1, 0.9999), 1000);
-  // retry_initial_ms below the interval bounds the first probe instead.
+  // With retry_initial_ms below the interval the first retry waits retry_initial_ms (with
+  // retry_jitter) as before; the full jitter moves to the first step that reaches the cap.
   s.backoff.initial_ms = 100;
-  EXPECT_EQ(s.OutageDelayMs(1, 0.9999), 100);
+  EXPECT_EQ(s.OutageDelayMs(1, 0.5), 100);
+  EXPECT_EQ(s.OutageDelayMs(1, 0.0), 80);
 }
 
 TEST(ProbeSchedule, BackoffGrowsUntilTheIntervalThenProbesExactlyOneIntervalApart) {
@@ -41,7 +43,10 @@ TEST(ProbeSchedule, BackoffGrowsUntilTheIntervalThenProbesExactlyOneIntervalApar
     EXPECT_NEAR(s.OutageDelayMs(3, u), 400, 80) << u;
     EXPECT_LE(s.OutageDelayMs(4, u), 1000) << "800 + 20 % is capped";
     EXPECT_GE(s.OutageDelayMs(4, u), 640);
-    for (uint64_t n = 5; n < 200; ++n) ASSERT_EQ(s.OutageDelayMs(n, u), 1000) << n;
+    // 1600 >= the cap: this probe picks its phase at random within one interval,
+    EXPECT_EQ(s.OutageDelayMs(5, u), std::max<int64_t>(1, static_cast<int64_t>(u * 1000 + 0.5)));
+    // and keeps it from then on.
+    for (uint64_t n = 6; n < 200; ++n) ASSERT_EQ(s.OutageDelayMs(n, u), 1000) << n;
   }
 }
 
@@ -99,6 +104,13 @@ TEST(ProbeSchedule, AFleetThatFailedTogetherSpreadsItsProbes) {
     SCOPED_TRACE(back_ms);
     EXPECT_LE(PeakOverMean(fleet, back_ms), 3.0);
   }
+  // With a faster start (retry_initial_ms 100: 100, 200, 400, 800 ms, then capped) the fleet
+  // spreads from the first capped probe on.
+  ProbeSchedule fast = Defaults();
+  fast.backoff.initial_ms = 100;
+  std::vector<std::vector<int64_t>> fast_fleet;
+  for (uint64_t seed = 1; seed <= 200; ++seed) fast_fleet.push_back(Attempts(fast, seed * 31, 700000));
+  for (int64_t back_ms : {2500, 10000, 60000, 600000}) EXPECT_LE(PeakOverMean(fast_fleet, back_ms), 3.0) << back_ms;
   EXPECT_GT(PeakOverMean(plain, 500), 3.0) << "the check would catch a fleet in step";
 }
 
