@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "unit/pool_fixture.h"
@@ -112,6 +113,36 @@ TEST_F(CapacityFixture, ConnectionsThatBreakTooMakeItAnOutage) {
   pool_->RunMaintenance();
   ASSERT_TRUE(WaitState(Health::kUnavailable));
   EXPECT_STREQ(pool_->Snapshot().health_reason, "outage");
+}
+
+// Shared connections (max_leases_per_conn > 1) may never turn idle: a share given back
+// unbroken is the proof that they work.
+TEST_F(CapacityTest, SharedConnectionsProveThemselvesByTheirShares) {
+  Config cfg = SmallConfig(3);
+  cfg.max_leases_per_conn = 2;
+  Make(cfg);
+  ASSERT_TRUE(WaitState(Health::kReady));
+  std::vector<uint64_t> held;
+  for (int i = 0; i < 4; ++i) held.push_back(MustAcquire());  // two connections, both full
+  ASSERT_TRUE(WaitTotal(2));
+  state_->create_result = CreateResult::kRetry;
+  uint64_t got = 0;
+  std::thread waiter([&] { got = MustAcquire(100000); });
+  ASSERT_TRUE(Eventually([&] { return pool_->Snapshot().create_failures >= 1; }));
+  ASSERT_TRUE(WaitState(Health::kDegraded));
+  clock_.AdvanceMs(10);
+  ASSERT_EQ(pool_->Release(held[0], false), Status::kOK);  // the waiter gets that share
+  waiter.join();
+  held[0] = got;
+  for (int i = 0; i < 20; ++i) {  // 12 s, past the 5 s cutoff
+    clock_.AdvanceMs(600);
+    ASSERT_EQ(pool_->Release(held[i % 4], false), Status::kOK);
+    held[i % 4] = MustAcquire();
+    pool_->RunMaintenance();
+    ASSERT_EQ(pool_->state(), Health::kDegraded) << i;
+  }
+  EXPECT_STREQ(pool_->Snapshot().health_reason, "capacity");
+  for (uint64_t l : held) pool_->Release(l, false);
 }
 
 // Leases that never come back prove nothing: with no idle connection and no unbroken release
