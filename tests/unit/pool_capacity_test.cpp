@@ -115,6 +115,32 @@ TEST_F(CapacityFixture, ConnectionsThatBreakTooMakeItAnOutage) {
   EXPECT_STREQ(pool_->Snapshot().health_reason, "outage");
 }
 
+// At a capacity limit without traffic nothing uses the idle connections; maintenance
+// validates one of them per pass, so a server that dies meanwhile is an outage after all.
+TEST_F(CapacityFixture, IdleCanaryFindsADeadServer) {
+  Config cfg = SmallConfig(10);
+  cfg.retry_max_ms = 60000;
+  MakeFull(cfg, 3);
+  Serve(2000);
+  ASSERT_TRUE(Reason(pool_, "capacity"));
+  const int validations = state_->validate_calls.load();
+  for (int i = 0; i < 4; ++i) {
+    clock_.AdvanceMs(1000);
+    pool_->RunMaintenance();
+  }
+  EXPECT_EQ(state_->validate_calls.load(), validations + 4) << "one canary per maintenance pass";
+  EXPECT_TRUE(Reason(pool_, "capacity"));
+  state_->validate_ok = false;  // the server dies; no caller notices
+  clock_.AdvanceMs(1000);
+  pool_->RunMaintenance();
+  ASSERT_TRUE(Eventually([&] { return Reason(pool_, "outage"); }));
+  for (int i = 0; i < 10 && pool_->state() != Health::kUnavailable; ++i) {
+    clock_.AdvanceMs(600);
+    pool_->RunMaintenance();
+  }
+  ASSERT_TRUE(WaitState(Health::kUnavailable));
+}
+
 // Shared connections (max_leases_per_conn > 1) may never turn idle: a share given back
 // unbroken is the proof that they work.
 TEST_F(CapacityTest, SharedConnectionsProveThemselvesByTheirShares) {
