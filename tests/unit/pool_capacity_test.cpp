@@ -5,16 +5,26 @@
 // backoff; once its connections break too it is an outage again. On a fake clock.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "stats_json.h"
 #include "unit/pool_fixture.h"
 
 namespace connpool::testing {
 namespace {
 
 using CapacityTest = PoolTest;
+
+std::string Metrics(Pool* p) {
+  char* text = StatsToPrometheus(p->Snapshot(), p->acquire_wait_histogram(), p->zero_wait_acquires());
+  std::string out = text != nullptr ? text : "";
+  std::free(text);
+  return out;
+}
 
 bool Reason(Pool* p, const char* want) {
   const char* r = p->Snapshot().health_reason;
@@ -74,6 +84,7 @@ TEST_F(CapacityFixture, ServesOnItsConnectionsAndStaysDegradedPastTheCutoff) {
   EXPECT_LT(s.consecutive_failures, 20u) << "on the growing backoff, not once per probe interval";
   EXPECT_GT(s.next_attempt_in_ms, 1000) << "the capacity retry is not capped by probe_interval_ms";
   EXPECT_EQ(HealthHttpStatus(s.state), 200);
+  EXPECT_NE(Metrics(pool_).find("connpool_capacity_limited{pool=\"default\"} 1"), std::string::npos) << Metrics(pool_);
   // Idle connections that nobody uses for a while still count as working.
   for (int i = 0; i < 40; ++i) {
     clock_.AdvanceMs(500);
@@ -89,6 +100,7 @@ TEST_F(CapacityFixture, ServesOnItsConnectionsAndStaysDegradedPastTheCutoff) {
   clock_.AdvanceMs(pool_->Snapshot().next_attempt_in_ms + 1);
   ASSERT_TRUE(WaitState(Health::kReady));
   EXPECT_EQ(pool_->Snapshot().health_reason, nullptr);
+  EXPECT_NE(Metrics(pool_).find("connpool_capacity_limited{pool=\"default\"} 0"), std::string::npos);
 }
 
 TEST_F(CapacityFixture, ConnectionsThatBreakTooMakeItAnOutage) {
