@@ -67,6 +67,11 @@ const KeySpec kKeys[] = {
     Int("retry_max_ms", &Config::retry_max_ms, 1, kMsMax, "backoff cap"),
     Dbl("retry_multiplier", &Config::retry_multiplier, 1.0, 10.0, "backoff growth per failure"),
     Dbl("retry_jitter", &Config::retry_jitter, 0.0, 1.0, "+/- fraction of each backoff delay"),
+    Int("probe_interval_ms", &Config::probe_interval_ms, 0, kMsMax,
+        "during an outage, the longest time between two probes whatever the backoff has grown "
+        "to, so a returning backend is noticed within this long; the first probe whose backoff "
+        "reaches it comes at a random point within it (a fleet spreads out), later ones exactly "
+        "this far apart; 0 = probes follow the plain retry_* backoff"),
     KeySpec{"startup_retry", KeyKind::kIntOrForever, 0, kMsMax, 0, 0, nullptr,
             "how long a pool that never connected keeps retrying before it turns unavailable: "
             "forever, or a number of ms",

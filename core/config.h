@@ -44,6 +44,8 @@ struct Config {
   int64_t retry_max_ms = 60000;
   double retry_multiplier = 2.0;
   double retry_jitter = 0.2;
+  // Cap on the time between outage probes (docs/HEALTH.md); 0 = probes follow the plain backoff.
+  int64_t probe_interval_ms = 1000;
   int64_t startup_retry_ms = -1;
   int64_t unavailable_after_ms = 30000;
   bool adaptive_sizing = false;

@@ -66,6 +66,9 @@ Pool::Pool(const Config& cfg, std::unique_ptr<Factory> factory, const PoolOption
       min_idle_(cfg.min_idle),
       chunks_(new std::atomic<Slot*>[kMaxChunks]),
       state_since_ns_(created_ns_),
+      schedule_{BackoffPolicy{cfg.retry_initial_ms, cfg.retry_max_ms, cfg.retry_multiplier, cfg.retry_jitter},
+                cfg.probe_interval_ms},
+      slow_start_(cfg.connect_concurrency),
       rng_(opts.seed ? opts.seed : std::random_device{}()) {
   for (uint32_t i = 0; i < kMaxChunks; ++i) chunks_[i].store(nullptr, std::memory_order_relaxed);
   if (cfg.adaptive_sizing) adaptive_ = std::make_unique<AdaptiveSizer>(cfg.adaptive_target_wait_ms, cfg.min_idle);
@@ -116,11 +119,18 @@ bool Pool::SlotEmptiedLocked(uint32_t idx, Reason reason) {
   --live_;
   destroyed_.fetch_add(1, std::memory_order_relaxed);
   switch (reason) {
-    case Reason::kBroken: closed_broken_.fetch_add(1, std::memory_order_relaxed); break;
+    case Reason::kBroken:
+    case Reason::kValidation: {
+      closed_broken_.fetch_add(1, std::memory_order_relaxed);
+      // Evidence for the health logic: connections stop counting as working (pool_health.cpp).
+      const int64_t now = clock_->NowNs();
+      last_broken_ns_ = now;
+      if (capacity_limited_) working_until_ns_ = now;
+      break;
+    }
     case Reason::kIdle: closed_idle_.fetch_add(1, std::memory_order_relaxed); break;
     case Reason::kLifetime: closed_lifetime_.fetch_add(1, std::memory_order_relaxed); break;
     case Reason::kMaxUses: closed_max_uses_.fetch_add(1, std::memory_order_relaxed); break;
-    case Reason::kValidation: closed_broken_.fetch_add(1, std::memory_order_relaxed); break;
     case Reason::kShrink:
       closed_shrink_.fetch_add(1, std::memory_order_relaxed);
       --shrink_pending_;

@@ -39,6 +39,7 @@
 #include "config.h"
 #include "factory.h"
 #include "histogram.h"
+#include "recovery.h"
 #include "slot.h"
 #include "status.h"
 #include "striped_counter.h"
@@ -83,6 +84,10 @@ struct StatsSnapshot {
   uint64_t consecutive_failures = 0;
   int64_t next_attempt_in_ms = -1;  // -1: none scheduled
   int64_t outage_ms = 0;
+  // Why the pool is not plainly healthy (docs/HEALTH.md): nullptr when creates are not failing,
+  // else "outage", "capacity" (creates refused while the connections keep working) or "fatal".
+  const char* health_reason = nullptr;
+  int64_t create_limit = 0;  // creates allowed in flight now (slow start after an outage)
   bool has_last_error = false;
   std::string last_error_message;
   int last_error_code = 0;
@@ -255,7 +260,15 @@ class Pool final : private ClockListener {
   // closing or has shrunk meanwhile, else handed to the best waiter or made idle.
   void KeepCreatedLocked(std::unique_lock<std::mutex>& lk, uint32_t idx);
   void OnCreateSuccessLocked(int64_t now_ns);
-  void OnCreateFailureLocked(int64_t now_ns, CreateResult r, const std::string& msg);
+  // True while the pool holds connections that keep working: some are idle, or one came back
+  // unbroken since the outage began, and none broke since the last such proof. Creates failing
+  // then hit a capacity limit (e.g. "too many clients"), not an outage. O(pool size).
+  bool ConnectionsWorkingLocked() const;
+  // "outage", "capacity", "fatal", or nullptr when creates are not failing.
+  const char* HealthReasonLocked() const;
+  // `started_ns`: when the failed create began; one that began before the outage did (a burst
+  // in flight when the backend went) does not move the first probe the outage scheduled.
+  void OnCreateFailureLocked(int64_t now_ns, CreateResult r, const std::string& msg, int64_t started_ns);
   // Time-driven transitions (startup limit, unavailable cutoff); returns when to look again.
   int64_t UpdateHealthLocked(int64_t now_ns);
   void SetHealthLocked(Health h, int64_t now_ns);
@@ -396,6 +409,14 @@ class Pool final : private ClockListener {
   int64_t outage_start_ns_ = -1;            // guarded by mu_; -1: no outage
   int64_t next_attempt_ns_ = 0;             // guarded by mu_; 0: none scheduled
   bool ever_connected_ = false;             // guarded by mu_
+  const ProbeSchedule schedule_;            // delays after failures (recovery.h)
+  SlowStart slow_start_;                    // guarded by mu_: creates in flight after an outage
+  bool last_failure_fatal_ = false;         // guarded by mu_
+  // Guarded by mu_: the last create failure (or health check) found the connections working,
+  // so the failures are a capacity limit and the unavailable_after_ms clock is stopped.
+  bool capacity_limited_ = false;
+  int64_t working_until_ns_ = -1;           // guarded by mu_: last time they were seen working
+  int64_t last_broken_ns_ = -1;             // guarded by mu_: last connection destroyed as broken
   bool closing_ = false;                    // guarded by mu_: drain started
   bool stopping_ = false;                   // guarded by mu_: background threads must exit
   bool freed_ = false;                      // guarded by mu_: Close() called

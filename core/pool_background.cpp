@@ -60,6 +60,10 @@ void Pool::RunMaintenance() {
   const int64_t now = clock_->NowNs();
   int64_t idle_count = 0;
   int64_t warm_floor = 0;
+  // At a capacity limit idle connections count as working until shown otherwise; without
+  // traffic nothing would show it, so one idle connection per pass is validated as a canary
+  // (a dead server then fails it, and the pool sees an outage: pool_health.cpp).
+  bool canary = false;
   {
     std::unique_lock<std::mutex> lk(mu_);
     if (closing_) return;
@@ -76,6 +80,7 @@ void Pool::RunMaintenance() {
     }
     AdaptLocked(now, in_use);
     warm_floor = WarmFloorLocked();
+    canary = has_validate_ && capacity_limited_;
     FlushLogsLocked(lk);
   }
   const uint32_t cap = capacity_.load(std::memory_order_acquire);
@@ -93,10 +98,12 @@ void Pool::RunMaintenance() {
     } else if (cfg_.idle_timeout_ms > 0 && idle_for >= cfg_.idle_timeout_ms * 1'000'000 &&
                idle_count > warm_floor) {
       retire = Reason::kIdle;
-    } else if (has_validate_ && cfg_.validate_interval_ms > 0 &&
-               // A use proves the connection as well as a validation does.
-               now - std::max(s.checked_ns, s.last_used_ns.load(std::memory_order_relaxed)) >=
-                   cfg_.validate_interval_ms * 1'000'000) {
+    } else if (const int64_t since_check =
+                   // A use proves the connection as well as a validation does.
+                   now - std::max(s.checked_ns, s.last_used_ns.load(std::memory_order_relaxed));
+               has_validate_ && ((cfg_.validate_interval_ms > 0 && since_check >= cfg_.validate_interval_ms * 1'000'000) ||
+                                 (canary && since_check >= cfg_.validation_idle_ms * 1'000'000))) {
+      canary = false;
       if (SafeValidate(s.conn)) {
         s.checked_ns = now;
       } else {

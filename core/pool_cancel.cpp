@@ -89,6 +89,7 @@ std::string Pool::Explain(Status st) {
     out += "; last create error " + std::to_string(s.last_error_age_ms) + " ms ago: " + s.last_error_message;
   else
     out += "; no create error";
+  if (s.health_reason != nullptr) out += std::string("; creates failing: ") + s.health_reason;
   if (s.next_attempt_in_ms >= 0) out += "; next retry in " + std::to_string(s.next_attempt_in_ms) + " ms";
   return Redact(out);  // the pool name and the error text may carry secrets
 }

@@ -4,11 +4,15 @@
 //   starting --first create ok--> ready --create fails--> degraded --failing for
 //   unavailable_after_ms (or FATAL)--> unavailable --one create ok--> ready
 // An outage starts at the first failed create after the last success; while it lasts only
-// one probe is in flight at a time, each after a backoff delay, so a crowd of callers never
-// hammers a backend that is down.
+// one probe is in flight at a time, each after a delay from the ProbeSchedule (backoff capped
+// by probe_interval_ms), so a crowd of callers never hammers a backend that is down; after
+// it, SlowStart ramps the creates in flight back up to connect_concurrency.
+// A create that fails while the pool's connections keep working is a capacity limit, not an
+// outage: the pool stays degraded and serves on what it has, retries growth on the plain
+// backoff, and the unavailable_after_ms clock does not run.
+#include <algorithm>
 #include <limits>
 
-#include "backoff.h"
 #include "log.h"
 #include "pool.h"
 #include "redact.h"
@@ -34,7 +38,7 @@ bool Pool::CanCreateNowLocked(int64_t now_ns, int64_t* wake_at) const {
   *wake_at = kNever;
   if (closing_ || stopping_) return false;
   if (live_ + creating_ >= max_size_.load(std::memory_order_relaxed)) return false;
-  if (creating_ >= cfg_.connect_concurrency) return false;
+  if (creating_ >= slow_start_.Limit()) return false;  // connect_concurrency, or less while ramping
   return BackoffAllows(consecutive_failures_, creating_, now_ns, next_attempt_ns_, wake_at);
 }
 
@@ -108,7 +112,7 @@ bool Pool::FinishCreateLocked(uint32_t idx, CreateResult r, void* conn, const st
     s.word.store(MakeWord(GenOf(w), FlagsOf(w) & kClosing, kEmpty), std::memory_order_release);
     free_list_.push_back(idx);
     create_failures_.fetch_add(1, std::memory_order_relaxed);
-    OnCreateFailureLocked(t1_ns, r, why);
+    OnCreateFailureLocked(t1_ns, r, why, t0_ns);
     if (closing_ && live_ + creating_ == 0) state_cv_.notify_all();
     return false;
   }
@@ -134,7 +138,40 @@ double Pool::UnitRandomLocked() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
 }
 
+bool Pool::ConnectionsWorkingLocked() const {
+  if (live_ == 0) return false;
+  bool idle = false;
+  int64_t proof = -1;  // the latest release (or create) of a connection still live
+  uint32_t cap = capacity_.load(std::memory_order_relaxed);
+  for (uint32_t i = 0; i < cap; ++i) {
+    const Slot& s = SlotAt(i);
+    uint64_t st = StateOf(s.word.load(std::memory_order_relaxed));
+    if (st == kEmpty || st == kCreating) continue;
+    if (st == kIdle || st == kReserved) idle = true;
+    proof = std::max(proof, s.last_used_ns.load(std::memory_order_relaxed));
+  }
+  // A connection broke after the last proof: the others are suspect (an outage finds them
+  // broken one by one). Idle ones count until an acquire's validation says otherwise; leased
+  // ones only if one came back unbroken during the failures (a lease hung on a dead server
+  // must not keep the pool from failing fast).
+  if (proof < last_broken_ns_) return false;
+  return idle || (outage_start_ns_ >= 0 && proof > outage_start_ns_);
+}
+
+const char* Pool::HealthReasonLocked() const {
+  if (consecutive_failures_ == 0 || closing_) return nullptr;
+  if (last_failure_fatal_) return "fatal";
+  return capacity_limited_ ? "capacity" : "outage";
+}
+
 void Pool::OnCreateSuccessLocked(int64_t now_ns) {
+  const int64_t limit = slow_start_.Limit();
+  slow_start_.OnSuccess();
+  // The finishing connector takes one create; the others sleep until told there is room.
+  if (slow_start_.Limit() > limit) connector_cv_.notify_all();
+  last_failure_fatal_ = false;
+  capacity_limited_ = false;
+  working_until_ns_ = -1;
   consecutive_failures_ = 0;
   outage_start_ns_ = -1;
   next_attempt_ns_ = 0;
@@ -144,13 +181,22 @@ void Pool::OnCreateSuccessLocked(int64_t now_ns) {
     SetHealthLocked(Health::kReady, now_ns);
 }
 
-void Pool::OnCreateFailureLocked(int64_t now_ns, CreateResult r, const std::string& msg) {
+void Pool::OnCreateFailureLocked(int64_t now_ns, CreateResult r, const std::string& msg, int64_t started_ns) {
+  // Up to connect_concurrency creates may be in flight when the backend goes; those that
+  // began before the first of them failed keep its schedule, so the outage's first probe keeps
+  // its random phase (a fleet's spread) instead of the next backoff step's fixed interval.
+  const bool burst = consecutive_failures_ > 0 && outage_start_ns_ >= 0 && started_ns < outage_start_ns_;
   ++consecutive_failures_;
   if (outage_start_ns_ < 0) outage_start_ns_ = now_ns;
-  BackoffPolicy policy{cfg_.retry_initial_ms, cfg_.retry_max_ms, cfg_.retry_multiplier, cfg_.retry_jitter};
-  // A FATAL result (bad credentials) will not fix itself soon: probe at the maximum backoff.
-  uint64_t step = r == CreateResult::kFatal ? 64 : consecutive_failures_;
-  next_attempt_ns_ = now_ns + policy.DelayMs(step, UnitRandomLocked()) * 1'000'000;
+  slow_start_.OnFailure();
+  last_failure_fatal_ = r == CreateResult::kFatal;
+  capacity_limited_ = !last_failure_fatal_ && ConnectionsWorkingLocked();
+  if (capacity_limited_) working_until_ns_ = now_ns;
+  const double u = UnitRandomLocked();
+  int64_t delay_ms = last_failure_fatal_ ? schedule_.FatalDelayMs(u)
+                     : capacity_limited_ ? schedule_.CapacityDelayMs(consecutive_failures_, u)
+                                         : schedule_.OutageDelayMs(consecutive_failures_, u);
+  if (!burst || last_failure_fatal_ || capacity_limited_) next_attempt_ns_ = now_ns + delay_ms * 1'000'000;
   SetLastErrorLocked(msg, Status::kEFACTORY, now_ns);
   Health h = health_.load(std::memory_order_relaxed);
   if (h == Health::kDraining || h == Health::kClosed) return;
@@ -169,10 +215,31 @@ int64_t Pool::UpdateHealthLocked(int64_t now_ns) {
     int64_t at = created_ns_ + cfg_.startup_retry_ms * 1'000'000;
     if (now_ns < at) return at;
     SetHealthLocked(Health::kUnavailable, now_ns);
-  } else if (h == Health::kDegraded && cfg_.unavailable_after_ms > 0) {
-    int64_t at = outage_start_ns_ + cfg_.unavailable_after_ms * 1'000'000;
-    if (now_ns < at) return at;
-    SetHealthLocked(Health::kUnavailable, now_ns);
+  } else if (h == Health::kDegraded && !last_failure_fatal_) {
+    if (ConnectionsWorkingLocked()) {
+      // A capacity limit: the clock stands still; a broken connection wakes the connectors
+      // (SlotEmptiedLocked) and maintenance looks again each interval.
+      capacity_limited_ = true;
+      working_until_ns_ = now_ns;
+      return kNever;
+    }
+    if (capacity_limited_) {
+      // The connections stopped working too: an outage after all. The growth retry may be far
+      // off on the plain backoff; probe within one interval instead (at a random point of it,
+      // as a first outage probe).
+      capacity_limited_ = false;
+      if (schedule_.probe_interval_ms > 0 && creating_ == 0) {
+        int64_t probe = now_ns + schedule_.OutageDelayMs(1, UnitRandomLocked()) * 1'000'000;
+        next_attempt_ns_ = std::min(next_attempt_ns_, probe);
+        connector_cv_.notify_all();
+      }
+    }
+    if (cfg_.unavailable_after_ms > 0) {
+      // Counted from the outage's start, or from when the connections last worked.
+      int64_t at = std::max(outage_start_ns_, working_until_ns_) + cfg_.unavailable_after_ms * 1'000'000;
+      if (now_ns < at) return at;
+      SetHealthLocked(Health::kUnavailable, now_ns);
+    }
   }
   return kNever;
 }

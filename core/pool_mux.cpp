@@ -240,6 +240,9 @@ Status Pool::ReleaseMux(uint64_t lease, bool broken) {
   ++s.uses;  // the slot is ours (kLeased, adopted) while mu_ is held
   if (broken) m.broken = true;
   if (!m.leases.empty()) {
+    // A share back unbroken proves the connection works (the health logic tells a capacity
+    // limit from an outage by such proofs; a shared connection may never turn idle).
+    if (!m.broken) s.last_used_ns.store(now, std::memory_order_relaxed);
     ServeMuxWaitersLocked(idx);
     return Status::kOK;
   }

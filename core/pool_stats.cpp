@@ -58,6 +58,8 @@ StatsSnapshot Pool::Snapshot() {
     if (consecutive_failures_ > 0 && next_attempt_ns_ > 0 && !closing_)
       s.next_attempt_in_ms = std::max<int64_t>(0, (next_attempt_ns_ - now) / 1'000'000);
     s.outage_ms = outage_start_ns_ >= 0 ? (now - outage_start_ns_) / 1'000'000 : 0;
+    s.health_reason = HealthReasonLocked();
+    s.create_limit = slow_start_.Limit();
     s.adaptive_enabled = adaptive_ != nullptr;
     s.adaptive_target_wait_ms = cfg_.adaptive_target_wait_ms;
     s.adaptive_floor = WarmFloorLocked();

@@ -160,7 +160,12 @@ char* StatsToJson(const StatsSnapshot& s) {
     else
       cJSON_AddNullToObject(r, "next_attempt_in_ms");
     Ms(r, "outage_ms", s.outage_ms);
+    I64(r, "create_limit", s.create_limit);
   }
+  if (s.health_reason != nullptr)
+    cJSON_AddStringToObject(root, "health_reason", s.health_reason);
+  else
+    cJSON_AddNullToObject(root, "health_reason");
   if (s.has_last_error) {
     cJSON* e = cJSON_AddObjectToObject(root, "last_error");
     if (e) {
@@ -388,6 +393,10 @@ char* StatsToPrometheus(const StatsSnapshot& s, const Histogram& wait, uint64_t 
            s.consecutive_failures);
   m.Single("connpool_outage_seconds", "gauge", "Seconds since the current outage began (0: none).",
            static_cast<double>(s.outage_ms) / 1e3);
+  // health_reason "capacity": the alert differs from an outage (the server is full, not down).
+  m.Single("connpool_capacity_limited", "gauge",
+           "1 while creates are refused but the pool's connections work (server full), else 0.",
+           uint64_t{s.health_reason != nullptr && std::strcmp(s.health_reason, "capacity") == 0});
 
   // One reading of the live histogram gives every bucket, the sum and the count, so the
   // buckets are cumulative and +Inf equals _count by construction.

@@ -502,8 +502,12 @@ type Stats struct {
 		ConsecutiveFailures uint64 `json:"consecutive_failures"`
 		NextAttemptInMS     *int64 `json:"next_attempt_in_ms"`
 		OutageMS            int64  `json:"outage_ms"`
+		CreateLimit         int64  `json:"create_limit"` // creates allowed in flight (slow start after an outage)
 	} `json:"retry"`
-	LastError *struct {
+	// Why creates are failing: "outage", "capacity" (refused while the connections work) or
+	// "fatal"; nil while they are not (docs/HEALTH.md).
+	HealthReason *string `json:"health_reason"`
+	LastError    *struct {
 		Message string `json:"message"`
 		Code    int    `json:"code"`
 		AgeMS   int64  `json:"age_ms"`

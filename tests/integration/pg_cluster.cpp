@@ -298,7 +298,8 @@ bool PgCluster::StartWatchdog(std::string* err) {
 }
 
 bool PgCluster::StartOnce(std::string* err) {
-  const std::string opts = "-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) + " -k " + dir_ + "/sock";
+  std::string opts = "-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) + " -k " + dir_ + "/sock";
+  if (!server_options_.empty()) opts += " " + server_options_;
   return RunPg("pg_ctl", {"-D", dir_ + "/data", "-l", dir_ + "/server.log", "-w", "-t", "60", "-o", opts, "start"},
                err);
 }

@@ -51,6 +51,10 @@ class PgCluster {
   bool Stop(std::string* err);
   void Destroy();
 
+  // Extra server settings for every later Start(), e.g. "-c max_connections=5" (appended to
+  // pg_ctl's -o after the harness's own listen/port/socket options).
+  void set_server_options(const std::string& opts) { server_options_ = opts; }
+
   bool running() const { return running_; }
   int port() const { return port_; }
   const std::string& secure_password() const { return secure_password_; }
@@ -82,6 +86,7 @@ class PgCluster {
   uid_t pg_uid_ = 0;
   gid_t pg_gid_ = 0;
   std::string secure_password_;
+  std::string server_options_;
   int watchdog_fd_ = -1;  // write end of the watchdog's stdin
   pid_t watchdog_pid_ = -1;
   PGconn* admin_ = nullptr;

@@ -68,6 +68,9 @@ PoolStats ReadStats(connpool_pool_t* pool) {
     s.next_attempt_in_ms = Int(r, "next_attempt_in_ms");
     s.outage_ms = Int(r, "outage_ms");
   }
+  if (const cJSON* h = cJSON_GetObjectItemCaseSensitive(root, "health_reason"); cJSON_IsString(h))
+    s.health_reason = h->valuestring;
+  if (const cJSON* c = cJSON_GetObjectItemCaseSensitive(root, "create_us")) s.create_us_max = Int(c, "max", 0);
   const cJSON* e = cJSON_GetObjectItemCaseSensitive(root, "last_error");
   if (cJSON_IsObject(e)) {
     s.has_last_error = true;

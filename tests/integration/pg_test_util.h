@@ -44,6 +44,8 @@ struct PoolStats {
   int64_t consecutive_failures = 0;
   int64_t next_attempt_in_ms = -1;  // -1: null
   int64_t outage_ms = 0;
+  std::string health_reason;  // "" when null
+  int64_t create_us_max = 0;
   bool has_last_error = false;
   std::string last_error;
   int last_error_code = 0;

@@ -308,7 +308,9 @@ TEST(StatsJson, HostileNamesGiveValidJson) {
 TEST(StatsJson, StartingPoolReportsRetryAndRedactedLastError) {
   Backend b;
   b.up = false;
-  connpool_pool_t* pool = MakePool(&b, {{"name", "down"}, {"retry_initial_ms", "60000"}, {"retry_max_ms", "60000"}});
+  // probe_interval_ms 0: the plain backoff, which the default 1000 would cap at 1 s.
+  connpool_pool_t* pool = MakePool(&b, {{"name", "down"}, {"retry_initial_ms", "60000"}, {"retry_max_ms", "60000"},
+                                        {"probe_interval_ms", "0"}});
   ASSERT_NE(pool, nullptr);
   ASSERT_TRUE(Eventually([&] { return Int(Stats(pool).get(), "retry.consecutive_failures") >= 1; }));
   Json j = Stats(pool);

@@ -32,6 +32,7 @@ TEST(Config, DefaultsMatchTheDesign) {
   EXPECT_EQ(c.retry_max_ms, 60000);
   EXPECT_DOUBLE_EQ(c.retry_multiplier, 2.0);
   EXPECT_DOUBLE_EQ(c.retry_jitter, 0.2);
+  EXPECT_EQ(c.probe_interval_ms, 1000);
   EXPECT_EQ(c.startup_retry_ms, -1);
   EXPECT_EQ(c.unavailable_after_ms, 30000);
   EXPECT_EQ(c.validation_timeout_ms, 5000);
@@ -42,7 +43,7 @@ TEST(Config, DefaultsMatchTheDesign) {
 TEST(Config, EveryKeyBoundsAreEnforced) {
   size_t n;
   const KeySpec* keys = ConfigKeys(&n);
-  ASSERT_EQ(n, 27u);  // 26 + otel_metrics
+  ASSERT_EQ(n, 28u);  // 26 + otel_metrics + probe_interval_ms
   for (size_t i = 0; i < n; ++i) {
     const KeySpec& k = keys[i];
     SCOPED_TRACE(k.name);

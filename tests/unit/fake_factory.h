@@ -31,12 +31,25 @@ class Gate {
     open_ = true;
     cv_.notify_all();
   }
+  // Lets `n` callers through a closed gate (one each), parked now or arriving later.
+  void Let(int n) {
+    std::lock_guard<std::mutex> lk(mu_);
+    permits_ += n;
+    cv_.notify_all();
+  }
   void PassThrough() {
     std::unique_lock<std::mutex> lk(mu_);
     ++parked_;
     cv_.notify_all();
-    cv_.wait(lk, [&] { return open_; });
+    cv_.wait(lk, [&] { return open_ || permits_ > 0; });
+    if (!open_) --permits_;
     --parked_;
+    cv_.notify_all();
+  }
+  // Waits until exactly `n` callers are parked (bounded like WaitParked).
+  bool WaitParkedExactly(int n) {
+    std::unique_lock<std::mutex> lk(mu_);
+    return cv_.wait_for(lk, std::chrono::seconds(10), [&] { return parked_ == n; });
   }
   // Waits until `n` callers are parked (bounded so a broken test fails instead of hanging).
   bool WaitParked(int n) {
@@ -49,6 +62,7 @@ class Gate {
   std::condition_variable cv_;
   bool open_ = true;
   int parked_ = 0;
+  int permits_ = 0;
 };
 
 struct FakeState {

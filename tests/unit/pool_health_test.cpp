@@ -24,10 +24,13 @@ TEST_F(HealthTest, StartsInStartingAndTurnsReadyOnFirstCreate) {
   EXPECT_EQ(pool_->WaitReady(0), Status::kOK);
 }
 
+// The plain retry_* backoff, as it runs with probe_interval_ms = 0 (the default 1000 caps the
+// time between probes: RecoveryTest.StartupProbesAtMostOneIntervalApart in pool_recovery_test.cpp).
 TEST_F(HealthTest, StartupRetriesForeverWithCappedBackoff) {
   Config cfg = SmallConfig(2);
   cfg.retry_initial_ms = 1000;
   cfg.retry_max_ms = 60000;
+  cfg.probe_interval_ms = 0;
   Make(cfg);
   state_->create_result = CreateResult::kRetry;
   // The startup probe may already have succeeded before we flipped the switch; this test
