@@ -373,9 +373,16 @@ Status Pool::ReleaseExclusive(uint64_t lease, bool broken, int64_t now) {
     std::lock_guard<std::mutex> lk(mu_);  // the pool shrank: this connection may be one too many
     if (TakeShrinkLocked()) retire = Reason::kShrink;
   }
-  if (retire == Reason::kNone && !closing && reset_on_release_ && !SafeReset(s.conn)) {
-    reset_failures_.fetch_add(1, std::memory_order_relaxed);
-    retire = Reason::kBroken;
+  if (retire == Reason::kNone && !closing && reset_on_release_) {
+    switch (ResetForRelease(idx)) {  // bounded by reset_timeout_ms (pool_hang.cpp)
+      case ResetOutcome::kUsable: break;
+      case ResetOutcome::kFailed:
+        reset_failures_.fetch_add(1, std::memory_order_relaxed);
+        retire = Reason::kBroken;
+        break;
+      case ResetOutcome::kPoolClosing: closing = true; break;
+      case ResetOutcome::kGaveUp: return Status::kOK;  // the helper owns the slot now
+    }
   }
   if (retire != Reason::kNone || closing) {
     RetireOwned(idx, retire);  // may delete the pool: nothing after this touches it

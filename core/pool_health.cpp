@@ -33,14 +33,16 @@ bool BackoffAllows(uint64_t failures, int64_t creating, int64_t now_ns, int64_t 
 bool Pool::CanCreateNowLocked(int64_t now_ns, int64_t* wake_at) const {
   *wake_at = kNever;
   if (closing_ || stopping_) return false;
-  if (live_ + creating_ >= max_size_.load(std::memory_order_relaxed)) return false;
+  // An abandoned create (pool_hang.cpp) still holds its slot.
+  if (live_ + creating_ + abandoned_creates_ >= max_size_.load(std::memory_order_relaxed)) return false;
   if (creating_ >= cfg_.connect_concurrency) return false;
   return BackoffAllows(consecutive_failures_, creating_, now_ns, next_attempt_ns_, wake_at);
 }
 
 bool Pool::ShouldCreateLocked(int64_t now_ns, int64_t* wake_at) const {
   *wake_at = kNever;
-  if (closing_ || stopping_ || live_ + creating_ >= max_size_.load(std::memory_order_relaxed)) return false;
+  if (closing_ || stopping_ || live_ + creating_ + abandoned_creates_ >= max_size_.load(std::memory_order_relaxed))
+    return false;
   int64_t idle = 0;
   uint32_t cap = capacity_.load(std::memory_order_relaxed);
   for (uint32_t i = 0; i < cap; ++i) {
