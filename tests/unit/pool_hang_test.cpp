@@ -157,6 +157,35 @@ TEST_F(HangTest, AValidateThatHangsIsAbandonedAndTheAcquireGoesOn) {
   ExpectBooksBalance(pool_->Snapshot());
 }
 
+// A keepalive validate that hangs must not stop maintenance (which also reports stalls).
+TEST_F(HangTest, AHungKeepaliveValidateDoesNotStopMaintenance) {
+  Config cfg = HangConfig();
+  cfg.min_idle = 2;
+  cfg.validate_interval_ms = 1000;
+  cfg.validation_timeout_ms = 300;
+  Make(cfg);
+  ASSERT_TRUE(WaitTotal(2));
+  clock_.AdvanceMs(1000);
+  state_->validate_gate.Close();
+  std::thread maintenance([&] { pool_->RunMaintenance(); });
+  ASSERT_TRUE(state_->validate_gate.WaitParked(1));
+  clock_.AdvanceMs(300);
+  ASSERT_TRUE(state_->validate_gate.WaitParked(2)) << "the pass moved on to the next connection";
+  clock_.AdvanceMs(300);
+  maintenance.join();  // the pass ended although both validates are still parked
+  StatsSnapshot s = pool_->Snapshot();
+  EXPECT_EQ(s.validations_abandoned, 2u);
+  EXPECT_EQ(s.validation_failures, 2u);
+  EXPECT_EQ(s.abandoned_calls, 2u);
+  state_->validate_gate.Open();
+  ASSERT_TRUE(Eventually([&] {
+    StatsSnapshot t = pool_->Snapshot();
+    return t.abandoned_calls == 0 && t.destroyed == 2;
+  }));
+  ASSERT_TRUE(WaitTotal(2)) << "replacements keep min_idle";
+  ExpectBooksBalance(pool_->Snapshot());
+}
+
 // connpool_pool_free must not hang on a callback that never returns: after close_wait_ms it
 // returns, and the stuck helper destroys its connection (and frees the factory) when it does.
 TEST_F(HangTest, FreeDoesNotWaitForeverForAStuckReset) {
