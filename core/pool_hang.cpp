@@ -118,13 +118,19 @@ void Pool::AwaitHelpersLocked(std::unique_lock<std::mutex>& lk) {
     if (!busy || clock_->NowNs() >= until) break;
     WaitLocked(helper_done_cv_, lk, until);
   }
+  // Only a helper inside a callback is detached. One past its callback (destroying, doing the
+  // books) is joined: it is done soon, and Close() then frees the pool itself, as before. One
+  // without a job is joined too: it may be about to wake and must not outlive the pool. While
+  // mu_ is held no helper is between taking a job and entering its callback (both happen
+  // under one hold of mu_), so none of the joined ones is about to start a callback for a job
+  // it has.
   int detached = 0;
   for (auto& helper : helper_threads_) {
     HelperSeat& seat = *helper.second;
-    if (seat.job == nullptr) continue;  // idle or exiting: joined
+    if (!seat.in_call) continue;
     seat.detached = true;
     helper.first.detach();
-    if (seat.in_call) ++detached;
+    ++detached;
   }
   if (detached > 0)
     pending_logs_.emplace_back(CONNPOOL_LOG_WARN,
