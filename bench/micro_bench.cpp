@@ -17,6 +17,8 @@
 //                       the target is p99 under 1 ms with 1,000 waiters)
 //   CApi/StatsJson/S       connpool_pool_stats_json + connpool_free on a pool of S connections
 //   Core/Uncontended       the same cycle as CApi/Uncontended on connpool::Pool, linked statically
+//   Core/UncontendedReset  the same with reset_on_release and a reset that returns at once: the
+//                       pool's own cost of a release that resets (a real reset is a round trip)
 //   Ref/...                clock reads, an uncontended CAS and fetch_add, a mutex pair
 #include <benchmark/benchmark.h>
 
@@ -211,16 +213,21 @@ class NoopFactory final : public connpool::Factory {
     return connpool::CreateResult::kOk;
   }
   void Destroy(void*) override {}
+  bool HasReset() const override { return with_reset_; }
+  bool Reset(void*) override { return true; }
+  bool with_reset_ = false;
 };
 
-void CoreUncontended(benchmark::State& state) {
+void CoreCycle(benchmark::State& state, bool reset) {
   connpool::Config cfg;
   cfg.max_size = cfg.min_idle = 10;
   cfg.validate_on_acquire = static_cast<int64_t>(connpool::ValidateMode::kNever);
-  cfg.reset_on_release = false;
+  cfg.reset_on_release = reset;
   connpool::Pool* pool = nullptr;
   std::string err;
-  if (connpool::Pool::Create(cfg, std::make_unique<NoopFactory>(), {}, &pool, &err) != connpool::Status::kOK ||
+  auto factory = std::make_unique<NoopFactory>();
+  factory->with_reset_ = reset;
+  if (connpool::Pool::Create(cfg, std::move(factory), {}, &pool, &err) != connpool::Status::kOK ||
       pool->WaitReady(10000) != connpool::Status::kOK)
     std::abort();
   for (auto _ : state) {
@@ -232,7 +239,10 @@ void CoreUncontended(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
   pool->Close();
 }
+void CoreUncontended(benchmark::State& state) { CoreCycle(state, false); }
 BENCHMARK(CoreUncontended)->Name("Core/Uncontended");
+void CoreUncontendedReset(benchmark::State& state) { CoreCycle(state, true); }
+BENCHMARK(CoreUncontendedReset)->Name("Core/UncontendedReset");
 
 // --- what the hot path is built from
 

@@ -91,6 +91,19 @@ const KeySpec kKeys[] = {
     Int("max_leases_per_conn", &Config::max_leases_per_conn, 1, 10000,
         "leases one connection may carry at once (HTTP/2 streams); above 1, acquire shares the "
         "least-loaded connection and creates only when all are full (docs/SIZING.md)"),
+    Int("stall_after_ms", &Config::stall_after_ms, 0, kMsMax,
+        "every connection leased, acquires waiting or timing out, and no lease back for this long: "
+        "the pool reports itself stalled (state degraded, stall.stalled; docs/HEALTH.md); 0 = off"),
+    Int("reset_timeout_ms", &Config::reset_timeout_ms, 0, kMsMax,
+        "a release waits this long for reset (run on a pool thread); a reset that takes longer is "
+        "abandoned: the release returns and the connection is destroyed when reset returns; "
+        "0 = reset runs on the releasing thread, unbounded"),
+    Int("create_timeout_ms", &Config::create_timeout_ms, 1, kMsMax,
+        "a connector waits this long for a create (run on a pool thread); a create that takes "
+        "longer counts as a failed create and whatever it returns later is destroyed"),
+    Int("close_wait_ms", &Config::close_wait_ms, 0, kMsMax,
+        "connpool_pool_free waits this long for callbacks still running on pool threads; a "
+        "callback still running then is left to finish on its own (docs/HEALTH.md)"),
 };
 
 bool ParseInt(const char* text, int64_t* out) {

@@ -52,6 +52,12 @@ struct Config {
   int64_t adaptive_target_wait_ms = 20;
   int64_t max_leases_per_conn = 1;
   bool otel_metrics = false;
+  // Hangs (docs/HEALTH.md, "Failure modes"): bounds on a callback that never returns, and the
+  // age at which a pool whose leases stopped coming back reports itself stalled.
+  int64_t stall_after_ms = 10000;
+  int64_t reset_timeout_ms = 5000;
+  int64_t create_timeout_ms = 30000;
+  int64_t close_wait_ms = 5000;
 
   ValidateMode validate_mode() const { return static_cast<ValidateMode>(validate_on_acquire); }
 };

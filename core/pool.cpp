@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <boost/thread/thread.hpp>
 #include <limits>
+#include <stdexcept>
 #include <type_traits>
 
 #include "log.h"
+#include "offload_job.h"
 #include "redact.h"
 
 namespace connpool {
@@ -31,6 +33,11 @@ Status Pool::Create(const Config& cfg, std::unique_ptr<Factory> factory, const P
   if (st != Status::kOK) return st;
   Pool* p = new Pool(cfg, std::move(factory), opts);
   try {
+    {
+      // The first helper before any job needs one (pool_offload.cpp keeps a spare from then on).
+      std::lock_guard<std::mutex> lk(p->mu_);
+      if (!p->SpawnHelperLocked()) throw std::runtime_error("cannot start a helper thread");
+    }
     unsigned connectors = static_cast<unsigned>(cfg.connect_concurrency);
     // Named so thread dumps (gdb, top -H, jstack) show what they are; 15 characters at most.
     for (unsigned i = 0; i < connectors; ++i)
@@ -83,6 +90,7 @@ Pool::~Pool() {
     if (s.conn != nullptr) SafeDestroy(s.conn);  // only reachable if Create failed half-way
   }
   for (uint32_t c = 0; c < kMaxChunks; ++c) delete[] chunks_[c].load(std::memory_order_relaxed);
+  for (OffloadJob* j : reset_jobs_) delete j;
 }
 
 Slot& Pool::SlotAt(uint32_t idx) const {
@@ -101,6 +109,8 @@ bool Pool::ReserveSlotLocked(uint32_t* idx) {
   if (chunk.load(std::memory_order_relaxed) == nullptr) {
     chunk.store(new Slot[kChunkSlots], std::memory_order_release);
   }
+  // Made here, off the release path, so that offloading a reset allocates nothing there.
+  if (reset_on_release_ && cfg_.reset_timeout_ms > 0) reset_jobs_.push_back(new OffloadJob(OffloadJob::kReset, next));
   // Publishing the index after the chunk lets lock-free scanners trust every index < capacity_.
   capacity_.store(next + 1, std::memory_order_release);
   *idx = next;
@@ -148,7 +158,8 @@ bool Pool::SlotEmptiedLocked(uint32_t idx, Reason reason) {
 }
 
 bool Pool::ShouldDeleteLocked() {
-  if (!freed_ || deleting_ || live_ + creating_ != 0 || slow_callers_ != 0) return false;
+  // An abandoned create's helper (pool_hang.cpp) still has to come back into the pool.
+  if (!freed_ || deleting_ || live_ + creating_ + abandoned_creates_ != 0 || slow_callers_ != 0) return false;
   deleting_ = true;
   return true;
 }
@@ -234,10 +245,11 @@ void Pool::OnClockAdvanced() {
   std::lock_guard<std::mutex> lk(mu_);
   queue_.ForEach([](Waiter* w) { w->cv.notify_one(); });
   async_.cv.notify_all();  // async deadlines are the dispatcher's to check
-  for (OffloadJob* j : offload_waited_) NotifyJob(j);
+  NotifyWaitedLocked();
   connector_cv_.notify_all();
   maintenance_cv_.notify_all();
   state_cv_.notify_all();
+  helper_done_cv_.notify_all();
 }
 
 Status Pool::WaitReady(int64_t timeout_ms) {
@@ -263,7 +275,7 @@ Status Pool::Drain(int64_t deadline_ms) {
     accepting_.store(false, std::memory_order_seq_cst);
     SetHealthLocked(Health::kDraining, now);
     WakeAllWaitersLocked(Status::kECLOSED);
-    for (OffloadJob* j : offload_waited_) NotifyJob(j);  // acquirers waiting on a helper stop
+    NotifyWaitedLocked();  // acquirers waiting on a helper stop
     // Mark every slot so that no lock-free acquire or release can complete on it from now on.
     uint32_t cap = capacity_.load(std::memory_order_relaxed);
     for (uint32_t i = 0; i < cap; ++i) {
@@ -304,10 +316,22 @@ void Pool::Close() {
     helper_cv_.notify_all();
     async_.cv.notify_all();
   }
+  {
+    // Helpers inside a callback get close_wait_ms, then are cut loose (pool_hang.cpp).
+    std::unique_lock<std::mutex> lk(mu_);
+    AwaitHelpersLocked(lk);
+  }
   // Background threads may be inside a factory callback: join waits for it to return.
   for (boost::thread& t : threads_) {
     t.interrupt();
     if (t.joinable()) t.join();
+  }
+  // No helper starts after stopping_, so the list is stable; AwaitHelpersLocked detached those
+  // still inside a job.
+  for (auto& helper : helper_threads_) {
+    if (!helper.first.joinable()) continue;
+    helper.first.interrupt();
+    helper.first.join();
   }
   bool del;
   PendingLogs logs;

@@ -12,7 +12,10 @@
 //     validate of a connection it claimed; the create of an acquire with timeout 0, so that a
 //     failure can be reported as EFACTORY) run on helper threads while the acquire waits with
 //     its own deadline (pool_offload.cpp): a callback that hangs cannot hold an acquire past
-//     its timeout. Reset runs on the releasing thread, destroy wherever a connection retires.
+//     its timeout. Likewise a connector waits create_timeout_ms for a create and a release
+//     reset_timeout_ms for a reset, both run on helper threads; a callback that overruns is
+//     abandoned to its helper, which destroys what it returns (docs/HEALTH.md, "Failure
+//     modes"). Destroy runs wherever a connection retires.
 //   * Every connection created is idle, leased, or destroyed: created - destroyed = live_.
 // Lifetime: Close() (connpool_pool_free) drains, joins the background threads and, once the
 // last lease is back, deletes the pool. A release that ends the last lease of a closed pool
@@ -77,6 +80,13 @@ struct StatsSnapshot {
   uint64_t closed_idle = 0, closed_lifetime = 0, closed_broken = 0, closed_max_uses = 0;
   uint64_t stale_releases = 0, reset_failures = 0, closed_shrink = 0;
   uint64_t canceled = 0;  // acquires that ended with ECANCELED
+  // Hangs (pool_stall.cpp, pool_offload.cpp): callbacks given up on after their timeout, and
+  // the stalled report (every connection out, waiters, no lease back for stall_after_ms).
+  uint64_t creates_abandoned = 0, validations_abandoned = 0, resets_abandoned = 0, stalls = 0;
+  uint64_t abandoned_calls = 0;  // gauge: abandoned callbacks that have not returned yet
+  bool stalled = false;
+  int64_t stalled_ms = 0;  // how long the current stall has lasted (0: not stalled)
+  int64_t stall_after_ms = 0;
   HistogramSummary acquire_wait_us, lease_hold_us, create_us;
   // The readings the summaries above come from, for the Prometheus histograms (zeros folded in).
   Histogram::Counts lease_hold_counts, create_counts;
@@ -105,6 +115,8 @@ struct StatsSnapshot {
   int64_t adaptive_floor = 0;  // the warm floor in force (min_idle when adaptive sizing is off)
   AdaptiveDecisionInfo adaptive_last_decision, adaptive_last_change;
 };
+
+struct HelperSeat;  // pool_offload.cpp: one helper thread's state as Close() sees it
 
 class Pool final : private ClockListener {
  public:
@@ -161,6 +173,7 @@ class Pool final : private ClockListener {
   double Load() const;
 
  private:
+  friend struct HelperSeat;  // names the job a helper runs
   Pool(const Config& cfg, std::unique_ptr<Factory> factory, const PoolOptions& opts);
   ~Pool();
   Pool(const Pool&) = delete;
@@ -235,14 +248,44 @@ class Pool final : private ClockListener {
   bool SubmitLocked(OffloadJob* job);
   // Waits for `job` until `until_ns` or the pool closes. True: done, the caller deletes it.
   // False: abandoned (job->abandoned says why); the helper finishes and deletes it.
-  bool AwaitLocked(std::unique_lock<std::mutex>& lk, OffloadJob* job, int64_t until_ns, int on_timeout);
+  // `abandon_on_close` false: keep waiting through a drain (a release's reset: the releaser
+  // then decides, as when the reset ran on its own thread).
+  bool AwaitLocked(std::unique_lock<std::mutex>& lk, OffloadJob* job, int64_t until_ns, int on_timeout,
+                   bool abandon_on_close = true);
   // The create of slot `idx` (BeginCreateLocked done) for an acquire with timeout 0, waited
   // for until `until_ns`. True: created, the slot holds the connection (still kCreating).
   // False: *st is EFACTORY (create failed), ETIMEOUT or ECLOSED (the helper finishes it).
   bool CreateOffThreadLocked(std::unique_lock<std::mutex>& lk, uint32_t idx, int64_t until_ns, Status* st);
-  void HelperLoop();
+  // The create of a connector (slot `idx`, BeginCreateLocked done) on a helper thread, waited
+  // for create_timeout_ms. True: the slot holds the new connection (still kCreating). False:
+  // failed, or abandoned (counted as a failed create; the helper destroys what it returns).
+  bool CreateBoundedLocked(std::unique_lock<std::mutex>& lk, uint32_t idx);
+  // A create given up on after create_timeout_ms: it stops counting in creating_ (so
+  // connect_concurrency and the outage probe move on) and counts as a failed create.
+  void AbandonCreateLocked(int64_t now_ns);
+  // The end of a create abandoned by AbandonCreateLocked: what it made is destroyed, the slot
+  // freed; counted as created and destroyed, never as a success for health.
+  void FinishAbandonedCreateLocked(std::unique_lock<std::mutex>& lk, uint32_t idx, CreateResult r, void* conn);
+  enum class ResetOutcome { kUsable, kFailed, kGaveUp, kPoolClosing };
+  // The reset of slot `idx` (owned by the releaser) bounded by reset_timeout_ms. kGaveUp: the
+  // helper owns the slot now and destroys its connection when reset returns. kPoolClosing: the
+  // pool is draining; the caller still owns the slot and retires it.
+  ResetOutcome ResetForRelease(uint32_t idx);
+  void HelperLoop(const std::shared_ptr<HelperSeat>& seat);
   static void NotifyJob(OffloadJob* job);  // wakes the acquirer waiting on it
-  void RunJobLocked(std::unique_lock<std::mutex>& lk, OffloadJob* job);
+  void RunJobLocked(std::unique_lock<std::mutex>& lk, HelperSeat& seat, OffloadJob* job);
+  // Close(): waits up to close_wait_ms for callbacks still running on helpers, then detaches
+  // the helpers still inside a job (they finish it and may delete the pool, see HelperSeat).
+  void AwaitHelpersLocked(std::unique_lock<std::mutex>& lk);
+  // Starts a helper thread, counted idle at once. False if no thread could be started.
+  bool SpawnHelperLocked();
+  // Wakes every thread waiting on a job (clock advanced, drain began).
+  void NotifyWaitedLocked();
+
+  // --- stalled backend (pool_stall.cpp)
+  // Maintenance: decides whether the pool is stalled now (in `now_ns`), and moves health
+  // between ready and degraded accordingly.
+  void CheckStallLocked(int64_t now_ns);
 
   // --- creation and health (pool_health.cpp)
   bool CanCreateNowLocked(int64_t now_ns, int64_t* wake_at) const;
@@ -392,6 +435,8 @@ class Pool final : private ClockListener {
   std::atomic<uint64_t> closed_idle_{0}, closed_lifetime_{0}, closed_broken_{0};
   std::atomic<uint64_t> closed_max_uses_{0}, stale_releases_{0}, closed_shrink_{0};
   std::atomic<uint64_t> canceled_{0};
+  std::atomic<uint64_t> creates_abandoned_{0}, validations_abandoned_{0}, resets_abandoned_{0};
+  std::atomic<uint64_t> stalls_{0};
   Histogram acquire_wait_us_;
   Histogram lease_hold_us_;
   Histogram create_us_;
@@ -404,6 +449,18 @@ class Pool final : private ClockListener {
   int64_t creating_ = 0;                    // guarded by mu_: creates in flight
   int64_t slow_callers_ = 0;                // guarded by mu_: threads inside AcquireSlow
   int64_t shrink_pending_ = 0;              // guarded by mu_: kShrink retirements under way
+  // Creates abandoned after create_timeout_ms whose callback has not returned: each holds a
+  // kCreating slot and counts against max_size, but not in creating_.
+  int64_t abandoned_creates_ = 0;           // guarded by mu_
+  int64_t abandoned_calls_ = 0;             // guarded by mu_: callbacks abandoned, still running
+  // Stall detection (pool_stall.cpp), guarded by mu_.
+  struct StallWatch {
+    bool stalled = false;
+    int64_t since_ns = 0;          // when the current stall was declared
+    int64_t last_change_ns = -1;   // newest lease start or return seen; -1: none seen yet
+    uint64_t timeouts_mark = 0;    // timeouts_ when last_change_ns last moved
+  };
+  StallWatch stall_;
   int64_t state_since_ns_;                  // guarded by mu_
   uint64_t consecutive_failures_ = 0;       // guarded by mu_
   int64_t outage_start_ns_ = -1;            // guarded by mu_; -1: no outage
@@ -459,13 +516,25 @@ class Pool final : private ClockListener {
   };
   AsyncAcquires async_;
 
-  std::deque<OffloadJob*> offload_queue_;   // guarded by mu_: jobs no helper has taken yet
-  std::vector<OffloadJob*> offload_waited_; // guarded by mu_: jobs an acquirer waits on
+  // Intrusive lists (OffloadJob::next, ::prev_waited/next_waited), so that offloading a reset
+  // allocates nothing on the releasing thread.
+  OffloadJob* queue_head_ = nullptr;        // guarded by mu_: jobs no helper has taken yet
+  OffloadJob* queue_tail_ = nullptr;        // guarded by mu_
+  OffloadJob* waited_head_ = nullptr;       // guarded by mu_: jobs a thread waits on
+  // Each slot's reset job, made with the slot (ReserveSlotLocked) when resets are offloaded;
+  // a slot has at most one reset in flight. Guarded by mu_; deleted by ~Pool.
+  std::vector<OffloadJob*> reset_jobs_;
+  // Helpers idle or starting; SpawnHelperLocked counts a new one at once, and a helper that
+  // takes the last idle place starts a spare, so submitting rarely has to start a thread.
   size_t idle_helpers_ = 0;                 // guarded by mu_
   size_t helpers_ = 0;                      // guarded by mu_: helper threads started
   boost::condition_variable_any helper_cv_;
+  // Helper threads with their seats (pool_offload.cpp), appended under mu_ until stopping_;
+  // Close() joins them (or cuts loose one stuck in a callback past close_wait_ms).
+  std::vector<std::pair<boost::thread, std::shared_ptr<HelperSeat>>> helper_threads_;
+  std::condition_variable helper_done_cv_;  // a helper left a callback (Close waits on it)
 
-  // Connectors and maintenance from Create(); helpers appended under mu_ until stopping_.
+  // Connectors and maintenance from Create(), the dispatcher appended under mu_.
   std::vector<boost::thread> threads_;
   std::vector<uint64_t> leak_logged_;       // maintenance only: lease already reported per slot
 };

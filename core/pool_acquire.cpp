@@ -71,9 +71,11 @@ bool Pool::TryClaimIdle(bool mark_returning, uint32_t* idx_out, uint64_t* gen_ou
 bool Pool::NeedsValidation(const Slot& s, int64_t now, bool fresh) const {
   if (!has_validate_ || fresh) return false;
   ValidateMode mode = cfg_.validate_mode();
+  // >=, so that validation_idle_ms = 0 trusts nothing: a connection given back in the same
+  // coarse tick (4 ms) is validated too.
   return mode == ValidateMode::kAlways ||
          (mode == ValidateMode::kIdle &&
-          now - s.last_used_ns.load(std::memory_order_relaxed) > cfg_.validation_idle_ms * 1'000'000);
+          now - s.last_used_ns.load(std::memory_order_relaxed) >= cfg_.validation_idle_ms * 1'000'000);
 }
 
 bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t* start_ns, int64_t timeout_ms,
@@ -373,9 +375,16 @@ Status Pool::ReleaseExclusive(uint64_t lease, bool broken, int64_t now) {
     std::lock_guard<std::mutex> lk(mu_);  // the pool shrank: this connection may be one too many
     if (TakeShrinkLocked()) retire = Reason::kShrink;
   }
-  if (retire == Reason::kNone && !closing && reset_on_release_ && !SafeReset(s.conn)) {
-    reset_failures_.fetch_add(1, std::memory_order_relaxed);
-    retire = Reason::kBroken;
+  if (retire == Reason::kNone && !closing && reset_on_release_) {
+    switch (ResetForRelease(idx)) {  // bounded by reset_timeout_ms (pool_hang.cpp)
+      case ResetOutcome::kUsable: break;
+      case ResetOutcome::kFailed:
+        reset_failures_.fetch_add(1, std::memory_order_relaxed);
+        retire = Reason::kBroken;
+        break;
+      case ResetOutcome::kPoolClosing: closing = true; break;
+      case ResetOutcome::kGaveUp: return Status::kOK;  // the helper owns the slot now
+    }
   }
   if (retire != Reason::kNone || closing) {
     RetireOwned(idx, retire);  // may delete the pool: nothing after this touches it

@@ -29,7 +29,7 @@ void Pool::ConnectorLoop() {
         continue;
       }
       uint32_t idx = BeginCreateLocked();
-      if (RunCreateLocked(lk, idx)) KeepCreatedLocked(lk, idx);
+      if (CreateBoundedLocked(lk, idx)) KeepCreatedLocked(lk, idx);  // create_timeout_ms (pool_hang.cpp)
     }
   } catch (const boost::thread_interrupted&) {
     // Close() interrupted a wait: nothing is half-done at an interruption point.
@@ -68,6 +68,7 @@ void Pool::RunMaintenance() {
     std::unique_lock<std::mutex> lk(mu_);
     if (closing_) return;
     UpdateHealthLocked(now);
+    CheckStallLocked(now);  // pool_stall.cpp
     // A release that raced a shrink may have left an idle connection above max_size.
     if (over_capacity_.load(std::memory_order_relaxed)) TrimIdleLocked(lk);
     if (closing_) return;
@@ -104,7 +105,20 @@ void Pool::RunMaintenance() {
                has_validate_ && ((cfg_.validate_interval_ms > 0 && since_check >= cfg_.validate_interval_ms * 1'000'000) ||
                                  (canary && since_check >= cfg_.validation_idle_ms * 1'000'000))) {
       canary = false;
-      if (SafeValidate(s.conn)) {
+      // On a helper, bounded by validation_timeout_ms: a hung keepalive must not stop
+      // maintenance (which also reports stalls).
+      Checked c = ValidateForAcquire(i, SaturatingDeadline(clock_->NowNs(), cfg_.validation_timeout_ms), true);
+      if (c == Checked::kGaveUp || c == Checked::kPoolClosing) {
+        std::unique_lock<std::mutex> lk(mu_);
+        if (c == Checked::kGaveUp) {
+          --slow_callers_;  // the pin taken for an acquirer; the helper owns the slot now
+          continue;
+        }
+        lk.unlock();
+        RetireOwned(i, Reason::kNone);
+        continue;
+      }
+      if (c == Checked::kValid) {
         s.checked_ns = now;
       } else {
         validation_failures_.fetch_add(1, std::memory_order_relaxed);

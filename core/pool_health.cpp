@@ -37,14 +37,16 @@ bool BackoffAllows(uint64_t failures, int64_t creating, int64_t now_ns, int64_t 
 bool Pool::CanCreateNowLocked(int64_t now_ns, int64_t* wake_at) const {
   *wake_at = kNever;
   if (closing_ || stopping_) return false;
-  if (live_ + creating_ >= max_size_.load(std::memory_order_relaxed)) return false;
+  // An abandoned create (pool_hang.cpp) still holds its slot.
+  if (live_ + creating_ + abandoned_creates_ >= max_size_.load(std::memory_order_relaxed)) return false;
   if (creating_ >= slow_start_.Limit()) return false;  // connect_concurrency, or less while ramping
   return BackoffAllows(consecutive_failures_, creating_, now_ns, next_attempt_ns_, wake_at);
 }
 
 bool Pool::ShouldCreateLocked(int64_t now_ns, int64_t* wake_at) const {
   *wake_at = kNever;
-  if (closing_ || stopping_ || live_ + creating_ >= max_size_.load(std::memory_order_relaxed)) return false;
+  if (closing_ || stopping_ || live_ + creating_ + abandoned_creates_ >= max_size_.load(std::memory_order_relaxed))
+    return false;
   int64_t idle = 0;
   uint32_t cap = capacity_.load(std::memory_order_relaxed);
   for (uint32_t i = 0; i < cap; ++i) {
@@ -159,7 +161,9 @@ bool Pool::ConnectionsWorkingLocked() const {
 }
 
 const char* Pool::HealthReasonLocked() const {
-  if (consecutive_failures_ == 0 || closing_) return nullptr;
+  if (closing_) return nullptr;
+  // Creates succeed but no lease moves (pool_stall.cpp): the other way to be degraded.
+  if (consecutive_failures_ == 0) return stall_.stalled ? "stalled" : nullptr;
   if (last_failure_fatal_) return "fatal";
   return capacity_limited_ ? "capacity" : "outage";
 }

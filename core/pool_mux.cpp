@@ -261,10 +261,14 @@ Status Pool::ReleaseMux(uint64_t lease, bool broken) {
   }
   if (reset_on_release_) {
     lk.unlock();  // the slot is kLeased and no longer adopted: nobody else touches it
-    if (!SafeReset(s.conn)) {
-      reset_failures_.fetch_add(1, std::memory_order_relaxed);
-      RetireOwned(idx, Reason::kBroken);
-      return Status::kOK;
+    switch (ResetForRelease(idx)) {  // bounded by reset_timeout_ms (pool_hang.cpp)
+      case ResetOutcome::kUsable: break;
+      case ResetOutcome::kFailed:
+        reset_failures_.fetch_add(1, std::memory_order_relaxed);
+        RetireOwned(idx, Reason::kBroken);
+        return Status::kOK;
+      case ResetOutcome::kPoolClosing: RetireOwned(idx, Reason::kNone); return Status::kOK;
+      case ResetOutcome::kGaveUp: return Status::kOK;  // the helper owns the slot now
     }
     lk.lock();
     if (closing_) {

@@ -74,6 +74,9 @@ StatsSnapshot Pool::Snapshot() {
     };
     info(adapt_last_decision_, adapt_last_decision_ns_, &s.adaptive_last_decision);
     info(adapt_last_change_, adapt_last_change_ns_, &s.adaptive_last_change);
+    s.stalled = stall_.stalled && !closing_;
+    s.stalled_ms = s.stalled ? (now - stall_.since_ns) / 1'000'000 : 0;
+    s.abandoned_calls = static_cast<uint64_t>(abandoned_calls_);
     s.has_last_error = last_error_ns_ >= 0;
     if (s.has_last_error) {
       s.last_error_message = last_error_;
@@ -134,6 +137,11 @@ StatsSnapshot Pool::Snapshot() {
   s.closed_max_uses = closed_max_uses_.load(std::memory_order_relaxed);
   s.stale_releases = stale_releases_.load(std::memory_order_relaxed);
   s.closed_shrink = closed_shrink_.load(std::memory_order_relaxed);
+  s.creates_abandoned = creates_abandoned_.load(std::memory_order_relaxed);
+  s.validations_abandoned = validations_abandoned_.load(std::memory_order_relaxed);
+  s.resets_abandoned = resets_abandoned_.load(std::memory_order_relaxed);
+  s.stalls = stalls_.load(std::memory_order_relaxed);
+  s.stall_after_ms = cfg_.stall_after_ms;
   // Fast-path acquires and the holds of leases over a thread's timing budget (lease_timing.h)
   // are not recorded one by one (that would put shared atomics and precise clock reads on the
   // hot path); they are the difference between the totals and what was recorded.

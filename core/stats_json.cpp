@@ -145,12 +145,24 @@ char* StatsToJson(const StatsSnapshot& s) {
         {"closed_max_uses", s.closed_max_uses},
         {"stale_releases", s.stale_releases},
         {"closed_shrink", s.closed_shrink},
+        {"creates_abandoned", s.creates_abandoned},
+        {"validations_abandoned", s.validations_abandoned},
+        {"resets_abandoned", s.resets_abandoned},
+        {"stalls", s.stalls},
     };
     for (const auto& e : counters) U64(k, e.name, e.v);
   }
   AddHistogram(root, "acquire_wait_us", s.acquire_wait_us);
   AddHistogram(root, "lease_hold_us", s.lease_hold_us);
   AddHistogram(root, "create_us", s.create_us);
+
+  cJSON* hg = cJSON_AddObjectToObject(root, "hangs");
+  if (hg) {
+    cJSON_AddBoolToObject(hg, "stalled", s.stalled);
+    Ms(hg, "stalled_ms", s.stalled_ms);
+    Ms(hg, "stall_after_ms", s.stall_after_ms);
+    U64(hg, "abandoned_calls", s.abandoned_calls);
+  }
 
   cJSON* r = cJSON_AddObjectToObject(root, "retry");
   if (r) {
@@ -379,6 +391,8 @@ char* StatsToPrometheus(const StatsSnapshot& s, const Histogram& wait, uint64_t 
       {"connpool_validation_failures_total", "Connections that failed validation.", s.validation_failures},
       {"connpool_reset_failures_total", "Connections whose reset on release failed.", s.reset_failures},
       {"connpool_stale_releases_total", "Releases refused with ESTALE.", s.stale_releases},
+      {"connpool_stalls_total", "Times the pool was found stalled (no lease back for stall_after_ms while all were out and acquires waited).",
+       s.stalls},
   };
   for (const auto& c : counters) m.Single(c.name, "counter", c.help, c.v);
   m.Family("connpool_closed_total", "counter",
@@ -388,6 +402,16 @@ char* StatsToPrometheus(const StatsSnapshot& s, const Histogram& wait, uint64_t 
   m.Sample("connpool_closed_total", s.closed_broken, "reason=\"broken\"");
   m.Sample("connpool_closed_total", s.closed_max_uses, "reason=\"max_uses\"");
   m.Sample("connpool_closed_total", s.closed_shrink, "reason=\"shrink\"");
+
+  m.Family("connpool_abandoned_calls_total", "counter",
+           "Factory callbacks given up on after their timeout (create_timeout_ms, validation_timeout_ms, reset_timeout_ms), by callback.");
+  m.Sample("connpool_abandoned_calls_total", s.creates_abandoned, "call=\"create\"");
+  m.Sample("connpool_abandoned_calls_total", s.validations_abandoned, "call=\"validate\"");
+  m.Sample("connpool_abandoned_calls_total", s.resets_abandoned, "call=\"reset\"");
+  m.Single("connpool_abandoned_calls_running", "gauge",
+           "Abandoned factory callbacks that have not returned yet (each holds a slot).", s.abandoned_calls);
+  m.Single("connpool_stalled", "gauge", "1 while the pool is stalled (docs/HEALTH.md), else 0.",
+           uint64_t{s.stalled ? 1u : 0u});
 
   m.Single("connpool_consecutive_failures", "gauge", "Creates failed in a row (0 when healthy).",
            s.consecutive_failures);

@@ -504,8 +504,8 @@ type Stats struct {
 		OutageMS            int64  `json:"outage_ms"`
 		CreateLimit         int64  `json:"create_limit"` // creates allowed in flight (slow start after an outage)
 	} `json:"retry"`
-	// Why creates are failing: "outage", "capacity" (refused while the connections work) or
-	// "fatal"; nil while they are not (docs/HEALTH.md).
+	// Why the pool is degraded or unavailable: "outage", "capacity" (creates refused while the
+	// connections work), "fatal", or "stalled" (no lease moves); nil otherwise (docs/HEALTH.md).
 	HealthReason *string `json:"health_reason"`
 	LastError    *struct {
 		Message string `json:"message"`

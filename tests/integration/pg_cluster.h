@@ -57,6 +57,8 @@ class PgCluster {
 
   bool running() const { return running_; }
   int port() const { return port_; }
+  // The data directory (holds postmaster.pid while the server runs).
+  std::string data_dir() const { return dir_ + "/data"; }
   const std::string& secure_password() const { return secure_password_; }
   // A libpq connection string for 127.0.0.1:port, database postgres. Fixes the port.
   std::string Dsn(const std::string& user = kAppUser, const std::string& password = "");

@@ -43,7 +43,7 @@ TEST(Config, DefaultsMatchTheDesign) {
 TEST(Config, EveryKeyBoundsAreEnforced) {
   size_t n;
   const KeySpec* keys = ConfigKeys(&n);
-  ASSERT_EQ(n, 28u);  // 26 + otel_metrics + probe_interval_ms
+  ASSERT_EQ(n, 32u);  // 26 + otel_metrics + probe_interval_ms + stall_after_ms, reset_timeout_ms, create_timeout_ms, close_wait_ms
   for (size_t i = 0; i < n; ++i) {
     const KeySpec& k = keys[i];
     SCOPED_TRACE(k.name);

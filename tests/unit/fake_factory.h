@@ -78,6 +78,7 @@ struct FakeState {
   std::atomic<bool> ctx_freed{false};
   std::atomic<int> next_id{1};
   Gate create_gate;
+  Gate validate_gate, reset_gate;  // park validate / reset the same way
   std::string error_text = "backend down: password=hunter2 host=db";
   std::mutex live_mu;
   std::set<int*> live;  // guarded by live_mu: connections not yet destroyed
@@ -121,12 +122,14 @@ class FakeFactory final : public Factory {
   bool HasValidate() const override { return with_validate_; }
   bool Validate(void*) override {
     st_->validate_calls++;
+    st_->validate_gate.PassThrough();
     if (st_->validate_throws) throw std::runtime_error("boom in validate");
     return st_->validate_ok;
   }
   bool HasReset() const override { return with_reset_; }
   bool Reset(void*) override {
     st_->reset_calls++;
+    st_->reset_gate.PassThrough();
     if (st_->reset_throws) throw 42;  // not even a std::exception
     return st_->reset_ok;
   }

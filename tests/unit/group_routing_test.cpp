@@ -179,7 +179,13 @@ TEST_F(GroupTest, WriteWaitsOutAnOutageUntilTheCutoffThenFailsFast) {
   }
   ASSERT_EQ(p.pool->state(), Health::kUnavailable);
   EXPECT_EQ(Write().st, Status::kEUNAVAILABLE);
-  // Recovery: the next probe succeeds and writes work again.
+  // Recovery: the next probe succeeds and writes work again. First wait until no probe is in
+  // flight (creates run on a helper thread, so one may still be under way and would fail and
+  // reschedule after the switch below), so the next one is the one the advance makes due.
+  ASSERT_TRUE(Eventually([&] {
+    StatsSnapshot s = p.pool->Snapshot();
+    return s.creating == 0 && s.next_attempt_in_ms > 0;
+  }));
   p.st->create_result = CreateResult::kOk;
   clock_.AdvanceMs(p.pool->Snapshot().next_attempt_in_ms + 1);
   ASSERT_TRUE(Eventually([&] { return p.pool->state() == Health::kReady; }));

@@ -182,6 +182,9 @@ TEST_F(ResizeTest, GrowsPastTheInitialSlotChunksWhileOthersScan) {
 
 TEST_F(ResizeTest, BadArgumentsAreEinvalNamingTheArgumentAndRange) {
   Make(SmallConfig(2));
+  // The start-up create must be over before Drain(0) below can report kOK (it runs on a helper
+  // thread now, so it is no longer all but certain to be done by the time Drain runs).
+  ASSERT_TRUE(WaitTotal(1));
   std::string err;
   EXPECT_EQ(pool_->Resize(0, 0, &err), Status::kEINVAL);
   EXPECT_NE(err.find("max_size"), std::string::npos) << err;
