@@ -292,10 +292,11 @@ class CancelToken {
 //
 // Thread safety: Set and Take are lock-free once the handle's chunk exists; making a chunk
 // takes mu_. A handle has at most one lease at a time, so Set never overwrites a lease (it
-// reports false if it would, and the caller takes the lease the slow way).
+// reports false if it would, and the caller takes the lease the slow way). Each entry has a
+// cache line of its own: threads cycling different connections never write the same line.
 class LeaseByHandle {
  public:
-  static constexpr int64_t kChunk = 1024;
+  static constexpr int64_t kChunk = 1024;   // 64 KiB: made only when a handle reaches it
   static constexpr int64_t kChunks = 128;  // handles below 131072 (max_size is at most 100000)
 
   LeaseByHandle() {
@@ -307,44 +308,47 @@ class LeaseByHandle {
 
   static bool Fits(int64_t handle) { return handle > 0 && handle < kChunk * kChunks; }
 
+  struct alignas(64) Entry {
+    std::atomic<uint64_t> lease{0};
+  };
+
   // False: out of memory, or the handle already holds a lease (a shared connection).
   bool Set(int64_t handle, uint64_t lease) {
-    std::atomic<uint64_t>* chunk = Chunk(handle, /*make=*/true);
+    Entry* chunk = Chunk(handle, /*make=*/true);
     if (chunk == nullptr) return false;
     uint64_t expected = 0;
-    return chunk[handle % kChunk].compare_exchange_strong(expected, lease, std::memory_order_relaxed);
+    return chunk[handle % kChunk].lease.compare_exchange_strong(expected, lease, std::memory_order_relaxed);
   }
   // The handle's lease, now 0; 0 if it had none (a second release).
   uint64_t Take(int64_t handle) {
-    std::atomic<uint64_t>* chunk = Fits(handle) ? Chunk(handle, /*make=*/false) : nullptr;
-    return chunk == nullptr ? 0 : chunk[handle % kChunk].exchange(0, std::memory_order_relaxed);
+    Entry* chunk = Fits(handle) ? Chunk(handle, /*make=*/false) : nullptr;
+    return chunk == nullptr ? 0 : chunk[handle % kChunk].lease.exchange(0, std::memory_order_relaxed);
   }
   uint64_t Peek(int64_t handle) {
-    std::atomic<uint64_t>* chunk = Fits(handle) ? Chunk(handle, /*make=*/false) : nullptr;
-    return chunk == nullptr ? 0 : chunk[handle % kChunk].load(std::memory_order_relaxed);
+    Entry* chunk = Fits(handle) ? Chunk(handle, /*make=*/false) : nullptr;
+    return chunk == nullptr ? 0 : chunk[handle % kChunk].lease.load(std::memory_order_relaxed);
   }
 
  private:
   LeaseByHandle(const LeaseByHandle&) = delete;
   LeaseByHandle& operator=(const LeaseByHandle&) = delete;
 
-  std::atomic<uint64_t>* Chunk(int64_t handle, bool make) {
-    std::atomic<std::atomic<uint64_t>*>& c = chunks_[handle / kChunk];
-    std::atomic<uint64_t>* chunk = c.load(std::memory_order_acquire);
+  Entry* Chunk(int64_t handle, bool make) {
+    std::atomic<Entry*>& c = chunks_[handle / kChunk];
+    Entry* chunk = c.load(std::memory_order_acquire);
     if (chunk != nullptr || !make) return chunk;
     std::lock_guard<std::mutex> lk(mu_);
     chunk = c.load(std::memory_order_relaxed);
     if (chunk == nullptr) {
-      chunk = new (std::nothrow) std::atomic<uint64_t>[kChunk];
+      chunk = new (std::nothrow) Entry[kChunk];  // aligned new (C++17): one line per entry
       if (chunk == nullptr) return nullptr;
-      for (int64_t i = 0; i < kChunk; ++i) chunk[i].store(0, std::memory_order_relaxed);
       c.store(chunk, std::memory_order_release);
     }
     return chunk;
   }
 
   std::mutex mu_;  // making a chunk
-  std::atomic<std::atomic<uint64_t>*> chunks_[kChunks];
+  std::atomic<Entry*> chunks_[kChunks];
 };
 #endif  // SWIG
 
