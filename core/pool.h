@@ -98,6 +98,10 @@ struct StatsSnapshot {
   // else "outage", "capacity" (creates refused while the connections keep working) or "fatal".
   const char* health_reason = nullptr;
   int64_t create_limit = 0;  // creates allowed in flight now (slow start after an outage)
+  // Until a degraded pool turns unavailable (unavailable_after_ms, counted from the outage's
+  // start or from when its connections last worked): -1 when no cutoff is running (not
+  // degraded, a capacity limit, or the cutoff off). Not in the JSON; tests and the fuzzer.
+  int64_t cutoff_in_ms = -1;
   bool has_last_error = false;
   std::string last_error_message;
   int last_error_code = 0;

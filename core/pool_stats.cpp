@@ -60,6 +60,12 @@ StatsSnapshot Pool::Snapshot() {
     s.outage_ms = outage_start_ns_ >= 0 ? (now - outage_start_ns_) / 1'000'000 : 0;
     s.health_reason = HealthReasonLocked();
     s.create_limit = slow_start_.Limit();
+    // As UpdateHealthLocked decides it: working connections stop the clock.
+    if (s.state == Health::kDegraded && consecutive_failures_ > 0 && !last_failure_fatal_ &&
+        cfg_.unavailable_after_ms > 0 && !closing_ && !ConnectionsWorkingLocked()) {
+      const int64_t at = std::max(outage_start_ns_, working_until_ns_) + cfg_.unavailable_after_ms * 1'000'000;
+      s.cutoff_in_ms = std::max<int64_t>(0, (at - now) / 1'000'000);
+    }
     s.adaptive_enabled = adaptive_ != nullptr;
     s.adaptive_target_wait_ms = cfg_.adaptive_target_wait_ms;
     s.adaptive_floor = WarmFloorLocked();

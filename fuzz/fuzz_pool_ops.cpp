@@ -281,9 +281,9 @@ class Harness {
         if (s.state == connpool::Health::kStarting && cfg_.startup_retry_ms >= 0 &&
             s.uptime_ms >= cfg_.startup_retry_ms)
           due = true;
-        if (s.state == connpool::Health::kDegraded && cfg_.unavailable_after_ms > 0 &&
-            s.outage_ms >= cfg_.unavailable_after_ms)
-          due = true;
+        // The cutoff counts from the outage's start or from when the connections last worked,
+        // and stands still at a capacity limit (docs/HEALTH.md): the pool says when it is due.
+        if (s.state == connpool::Health::kDegraded && s.cutoff_in_ms == 0) due = true;
       }
       if (s.creating == 0 && !due) return;
       if (std::chrono::steady_clock::now() > deadline)
