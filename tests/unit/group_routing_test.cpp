@@ -97,6 +97,10 @@ TEST_F(GroupTest, ReadFailsOverWhenAReadyReplicasBackendJustDied) {
   EXPECT_EQ(p.pool->Release(res.lease, false), Status::kOK);
   // The replica comes back: reads return to it once it is ready again.
   r.st->validate_ok = true;
+  ASSERT_TRUE(Eventually([&] {  // no probe in flight that could still fail (see below)
+    StatsSnapshot s = r.pool->Snapshot();
+    return s.creating == 0 && s.next_attempt_in_ms > 0;
+  }));
   r.st->create_result = CreateResult::kOk;
   clock_.AdvanceMs(r.pool->Snapshot().next_attempt_in_ms + 1);
   ASSERT_TRUE(Eventually([&] { return r.pool->state() == Health::kReady; }));

@@ -96,6 +96,7 @@ TEST_F(CapacityFixture, ServesOnItsConnectionsAndStaysDegradedPastTheCutoff) {
   EXPECT_EQ(pool_->Acquire(0, 1000, &l, &c), Status::kOK);
   pool_->Release(l, false);
   // The server has room again: the next growth attempt succeeds and the pool is ready.
+  ASSERT_TRUE(WaitNoCreateInFlight());
   state_->create_result = CreateResult::kOk;
   clock_.AdvanceMs(pool_->Snapshot().next_attempt_in_ms + 1);
   ASSERT_TRUE(WaitState(Health::kReady));

@@ -61,6 +61,15 @@ class PoolTest : public ::testing::Test {
   bool WaitState(Health h) {
     return Eventually([&] { return pool_->state() == h; });
   }
+  // Waits until no create is in flight and the next one is scheduled. Creates run on helper
+  // threads, so one may still be failing after a test switches the factory to succeed; it
+  // would then reschedule past the clock advance the test makes next.
+  bool WaitNoCreateInFlight() {
+    return Eventually([&] {
+      StatsSnapshot s = pool_->Snapshot();
+      return s.creating == 0 && s.next_attempt_in_ms > 0;
+    });
+  }
   bool WaitWaiters(uint64_t n) {
     return Eventually([&] { return pool_->Snapshot().waiters == n; });
   }

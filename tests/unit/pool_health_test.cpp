@@ -67,6 +67,7 @@ TEST_F(HealthTest, StartupRetriesForeverWithCappedBackoff) {
   void* c;
   EXPECT_EQ(pool_->Acquire(0, 0, &l, &c), Status::kETIMEOUT) << "starting: acquires time out, not fail fast";
   // Backend comes back.
+  ASSERT_TRUE(WaitNoCreateInFlight());
   state_->create_result = CreateResult::kOk;
   clock_.AdvanceMs(72001);
   ASSERT_TRUE(WaitState(Health::kReady));
@@ -121,7 +122,9 @@ TEST_F(HealthTest, OutageDegradesThenCutsOffThenRecovers) {
   void* c;
   EXPECT_EQ(pool_->Acquire(0, 1'000'000, &l, &c), Status::kEUNAVAILABLE) << "fails fast, no waiting";
   EXPECT_GE(pool_->Snapshot().unavailable, 2u);
-  // The backend returns: the next background probe succeeds.
+  // The backend returns: the next background probe succeeds (after the one in flight, if any,
+  // has failed: seen under ASan and TSan, where the helper runs slowly).
+  ASSERT_TRUE(WaitNoCreateInFlight());
   state_->create_result = CreateResult::kOk;
   clock_.AdvanceMs(pool_->Snapshot().next_attempt_in_ms + 1);
   ASSERT_TRUE(WaitState(Health::kReady));
