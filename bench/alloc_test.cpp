@@ -12,8 +12,8 @@
 
 #include "connpool/connpool.h"
 #include "counting_alloc.h"
-#include "factory.h"
-#include "pool.h"
+#include "pool/factory.h"
+#include "pool/pool.h"
 
 namespace {
 

@@ -35,8 +35,8 @@
 #include <vector>
 
 #include "connpool/connpool.h"
-#include "factory.h"
-#include "pool.h"
+#include "pool/factory.h"
+#include "pool/pool.h"
 
 namespace {
 

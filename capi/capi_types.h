@@ -4,10 +4,10 @@
 #ifndef CONNPOOL_CAPI_TYPES_H
 #define CONNPOOL_CAPI_TYPES_H
 
-#include "cancel_token.h"
-#include "config.h"
+#include "pool/cancel_token.h"
+#include "config/config.h"
 #include "connpool/connpool.h"
-#include "factory.h"
+#include "pool/factory.h"
 
 struct connpool_config_s {
   connpool::Config cfg;

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "connpool/connpool.h"
-#include "redact.h"
+#include "util/redact.h"
 
 namespace connpool {
 

@@ -3,7 +3,7 @@
 #include <cstdlib>
 
 #include "connpool/connpool.h"
-#include "status.h"
+#include "util/status.h"
 
 extern "C" {
 

@@ -8,8 +8,8 @@
 
 #include "capi_util.h"
 #include "connpool/connpool.h"
-#include "group.h"
-#include "log.h"
+#include "group/group.h"
+#include "util/log.h"
 
 using connpool::Group;
 using connpool::Pool;

@@ -7,10 +7,10 @@
 
 #include "capi_types.h"
 #include "capi_util.h"
-#include "group.h"
-#include "log.h"
-#include "pool.h"
-#include "stats_json.h"
+#include "group/group.h"
+#include "util/log.h"
+#include "pool/pool.h"
+#include "stats/stats_json.h"
 
 using connpool::ClearError;
 using connpool::Guard;

@@ -38,7 +38,7 @@ std::string ToJson(const connpool_config_t* cfg) {
   return s;
 }
 
-// The text forms connpool_config_set accepts for booleans (core/config.cpp).
+// The text forms connpool_config_set accepts for booleans (core/config/config.cpp).
 int BoolValue(const std::string& v) {
   if (v == "true" || v == "1" || v == "yes" || v == "on") return 1;
   if (v == "false" || v == "0" || v == "no" || v == "off") return 0;

@@ -47,11 +47,11 @@
 #include <thread>
 #include <vector>
 
-#include "clock.h"
+#include "util/clock.h"
 #include "capi_types.h"
-#include "config.h"
+#include "config/config.h"
 #include "connpool/connpool.h"
-#include "pool.h"
+#include "pool/pool.h"
 
 namespace {
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The fuzzers' redaction oracle. Redaction (core/redact.cpp) replaces the value of an
+// The fuzzers' redaction oracle. Redaction (core/util/redact.cpp) replaces the value of an
 // assignment to a secret word (password=, passwd=, pwd=, secret=, token=, also with ':' or a
 // quote) with ***. When an input holds the canary only as such a value, no message the library
 // writes about that input may contain it. (Whether a message is a fixed point of redaction is

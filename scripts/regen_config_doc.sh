@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Regenerates the key table in docs/CONFIGURATION.md from core/config.cpp (the table between
+# Regenerates the key table in docs/CONFIGURATION.md from core/config/config.cpp (the table between
 # the BEGIN/END GENERATED markers; test config_doc_in_sync checks it).
 #   bash scripts/regen_config_doc.sh [path/to/connpool_config_doc]   default: build/dev/tools/...
 set -euo pipefail

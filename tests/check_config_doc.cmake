@@ -16,6 +16,6 @@ math(EXPR begin "${begin} + ${marker_len}")
 math(EXPR len "${end} - ${begin}")
 string(SUBSTRING "${doc}" ${begin} ${len} table)
 if(NOT table STREQUAL generated)
-  message(FATAL_ERROR "docs/CONFIGURATION.md is out of date with core/config.cpp; regenerate the table with "
+  message(FATAL_ERROR "docs/CONFIGURATION.md is out of date with core/config/config.cpp; regenerate the table with "
                       "build/dev/tools/connpool_config_doc\n--- expected ---\n${generated}\n--- found ---\n${table}")
 endif()

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// Prints the configuration table of docs/CONFIGURATION.md from the key table in core/config.cpp,
+// Prints the configuration table of docs/CONFIGURATION.md from the key table in core/config/config.cpp,
 // so the doc cannot drift from the code (tests/check_config_doc.cmake compares them).
 //   config_doc > table.md
 #include <cstdio>
 
-#include "config.h"
+#include "config/config.h"
 
 int main() {
   size_t n;

@@ -23,7 +23,7 @@
 #include <thread>
 
 #include "connpool/connpool.h"
-#include "factory.h"
+#include "pool/factory.h"
 #include "../common/eventually.h"
 
 namespace connpool_faults {

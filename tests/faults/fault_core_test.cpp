@@ -2,7 +2,7 @@
 // Stalled factory callbacks against the core on a FakeClock: which deadlines still hold while
 // a callback hangs, who is blocked behind it, and what Close() (connpool_pool_free) does.
 //
-// Where callbacks run (core/pool.h): create on the connector threads; the callbacks an
+// Where callbacks run (core/pool/pool.h): create on the connector threads; the callbacks an
 // acquire needs itself (validate of the connection it claimed, the create of an acquire with
 // timeout 0) on helper threads while the acquire waits with its own deadline; keepalive
 // validate on the maintenance thread; reset on the releasing thread; destroy wherever the
@@ -16,9 +16,9 @@
 #include <string>
 #include <thread>
 
-#include "clock.h"
+#include "util/clock.h"
 #include "faults/fault_backend.h"
-#include "pool.h"
+#include "pool/pool.h"
 
 namespace connpool_faults {
 namespace {

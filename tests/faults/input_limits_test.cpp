@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Input limits at the C API: the sizes core/config.h promises (kMaxNameBytes for names and
+// Input limits at the C API: the sizes core/config/config.h promises (kMaxNameBytes for names and
 // string values, kMaxConfigJsonBytes for JSON documents) hold exactly at the boundary, huge
 // or hostile input is refused with a bounded message, and pool names with quotes, newlines
 // and backslashes come out escaped in stats JSON and in Prometheus labels.
@@ -10,7 +10,7 @@
 #include <sstream>
 #include <string>
 
-#include "config.h"
+#include "config/config.h"
 #include "connpool/connpool.h"
 #include "faults/fault_backend.h"
 

@@ -41,8 +41,8 @@
 #include <thread>
 #include <vector>
 
-#include "factory.h"
-#include "pool.h"
+#include "pool/factory.h"
+#include "pool/pool.h"
 
 namespace {
 

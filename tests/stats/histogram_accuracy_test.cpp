@@ -3,7 +3,7 @@
 // every percentile it reports is within 1/16 above the exact nearest-rank percentile and never
 // below it, buckets tile the value range, Prometheus bucket counts never overcount, and
 // concurrent recorders lose nothing.
-#include "histogram.h"
+#include "stats/histogram.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The adaptive sizing state machine under scripted loads: rising load raises the floor fast,
 // calm lowers it slowly, a noisy signal does not flap, and the bounds always hold.
-#include "adaptive_sizer.h"
+#include "sizing/adaptive_sizer.h"
 
 #include <gtest/gtest.h>
 

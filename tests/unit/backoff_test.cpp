@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "backoff.h"
+#include "health/backoff.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "config.h"
+#include "config/config.h"
 
 #include <cjson/cJSON.h>
 #include <gtest/gtest.h>

@@ -14,7 +14,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "factory.h"
+#include "pool/factory.h"
 #include "../common/eventually.h"
 
 namespace connpool::testing {

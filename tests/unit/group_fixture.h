@@ -11,7 +11,7 @@
 #include <future>
 #include <string>
 
-#include "group.h"
+#include "group/group.h"
 #include "unit/pool_fixture.h"
 
 namespace connpool::testing {

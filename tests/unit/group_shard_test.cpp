@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "consistent_hash.h"
+#include "group/consistent_hash.h"
 #include "unit/group_fixture.h"
 
 namespace connpool::testing {

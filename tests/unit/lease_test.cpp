@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <gtest/gtest.h>
 
-#include "slot.h"
+#include "pool/slot.h"
 
 namespace connpool {
 namespace {

@@ -7,7 +7,7 @@
 
 #include <thread>
 
-#include "lease_timing.h"
+#include "pool/lease_timing.h"
 #include "unit/pool_fixture.h"
 
 namespace connpool::testing {

@@ -7,8 +7,8 @@
 #include <thread>
 #include <vector>
 
-#include "log.h"
-#include "stats_json.h"
+#include "util/log.h"
+#include "stats/stats_json.h"
 #include "unit/pool_fixture.h"
 
 namespace connpool::testing {

@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "stats_json.h"
+#include "stats/stats_json.h"
 #include "unit/pool_fixture.h"
 
 namespace connpool::testing {

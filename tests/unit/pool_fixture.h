@@ -5,8 +5,8 @@
 
 #include <gtest/gtest.h>
 
-#include "clock.h"
-#include "pool.h"
+#include "util/clock.h"
+#include "pool/pool.h"
 #include "unit/fake_factory.h"
 
 namespace connpool::testing {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "unit/fake_factory.h"
-#include "pool.h"
+#include "pool/pool.h"
 
 namespace connpool::testing {
 namespace {

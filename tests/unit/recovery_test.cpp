@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// ProbeSchedule and SlowStart (core/recovery.h) as pure functions: the outage probe spacing,
+// ProbeSchedule and SlowStart (core/health/recovery.h) as pure functions: the outage probe spacing,
 // the spread of a fleet's probes, and the slow-start ramp.
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <random>
 #include <vector>
 
-#include "recovery.h"
+#include "health/recovery.h"
 
 namespace connpool {
 namespace {

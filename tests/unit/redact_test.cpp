@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "redact.h"
+#include "util/redact.h"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: Apache-2.0
+// Pool lifetime, slots, hand-off, drain and close.
+#include "pool/pool.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <boost/thread/thread.hpp>
+#include <limits>
+#include <stdexcept>
+#include <type_traits>
+
+#include "util/log.h"
+#include "pool/offload_job.h"
+#include "util/redact.h"
+
+namespace connpool {
+
+namespace {
+std::atomic<uint64_t> g_next_tag{0};
+
+// Tags cycle through 1..2^14-1 so that 0 never appears in a lease.
+uint64_t NextTag() { return g_next_tag.fetch_add(1, std::memory_order_relaxed) % kLeaseTagMask + 1; }
+}  // namespace
+
+Status Pool::Create(const Config& cfg, std::unique_ptr<Factory> factory, const PoolOptions& opts,
+                    Pool** out, std::string* err) {
+  if (out == nullptr || factory == nullptr) {
+    *err = "factory and out must not be NULL";
+    return Status::kEINVAL;
+  }
+  Status st = CheckConfig(cfg, err);
+  if (st != Status::kOK) return st;
+  Pool* p = new Pool(cfg, std::move(factory), opts);
+  try {
+    {
+      // The first helper before any job needs one (pool_offload.cpp keeps a spare from then on).
+      std::lock_guard<std::mutex> lk(p->mu_);
+      if (!p->SpawnHelperLocked()) throw std::runtime_error("cannot start a helper thread");
+    }
+    unsigned connectors = static_cast<unsigned>(cfg.connect_concurrency);
+    // Named so thread dumps (gdb, top -H, jstack) show what they are; 15 characters at most.
+    for (unsigned i = 0; i < connectors; ++i)
+      p->threads_.emplace_back([p] {
+        pthread_setname_np(pthread_self(), "connpool-conn");
+        p->ConnectorLoop();
+      });
+    if (opts.maintenance_thread)
+      p->threads_.emplace_back([p] {
+        pthread_setname_np(pthread_self(), "connpool-maint");
+        p->MaintenanceLoop();
+      });
+  } catch (const std::exception& e) {
+    *err = std::string("cannot start background threads: ") + e.what();
+    p->Close();
+    return Status::kENOMEM;
+  }
+  *out = p;
+  return Status::kOK;
+}
+
+Pool::Pool(const Config& cfg, std::unique_ptr<Factory> factory, const PoolOptions& opts)
+    : cfg_(cfg),
+      factory_(std::move(factory)),
+      clock_(opts.clock ? opts.clock : const_cast<Clock*>(SteadyClock::Instance())),
+      tag_(NextTag()),
+      created_ns_(clock_->NowNs()),
+      has_validate_(factory_->HasValidate()),
+      reset_on_release_(cfg.reset_on_release && factory_->HasReset()),
+      exclusive_release_(reset_on_release_ || cfg.max_uses > 0),
+      mux_(cfg.max_leases_per_conn > 1),
+      max_size_(cfg.max_size),
+      min_idle_(cfg.min_idle),
+      chunks_(new std::atomic<Slot*>[kMaxChunks]),
+      state_since_ns_(created_ns_),
+      schedule_{BackoffPolicy{cfg.retry_initial_ms, cfg.retry_max_ms, cfg.retry_multiplier, cfg.retry_jitter},
+                cfg.probe_interval_ms},
+      slow_start_(cfg.connect_concurrency),
+      rng_(opts.seed ? opts.seed : std::random_device{}()) {
+  for (uint32_t i = 0; i < kMaxChunks; ++i) chunks_[i].store(nullptr, std::memory_order_relaxed);
+  if (cfg.adaptive_sizing) adaptive_ = std::make_unique<AdaptiveSizer>(cfg.adaptive_target_wait_ms, cfg.min_idle);
+  clock_->AddListener(this);
+}
+
+Pool::~Pool() {
+  clock_->RemoveListener(this);
+  uint32_t cap = capacity_.load(std::memory_order_acquire);
+  for (uint32_t i = 0; i < cap; ++i) {
+    Slot& s = SlotAt(i);
+    if (s.conn != nullptr) SafeDestroy(s.conn);  // only reachable if Create failed half-way
+  }
+  for (uint32_t c = 0; c < kMaxChunks; ++c) delete[] chunks_[c].load(std::memory_order_relaxed);
+  for (OffloadJob* j : reset_jobs_) delete j;
+}
+
+Slot& Pool::SlotAt(uint32_t idx) const {
+  return chunks_[idx / kChunkSlots].load(std::memory_order_acquire)[idx % kChunkSlots];
+}
+
+bool Pool::ReserveSlotLocked(uint32_t* idx) {
+  if (!free_list_.empty()) {
+    *idx = free_list_.back();
+    free_list_.pop_back();
+    return true;
+  }
+  uint32_t next = capacity_.load(std::memory_order_relaxed);
+  if (next >= kMaxPoolSize) return false;
+  std::atomic<Slot*>& chunk = chunks_[next / kChunkSlots];
+  if (chunk.load(std::memory_order_relaxed) == nullptr) {
+    chunk.store(new Slot[kChunkSlots], std::memory_order_release);
+  }
+  // Made here, off the release path, so that offloading a reset allocates nothing there.
+  if (reset_on_release_ && cfg_.reset_timeout_ms > 0) reset_jobs_.push_back(new OffloadJob(OffloadJob::kReset, next));
+  // Publishing the index after the chunk lets lock-free scanners trust every index < capacity_.
+  capacity_.store(next + 1, std::memory_order_release);
+  *idx = next;
+  return true;
+}
+
+bool Pool::SlotEmptiedLocked(uint32_t idx, Reason reason) {
+  Slot& s = SlotAt(idx);
+  uint64_t w = s.word.load(std::memory_order_relaxed);
+  s.conn = nullptr;
+  s.uses = 0;
+  s.expires_ns = 0;
+  s.holder_thread.store(0, std::memory_order_relaxed);
+  s.word.store(MakeWord(GenOf(w), FlagsOf(w) & kClosing, kEmpty), std::memory_order_release);
+  free_list_.push_back(idx);
+  --live_;
+  destroyed_.fetch_add(1, std::memory_order_relaxed);
+  switch (reason) {
+    case Reason::kBroken:
+    case Reason::kValidation: {
+      closed_broken_.fetch_add(1, std::memory_order_relaxed);
+      // Evidence for the health logic: connections stop counting as working (pool_health.cpp).
+      const int64_t now = clock_->NowNs();
+      last_broken_ns_ = now;
+      if (capacity_limited_) working_until_ns_ = now;
+      break;
+    }
+    case Reason::kIdle: closed_idle_.fetch_add(1, std::memory_order_relaxed); break;
+    case Reason::kLifetime: closed_lifetime_.fetch_add(1, std::memory_order_relaxed); break;
+    case Reason::kMaxUses: closed_max_uses_.fetch_add(1, std::memory_order_relaxed); break;
+    case Reason::kShrink:
+      closed_shrink_.fetch_add(1, std::memory_order_relaxed);
+      --shrink_pending_;
+      break;
+    case Reason::kNone: break;
+  }
+  UpdateOverCapacityLocked();
+  connector_cv_.notify_all();  // a replacement may be needed
+  if (closing_ && live_ + creating_ == 0) {
+    if (health_.load(std::memory_order_relaxed) == Health::kDraining)
+      SetHealthLocked(Health::kClosed, clock_->NowNs());
+    state_cv_.notify_all();
+  }
+  return ShouldDeleteLocked();
+}
+
+bool Pool::ShouldDeleteLocked() {
+  // An abandoned create's helper (pool_hang.cpp) still has to come back into the pool.
+  if (!freed_ || deleting_ || live_ + creating_ + abandoned_creates_ != 0 || slow_callers_ != 0) return false;
+  deleting_ = true;
+  return true;
+}
+
+void Pool::RetireOwned(uint32_t idx, Reason reason) {
+  SafeDestroy(SlotAt(idx).conn);
+  bool del;
+  PendingLogs logs;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    del = SlotEmptiedLocked(idx, reason);
+    logs = TakeLogsLocked();
+  }
+  EmitLogs(std::move(logs));
+  if (del) DeleteSelf();
+}
+
+void Pool::HandToWaiterLocked(uint32_t idx, Waiter* w, bool fresh) {
+  Slot& s = SlotAt(idx);
+  uint64_t gen = GenOf(s.word.load(std::memory_order_relaxed)) + 1;
+  queue_.Remove(w);
+  waiters_count_.fetch_sub(1, std::memory_order_seq_cst);
+  s.holder_thread.store(w->thread_id, std::memory_order_relaxed);
+  s.holder_priority.store(w->priority, std::memory_order_relaxed);
+  s.word.store(MakeWord(gen, 0, kLeased), std::memory_order_release);
+  w->slot = idx;
+  w->lease = MakeLease(tag_, idx, gen);
+  w->status = Status::kOK;
+  w->fresh = fresh;
+  w->done = true;
+  if (w->cb != nullptr) {
+    async_.deadlines.Remove(w);
+    PushReadyLocked(w);  // the dispatcher checks the connection and calls back
+  } else {
+    w->cv.notify_one();
+  }
+}
+
+void Pool::PutBackLocked(uint32_t idx, bool fresh) {
+  Waiter* w = queue_.Front();
+  if (w != nullptr) {
+    HandToWaiterLocked(idx, w, fresh);
+    return;
+  }
+  Slot& s = SlotAt(idx);
+  uint64_t word = s.word.load(std::memory_order_relaxed);
+  // Under mu_ nobody else changes an owned slot's flags, so a plain store is safe.
+  s.word.store(MakeWord(GenOf(word), 0, kIdle), std::memory_order_seq_cst);
+}
+
+void Pool::WakeAllWaitersLocked(Status st) {
+  while (Waiter* w = queue_.Front()) {
+    UnqueueLocked(w);
+    if (w->cb != nullptr) {
+      CompleteAsyncLocked(w, st);
+      continue;
+    }
+    w->status = st;
+    w->done = true;
+    w->cv.notify_one();
+  }
+}
+
+template <typename Cv>
+void Pool::WaitLocked(Cv& cv, std::unique_lock<std::mutex>& lk, int64_t deadline_ns) {
+  // With a fake clock, time moves only in OnClockAdvanced, which notifies every sleeper.
+  if (deadline_ns == std::numeric_limits<int64_t>::max() || clock_->IsFake()) {
+    cv.wait(lk);
+    return;
+  }
+  int64_t left = deadline_ns - clock_->NowNs();
+  if (left <= 0) return;
+  if constexpr (std::is_same_v<Cv, std::condition_variable>) {
+    cv.wait_for(lk, std::chrono::nanoseconds(left));
+  } else {
+    cv.wait_for(lk, boost::chrono::nanoseconds(left));  // an interruption point
+  }
+}
+template void Pool::WaitLocked(std::condition_variable&, std::unique_lock<std::mutex>&, int64_t);
+template void Pool::WaitLocked(boost::condition_variable_any&, std::unique_lock<std::mutex>&, int64_t);
+
+void Pool::OnClockAdvanced() {
+  std::lock_guard<std::mutex> lk(mu_);
+  queue_.ForEach([](Waiter* w) { w->cv.notify_one(); });
+  async_.cv.notify_all();  // async deadlines are the dispatcher's to check
+  NotifyWaitedLocked();
+  connector_cv_.notify_all();
+  maintenance_cv_.notify_all();
+  state_cv_.notify_all();
+  helper_done_cv_.notify_all();
+}
+
+Status Pool::WaitReady(int64_t timeout_ms) {
+  if (timeout_ms < 0) timeout_ms = cfg_.acquire_timeout_ms;
+  std::unique_lock<std::mutex> lk(mu_);
+  const int64_t deadline = SaturatingDeadline(clock_->NowNs(), timeout_ms);
+  for (;;) {
+    Health h = health_.load(std::memory_order_relaxed);
+    if (h == Health::kReady || h == Health::kDegraded) return Status::kOK;
+    if (h == Health::kDraining || h == Health::kClosed) return Status::kECLOSED;
+    if (clock_->NowNs() >= deadline) return Status::kETIMEOUT;
+    WaitLocked(state_cv_, lk, deadline);
+  }
+}
+
+Status Pool::Drain(int64_t deadline_ms) {
+  std::vector<uint32_t> idle;
+  std::unique_lock<std::mutex> lk(mu_);
+  const int64_t now = clock_->NowNs();
+  const int64_t deadline = SaturatingDeadline(now, std::max<int64_t>(deadline_ms, 0));
+  if (!closing_) {
+    closing_ = true;
+    accepting_.store(false, std::memory_order_seq_cst);
+    SetHealthLocked(Health::kDraining, now);
+    WakeAllWaitersLocked(Status::kECLOSED);
+    NotifyWaitedLocked();  // acquirers waiting on a helper stop
+    // Mark every slot so that no lock-free acquire or release can complete on it from now on.
+    uint32_t cap = capacity_.load(std::memory_order_relaxed);
+    for (uint32_t i = 0; i < cap; ++i) {
+      Slot& s = SlotAt(i);
+      uint64_t w = s.word.fetch_or(kClosing, std::memory_order_seq_cst) | kClosing;
+      if (StateOf(w) == kIdle && s.word.compare_exchange_strong(w, MakeWord(GenOf(w), kClosing, kReserved)))
+        idle.push_back(i);
+    }
+    connector_cv_.notify_all();
+    maintenance_cv_.notify_all();
+    if (live_ + creating_ == 0) SetHealthLocked(Health::kClosed, now);
+  }
+  if (!idle.empty()) {
+    ++slow_callers_;  // keeps the pool alive while we destroy without the lock
+    lk.unlock();
+    for (uint32_t i : idle) SafeDestroy(SlotAt(i).conn);
+    lk.lock();
+    --slow_callers_;
+    for (uint32_t i : idle) SlotEmptiedLocked(i, Reason::kNone);
+  }
+  AwaitAsyncDeliveredLocked(lk);  // every pending callback has had its ECLOSED
+  FlushLogsLocked(lk);
+  while (live_ + creating_ > 0) {
+    if (clock_->NowNs() >= deadline) return Status::kETIMEOUT;
+    WaitLocked(state_cv_, lk, deadline);
+    FlushLogsLocked(lk);
+  }
+  return Status::kOK;
+}
+
+void Pool::Close() {
+  Drain(0);
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stopping_ = true;
+    connector_cv_.notify_all();
+    maintenance_cv_.notify_all();
+    helper_cv_.notify_all();
+    async_.cv.notify_all();
+  }
+  {
+    // Helpers inside a callback get close_wait_ms, then are cut loose (pool_hang.cpp).
+    std::unique_lock<std::mutex> lk(mu_);
+    AwaitHelpersLocked(lk);
+  }
+  // Background threads may be inside a factory callback: join waits for it to return.
+  for (boost::thread& t : threads_) {
+    t.interrupt();
+    if (t.joinable()) t.join();
+  }
+  // No helper starts after stopping_, so the list is stable; AwaitHelpersLocked detached those
+  // still inside a job.
+  for (auto& helper : helper_threads_) {
+    if (!helper.first.joinable()) continue;
+    helper.first.interrupt();
+    helper.first.join();
+  }
+  bool del;
+  PendingLogs logs;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    freed_ = true;
+    del = ShouldDeleteLocked();
+    logs = TakeLogsLocked();
+  }
+  EmitLogs(std::move(logs));
+  if (del) DeleteSelf();
+}
+
+// --- callbacks: a throwing factory must never unwind through the pool.
+
+void Pool::SafeDestroy(void* conn) {
+  if (conn == nullptr) return;
+  try {
+    factory_->Destroy(conn);
+  } catch (const std::exception& e) {
+    Log(CONNPOOL_LOG_ERROR, "pool '" + cfg_.name + "': destroy threw: " + e.what());
+  } catch (...) {
+    Log(CONNPOOL_LOG_ERROR, "pool '" + cfg_.name + "': destroy threw a non-standard exception");
+  }
+}
+
+bool Pool::SafeValidate(void* conn) {
+  try {
+    return factory_->Validate(conn);
+  } catch (...) {
+    return false;
+  }
+}
+
+bool Pool::SafeReset(void* conn) {
+  try {
+    return factory_->Reset(conn);
+  } catch (...) {
+    return false;
+  }
+}
+
+CreateResult Pool::SafeCreate(void** conn, std::string* err) {
+  try {
+    return factory_->Create(conn, err);
+  } catch (const std::exception& e) {
+    *err = std::string("create threw: ") + e.what();
+  } catch (...) {
+    *err = "create threw a non-standard exception";
+  }
+  return CreateResult::kRetry;
+}
+
+}  // namespace connpool

@@ -1,0 +1,414 @@
+// SPDX-License-Identifier: Apache-2.0
+// The hot path: acquire and release. An uncontended cycle is two CAS on the slot's own cache
+// line (claim, give back) plus two cheap coarse-clock reads; no counter is touched (the number
+// of acquires is read off the slot generations).
+//
+// Why a release cannot slip past a newly queued waiter: the waiter increments waiters_count_
+// (seq_cst), then visits every slot (seq_cst): it claims an idle one, or marks a leased or
+// returning one kWanted. A releaser gives the slot back with one CAS that expects the exact
+// word it checked, flags clear. On the slot word, either the releaser's CAS comes first (the
+// waiter then finds the slot idle and takes it) or the waiter's mark does (the CAS fails and the
+// releaser hands off under mu_). A releaser that sees waiters_count_ > 0 goes to the hand-off
+// directly, which also covers slots leased after the waiter's visit.
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <limits>
+#include <thread>
+
+#include "pool/lease_timing.h"
+#include "util/log.h"
+#include "pool/pool.h"
+
+namespace connpool {
+
+namespace {
+
+// Last slot this thread got, per pool: the next acquire tries it first (ConcurrentBag's
+// thread-local list, reduced to one index).
+struct Hint {
+  const void* pool = nullptr;
+  uint32_t idx = 0;
+};
+thread_local Hint t_hint;
+// This thread's budget of precisely timed leases per coarse tick (lease_timing.h).
+thread_local LeaseTimingBudget t_lease_timing;
+
+// The kernel's thread id, as gdb, top -H and /proc show it, so a leak report can be matched.
+uint64_t ThisThreadId() {
+  thread_local uint64_t id = static_cast<uint64_t>(syscall(SYS_gettid));
+  return id;
+}
+
+// Yields before queueing (see AcquireSlow). 16 covers a run queue of a few dozen threads on
+// 2 cores in our benchmarks; beyond that queueing is the better use of the CPU.
+constexpr int kSpinYields = 16;
+
+}  // namespace
+
+bool Pool::TryClaimIdle(bool mark_returning, uint32_t* idx_out, uint64_t* gen_out) {
+  const uint32_t cap = capacity_.load(std::memory_order_acquire);
+  if (cap == 0) return false;
+  uint32_t start = (t_hint.pool == this && t_hint.idx < cap) ? t_hint.idx : ThreadStripe() % cap;
+  for (uint32_t i = 0; i < cap; ++i) {
+    uint32_t idx = start + i < cap ? start + i : start + i - cap;
+    Slot& s = SlotAt(idx);
+    uint64_t w = s.word.load(mark_returning ? std::memory_order_seq_cst : std::memory_order_relaxed);
+    if ((w & (kStateMask | kFlagMask)) == kIdle) {
+      uint64_t gen = GenOf(w) + 1;
+      if (s.word.compare_exchange_strong(w, MakeWord(gen, 0, kLeased), std::memory_order_seq_cst)) {
+        *idx_out = idx;
+        *gen_out = gen;
+        return true;
+      }
+    } else if (mark_returning && (StateOf(w) == kReturning || StateOf(w) == kLeased) && !(w & kWanted)) {
+      s.word.compare_exchange_strong(w, w | kWanted, std::memory_order_seq_cst);
+    }
+  }
+  return false;
+}
+
+bool Pool::NeedsValidation(const Slot& s, int64_t now, bool fresh) const {
+  if (!has_validate_ || fresh) return false;
+  ValidateMode mode = cfg_.validate_mode();
+  // >=, so that validation_idle_ms = 0 trusts nothing: a connection given back in the same
+  // coarse tick (4 ms) is validated too.
+  return mode == ValidateMode::kAlways ||
+         (mode == ValidateMode::kIdle &&
+          now - s.last_used_ns.load(std::memory_order_relaxed) >= cfg_.validation_idle_ms * 1'000'000);
+}
+
+bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t* start_ns, int64_t timeout_ms,
+                       bool fresh, uint64_t* lease_out, void** conn_out) {
+  Slot& s = SlotAt(idx);
+  const int64_t now = clock_->CoarseNowNs();
+  if (s.expires_ns != 0 && now >= s.expires_ns) {
+    failed_claims_.fetch_add(1, std::memory_order_relaxed);
+    RetireClaimed(idx, Reason::kLifetime);
+    return false;
+  }
+  if (NeedsValidation(s, now, fresh)) {
+    // Bounded by the acquire's own deadline and by validation_timeout_ms. Timeout 0 means "do
+    // not wait for a connection to come free"; the check of the one claimed is still allowed
+    // validation_timeout_ms.
+    const int64_t t = clock_->NowNs();
+    if (*start_ns == 0) *start_ns = t;  // the fast path's deadline starts here, should it go on
+    const int64_t check_until = SaturatingDeadline(t, cfg_.validation_timeout_ms);
+    const int64_t caller_until = timeout_ms == 0 ? INT64_MAX : SaturatingDeadline(*start_ns, timeout_ms);
+    switch (ValidateForAcquire(idx, std::min(check_until, caller_until), check_until <= caller_until)) {
+      case Checked::kValid:
+        break;
+      case Checked::kInvalid:
+        validation_failures_.fetch_add(1, std::memory_order_relaxed);
+        failed_claims_.fetch_add(1, std::memory_order_relaxed);
+        RetireClaimed(idx, Reason::kValidation);
+        return false;
+      case Checked::kPoolClosing:
+        failed_claims_.fetch_add(1, std::memory_order_relaxed);
+        RetireClaimed(idx, Reason::kNone);
+        return false;
+      case Checked::kGaveUp:  // the helper owns the slot now; the pool is pinned for us
+        failed_claims_.fetch_add(1, std::memory_order_relaxed);
+        return false;
+    }
+    s.checked_ns = now;
+  }
+  // Drain may have begun while we held the slot: do not lend from a closing pool.
+  if (s.word.load(std::memory_order_acquire) & kClosing) {
+    failed_claims_.fetch_add(1, std::memory_order_relaxed);
+    RetireClaimed(idx, Reason::kNone);
+    return false;
+  }
+  IssueLease(idx, gen, priority, now, *start_ns, lease_out, conn_out);
+  return true;
+}
+
+void Pool::IssueLease(uint32_t idx, uint64_t gen, int priority, int64_t now, int64_t start_ns,
+                      uint64_t* lease_out, void** conn_out) {
+  Slot& s = SlotAt(idx);
+  s.lease_start_ns.store(TakeLeaseTiming(t_lease_timing, now) ? TimedStart(clock_->NowNs()) : UntimedStart(now),
+                         std::memory_order_relaxed);
+  s.holder_thread.store(ThisThreadId(), std::memory_order_relaxed);
+  s.holder_priority.store(priority, std::memory_order_relaxed);
+  t_hint.pool = this;
+  t_hint.idx = idx;
+  if (start_ns != 0) {  // zero-wait acquires are derived in Snapshot(), not counted here
+    int64_t waited = clock_->NowNs() - start_ns;
+    acquire_wait_us_.Record(waited > 0 ? static_cast<uint64_t>(waited / 1000) : 0);
+  }
+  *lease_out = MakeLease(tag_, idx, gen);
+  if (conn_out) *conn_out = s.conn;
+}
+
+void Pool::RetireClaimed(uint32_t idx, Reason reason) {
+  SafeDestroy(SlotAt(idx).conn);
+  PendingLogs logs;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    // Pin first: if Close() ran while we validated, emptying the pool's last slot must not
+    // delete it under this acquire, which goes on into AcquireSlow (where the pin is undone).
+    ++slow_callers_;
+    SlotEmptiedLocked(idx, reason);  // cannot ask for deletion while pinned
+    logs = TakeLogsLocked();
+  }
+  EmitLogs(std::move(logs));
+}
+
+Status Pool::Acquire(int priority, int64_t timeout_ms, uint64_t* lease, void** conn) {
+  if (timeout_ms < 0) timeout_ms = cfg_.acquire_timeout_ms;
+  if (mux_) return AcquireMux(priority, timeout_ms, lease, conn);  // pool_mux.cpp
+  int pins = 0;
+  int64_t start = 0;  // read from the clock only if the claim needs a validation
+  if (accepting_.load(std::memory_order_acquire)) {
+    uint32_t idx;
+    uint64_t gen;
+    if (TryClaimIdle(false, &idx, &gen)) {
+      if (FinishClaim(idx, gen, priority, &start, timeout_ms, false, lease, conn)) return Status::kOK;
+      pins = 1;
+    }
+  }
+  return AcquireSlow(priority, timeout_ms, start, pins, lease, conn);
+}
+
+Status Pool::AdmissionLocked() const {
+  if (closing_) return Status::kECLOSED;
+  if (health_.load(std::memory_order_relaxed) == Health::kUnavailable) return Status::kEUNAVAILABLE;
+  return Status::kOK;
+}
+
+// Ends a slow acquire (AcquireSlow, AcquireMux): counts its failure status, drops its
+// slow_callers_ pin and, if that was the last thing keeping a closed pool alive, deletes it.
+// Unlocks `lk`; the caller must not touch the pool afterwards.
+void Pool::CountFailure(Status st) {
+  switch (st) {
+    case Status::kETIMEOUT: timeouts_.fetch_add(1, std::memory_order_relaxed); break;
+    case Status::kEUNAVAILABLE: unavailable_.fetch_add(1, std::memory_order_relaxed); break;
+    case Status::kEOVERLOAD: overload_.fetch_add(1, std::memory_order_relaxed); break;
+    case Status::kECLOSED: closed_rejected_.fetch_add(1, std::memory_order_relaxed); break;
+    case Status::kECANCELED: canceled_.fetch_add(1, std::memory_order_relaxed); break;
+    default: break;
+  }
+}
+
+Status Pool::LeaveAcquireLocked(std::unique_lock<std::mutex>& lk, Status st) {
+  CountFailure(st);
+  --slow_callers_;
+  bool del = ShouldDeleteLocked();
+  PendingLogs logs = TakeLogsLocked();
+  lk.unlock();
+  EmitLogs(std::move(logs));
+  if (del) DeleteSelf();
+  return st;
+}
+
+Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int pins, uint64_t* lease,
+                         void** conn, const CancelToken* cancel) {
+  int64_t start = start_ns != 0 ? start_ns : clock_->NowNs();
+  const int64_t deadline = SaturatingDeadline(start, timeout_ms);
+  // With more threads than cores, the holder of a connection is usually just preempted:
+  // yielding a few times lets it run and give the connection back, far cheaper than queueing
+  // (mutex, futex sleep, wake-up). Queued waiters lose nothing: while any exist, releases hand
+  // off to them directly and no slot turns idle for a spinner to take.
+  if (timeout_ms > 0) {
+    for (int i = 0; i < kSpinYields && accepting_.load(std::memory_order_relaxed) &&
+                    (cancel == nullptr || !cancel->Triggered());
+         ++i) {
+      std::this_thread::yield();
+      uint32_t idx;
+      uint64_t gen;
+      if (!TryClaimIdle(false, &idx, &gen)) continue;
+      if (FinishClaim(idx, gen, priority, &start, timeout_ms, false, lease, conn)) {
+        if (pins > 0) {  // we hold a lease, so the pool cannot be due for deletion
+          std::lock_guard<std::mutex> lk(mu_);
+          slow_callers_ -= pins;
+        }
+        return Status::kOK;
+      }
+      ++pins;
+    }
+  }
+  std::unique_lock<std::mutex> lk(mu_);
+  // This call counts once in slow_callers_ until leave(); failed claims pinned it already.
+  slow_callers_ += 1 - pins;
+  auto leave = [&](Status st) { return LeaveAcquireLocked(lk, st); };
+  for (;;) {
+    Status gate = AdmissionLocked();
+    if (gate != Status::kOK) return leave(gate);
+    if (cancel != nullptr && cancel->Triggered()) return leave(Status::kECANCELED);
+    uint32_t idx;
+    uint64_t gen;
+    if (TryClaimIdle(false, &idx, &gen)) {
+      lk.unlock();
+      if (FinishClaim(idx, gen, priority, &start, timeout_ms, false, lease, conn)) {
+        lk.lock();
+        return leave(Status::kOK);
+      }
+      lk.lock();
+      --slow_callers_;  // the failed claim's pin; this call is still counted once
+      continue;
+    }
+    if (timeout_ms == 0) return leave(CreateForCaller(lk, priority, start, lease, conn));
+    if (cfg_.max_waiters > 0 && queue_.Size() >= static_cast<size_t>(cfg_.max_waiters))
+      return leave(Status::kEOVERLOAD);
+
+    Waiter w;
+    w.priority = priority;
+    w.seq = next_seq_++;
+    w.thread_id = ThisThreadId();
+    w.cancel = cancel;
+    queue_.Push(&w);
+    waiters_count_.fetch_add(1, std::memory_order_seq_cst);
+    if (TryClaimIdle(true, &idx, &gen)) {
+      queue_.Remove(&w);
+      waiters_count_.fetch_sub(1, std::memory_order_seq_cst);
+      lk.unlock();
+      bool ok = FinishClaim(idx, gen, priority, &start, timeout_ms, false, lease, conn);
+      lk.lock();
+      if (ok) return leave(Status::kOK);
+      --slow_callers_;  // the failed claim's pin
+      continue;
+    }
+    connector_cv_.notify_all();  // demand grew
+    while (!w.done) {
+      // Checked under mu_, which a trigger takes to wake us after setting its flag: a trigger
+      // cannot slip between this check and the sleep. A hand-off that came first (w.done) wins.
+      if (cancel != nullptr && cancel->Triggered()) {
+        queue_.Remove(&w);
+        waiters_count_.fetch_sub(1, std::memory_order_seq_cst);
+        return leave(Status::kECANCELED);
+      }
+      if (clock_->NowNs() >= deadline) {
+        queue_.Remove(&w);
+        waiters_count_.fetch_sub(1, std::memory_order_seq_cst);
+        return leave(Status::kETIMEOUT);
+      }
+      WaitLocked(w.cv, lk, deadline);
+    }
+    if (w.status != Status::kOK) return leave(w.status);
+    lk.unlock();
+    bool ok = FinishClaim(w.slot, LeaseGen(w.lease), priority, &start, timeout_ms, w.fresh, lease, conn);
+    lk.lock();
+    if (ok) return leave(Status::kOK);
+    --slow_callers_;  // the failed claim's pin
+    // The handed connection failed its checks: wait again within the same deadline.
+  }
+}
+
+Status Pool::CreateForCaller(std::unique_lock<std::mutex>& lk, int priority, int64_t start_ns,
+                             uint64_t* lease, void** conn) {
+  int64_t wake_at;
+  if (!CanCreateNowLocked(clock_->NowNs(), &wake_at)) return Status::kETIMEOUT;
+  Status st = Status::kOK;
+  uint32_t idx = BeginCreateLocked();
+  // The create runs on a helper thread; this acquire waits for it at most acquire_timeout_ms
+  // (its own timeout is 0: it does not wait for others, but its create may take a while).
+  // Given up on, the create still finishes and the pool keeps the connection.
+  if (!CreateOffThreadLocked(lk, idx, SaturatingDeadline(clock_->NowNs(), cfg_.acquire_timeout_ms), &st))
+    return st;
+  Slot& s = SlotAt(idx);
+  if (closing_) {
+    lk.unlock();
+    SafeDestroy(s.conn);
+    lk.lock();
+    SlotEmptiedLocked(idx, Reason::kNone);
+    return Status::kECLOSED;
+  }
+  uint64_t gen = GenOf(s.word.load(std::memory_order_relaxed)) + 1;
+  s.word.store(MakeWord(gen, 0, kLeased), std::memory_order_release);
+  lk.unlock();
+  bool ok = FinishClaim(idx, gen, priority, &start_ns, 0, true, lease, conn);
+  lk.lock();
+  if (!ok) --slow_callers_;  // the failed claim's pin (the caller is counted by AcquireSlow)
+  return ok ? Status::kOK : Status::kEFACTORY;
+}
+
+Status Pool::Release(uint64_t lease, bool broken) {
+  if (mux_) return ReleaseMux(lease, broken);  // pool_mux.cpp
+  if (LeaseTag(lease) != tag_ || LeaseIndex(lease) >= capacity_.load(std::memory_order_acquire)) {
+    stale_releases_.fetch_add(1, std::memory_order_relaxed);
+    return Status::kESTALE;
+  }
+  const uint32_t idx = static_cast<uint32_t>(LeaseIndex(lease));
+  Slot& s = SlotAt(idx);
+  uint64_t w = s.word.load(std::memory_order_acquire);
+  if (StateOf(w) != kLeased || (GenOf(w) & kLeaseGenMask) != LeaseGen(lease)) {
+    stale_releases_.fetch_add(1, std::memory_order_relaxed);
+    return Status::kESTALE;
+  }
+  const int64_t now = clock_->CoarseNowNs();
+  // Only timed leases (lease_timing.h: at most 16 per thread per coarse tick) and untimed ones
+  // held two ticks or more touch the shared histogram; Snapshot() counts the rest as 0.
+  const int64_t start = s.lease_start_ns.load(std::memory_order_relaxed);
+  if (IsTimedStart(start) || now - start > 0) {
+    const int64_t held_us = HeldUs(start, now, clock_->CoarseTickNs(), [this] { return clock_->NowNs(); });
+    if (held_us >= 0) lease_hold_us_.Record(static_cast<uint64_t>(held_us));
+  }
+  if (!broken && !exclusive_release_ && FlagsOf(w) == 0 && (s.expires_ns == 0 || now < s.expires_ns) &&
+      !over_capacity_.load(std::memory_order_relaxed) && waiters_count_.load(std::memory_order_seq_cst) == 0) {
+    s.last_used_ns.store(now, std::memory_order_relaxed);
+    // The last touch of pool memory: after it the slot may be leased again, or the pool freed.
+    if (s.word.compare_exchange_strong(w, MakeWord(GenOf(w), 0, kIdle), std::memory_order_seq_cst))
+      return Status::kOK;
+    // A waiter or drain marked the slot, or a racing release of the same lease won.
+  }
+  return ReleaseExclusive(lease, broken, now);
+}
+
+Status Pool::ReleaseExclusive(uint64_t lease, bool broken, int64_t now) {
+  const uint32_t idx = static_cast<uint32_t>(LeaseIndex(lease));
+  Slot& s = SlotAt(idx);
+  uint64_t w = s.word.load(std::memory_order_acquire);
+  for (;;) {
+    if (StateOf(w) != kLeased || (GenOf(w) & kLeaseGenMask) != LeaseGen(lease)) {
+      stale_releases_.fetch_add(1, std::memory_order_relaxed);
+      return Status::kESTALE;
+    }
+    if (s.word.compare_exchange_weak(w, (w & ~kStateMask) | kReturning, std::memory_order_seq_cst))
+      break;
+  }
+  // The slot is ours now.
+  Reason retire = broken ? Reason::kBroken : Reason::kNone;
+  if (retire == Reason::kNone && cfg_.max_uses > 0 && ++s.uses >= cfg_.max_uses) retire = Reason::kMaxUses;
+  if (retire == Reason::kNone && s.expires_ns != 0 && now >= s.expires_ns) retire = Reason::kLifetime;
+  bool closing = (w & kClosing) != 0;
+  if (retire == Reason::kNone && !closing && over_capacity_.load(std::memory_order_seq_cst)) {
+    std::lock_guard<std::mutex> lk(mu_);  // the pool shrank: this connection may be one too many
+    if (TakeShrinkLocked()) retire = Reason::kShrink;
+  }
+  if (retire == Reason::kNone && !closing && reset_on_release_) {
+    switch (ResetForRelease(idx)) {  // bounded by reset_timeout_ms (pool_hang.cpp)
+      case ResetOutcome::kUsable: break;
+      case ResetOutcome::kFailed:
+        reset_failures_.fetch_add(1, std::memory_order_relaxed);
+        retire = Reason::kBroken;
+        break;
+      case ResetOutcome::kPoolClosing: closing = true; break;
+      case ResetOutcome::kGaveUp: return Status::kOK;  // the helper owns the slot now
+    }
+  }
+  if (retire != Reason::kNone || closing) {
+    RetireOwned(idx, retire);  // may delete the pool: nothing after this touches it
+    return Status::kOK;
+  }
+  s.last_used_ns.store(now, std::memory_order_relaxed);
+  if (waiters_count_.load(std::memory_order_seq_cst) == 0) {
+    uint64_t expected = MakeWord(GenOf(w), 0, kReturning);
+    // Fails if a waiter set kWanted or drain set kClosing meanwhile: then go the slow way.
+    if (s.word.compare_exchange_strong(expected, MakeWord(GenOf(w), 0, kIdle), std::memory_order_seq_cst))
+      return Status::kOK;
+  }
+  ReturnSlow(idx);
+  return Status::kOK;
+}
+
+void Pool::ReturnSlow(uint32_t idx) {
+  std::unique_lock<std::mutex> lk(mu_);
+  if (closing_) {
+    lk.unlock();
+    RetireOwned(idx, Reason::kNone);
+    return;
+  }
+  PutBackLocked(idx);
+}
+
+}  // namespace connpool

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: Apache-2.0
+// The pool's background threads (Boost.Thread): connectors, which run creates under backoff
+// and connect_concurrency, and the maintenance thread (idle timeout, lifetime, keepalive,
+// leak reports, time-driven health changes). Both sleep on the pool clock, so a FakeClock
+// drives them in tests; Close() sets stopping_, interrupts and joins them.
+#include <algorithm>
+#include <boost/thread/thread.hpp>
+#include <limits>
+
+#include "pool/lease_timing.h"
+#include "util/log.h"
+#include "pool/pool.h"
+
+namespace connpool {
+
+void Pool::ConnectorLoop() {
+  try {
+    std::unique_lock<std::mutex> lk(mu_);
+    while (!stopping_) {
+      const int64_t now = clock_->NowNs();
+      int64_t health_at = UpdateHealthLocked(now);
+      int64_t wake_at;
+      if (!pending_logs_.empty()) {
+        FlushLogsLocked(lk);
+        continue;  // time and state may have moved while unlocked
+      }
+      if (!ShouldCreateLocked(now, &wake_at)) {
+        WaitLocked(connector_cv_, lk, std::min(wake_at, health_at));
+        continue;
+      }
+      uint32_t idx = BeginCreateLocked();
+      if (CreateBoundedLocked(lk, idx)) KeepCreatedLocked(lk, idx);  // create_timeout_ms (pool_hang.cpp)
+    }
+  } catch (const boost::thread_interrupted&) {
+    // Close() interrupted a wait: nothing is half-done at an interruption point.
+  }
+}
+
+void Pool::MaintenanceLoop() {
+  try {
+    std::unique_lock<std::mutex> lk(mu_);
+    // Anchored to the pool's creation, not to when this thread got scheduled.
+    int64_t next = created_ns_ + cfg_.maintenance_interval_ms * 1'000'000;
+    while (!stopping_) {
+      const int64_t now = clock_->NowNs();
+      if (now >= next) {
+        lk.unlock();
+        RunMaintenance();
+        lk.lock();
+        next = now + cfg_.maintenance_interval_ms * 1'000'000;
+        continue;
+      }
+      WaitLocked(maintenance_cv_, lk, next);
+    }
+  } catch (const boost::thread_interrupted&) {
+  }
+}
+
+void Pool::RunMaintenance() {
+  const int64_t now = clock_->NowNs();
+  int64_t idle_count = 0;
+  int64_t warm_floor = 0;
+  // At a capacity limit idle connections count as working until shown otherwise; without
+  // traffic nothing would show it, so one idle connection per pass is validated as a canary
+  // (a dead server then fails it, and the pool sees an outage: pool_health.cpp).
+  bool canary = false;
+  {
+    std::unique_lock<std::mutex> lk(mu_);
+    if (closing_) return;
+    UpdateHealthLocked(now);
+    CheckStallLocked(now);  // pool_stall.cpp
+    // A release that raced a shrink may have left an idle connection above max_size.
+    if (over_capacity_.load(std::memory_order_relaxed)) TrimIdleLocked(lk);
+    if (closing_) return;
+    uint64_t in_use = 0;
+    uint32_t cap = capacity_.load(std::memory_order_relaxed);
+    for (uint32_t i = 0; i < cap; ++i) {
+      uint64_t st = StateOf(SlotAt(i).word.load(std::memory_order_relaxed));
+      if (st == kIdle) ++idle_count;
+      if (st == kLeased || st == kReturning) ++in_use;
+    }
+    AdaptLocked(now, in_use);
+    warm_floor = WarmFloorLocked();
+    canary = has_validate_ && capacity_limited_;
+    FlushLogsLocked(lk);
+  }
+  const uint32_t cap = capacity_.load(std::memory_order_acquire);
+  for (uint32_t i = 0; i < cap; ++i) {
+    Slot& s = SlotAt(i);
+    uint64_t w = s.word.load(std::memory_order_acquire);
+    if ((w & (kStateMask | kFlagMask)) != kIdle) continue;
+    // Claim it before reading its plain fields.
+    if (!s.word.compare_exchange_strong(w, MakeWord(GenOf(w), 0, kReserved), std::memory_order_seq_cst))
+      continue;
+    int64_t idle_for = now - s.last_used_ns.load(std::memory_order_relaxed);
+    Reason retire = Reason::kNone;
+    if (s.expires_ns != 0 && now >= s.expires_ns) {
+      retire = Reason::kLifetime;
+    } else if (cfg_.idle_timeout_ms > 0 && idle_for >= cfg_.idle_timeout_ms * 1'000'000 &&
+               idle_count > warm_floor) {
+      retire = Reason::kIdle;
+    } else if (const int64_t since_check =
+                   // A use proves the connection as well as a validation does.
+                   now - std::max(s.checked_ns, s.last_used_ns.load(std::memory_order_relaxed));
+               has_validate_ && ((cfg_.validate_interval_ms > 0 && since_check >= cfg_.validate_interval_ms * 1'000'000) ||
+                                 (canary && since_check >= cfg_.validation_idle_ms * 1'000'000))) {
+      canary = false;
+      // On a helper, bounded by validation_timeout_ms: a hung keepalive must not stop
+      // maintenance (which also reports stalls).
+      Checked c = ValidateForAcquire(i, SaturatingDeadline(clock_->NowNs(), cfg_.validation_timeout_ms), true);
+      if (c == Checked::kGaveUp || c == Checked::kPoolClosing) {
+        std::unique_lock<std::mutex> lk(mu_);
+        if (c == Checked::kGaveUp) {
+          --slow_callers_;  // the pin taken for an acquirer; the helper owns the slot now
+          continue;
+        }
+        lk.unlock();
+        RetireOwned(i, Reason::kNone);
+        continue;
+      }
+      if (c == Checked::kValid) {
+        s.checked_ns = now;
+      } else {
+        validation_failures_.fetch_add(1, std::memory_order_relaxed);
+        retire = Reason::kValidation;
+      }
+    }
+    if (retire != Reason::kNone) {
+      --idle_count;
+      RetireOwned(i, retire);  // Close() joins this thread before deleting, so this is safe
+      continue;
+    }
+    std::unique_lock<std::mutex> lk(mu_);
+    if (closing_) {
+      lk.unlock();
+      RetireOwned(i, Reason::kNone);
+      continue;
+    }
+    PutBackLocked(i);
+  }
+  LogLeaks(now);
+  std::lock_guard<std::mutex> lk(mu_);
+  connector_cv_.notify_all();  // refill to min_idle if retirements left a gap
+}
+
+void Pool::LogLeaks(int64_t now_ns) {
+  if (cfg_.leak_threshold_ms <= 0 || mux_) return;  // shared connections: not reported yet
+  const uint32_t cap = capacity_.load(std::memory_order_acquire);
+  if (leak_logged_.size() < cap) leak_logged_.resize(cap, 0);
+  const int64_t threshold = cfg_.leak_threshold_ms * 1'000'000;
+  for (uint32_t i = 0; i < cap; ++i) {
+    Slot& s = SlotAt(i);
+    uint64_t w = s.word.load(std::memory_order_acquire);
+    if (StateOf(w) != kLeased) continue;
+    int64_t held = now_ns - StartNs(s.lease_start_ns.load(std::memory_order_relaxed));
+    uint64_t lease = MakeLease(tag_, i, GenOf(w));
+    if (held < threshold || leak_logged_[i] == lease) continue;
+    leak_logged_[i] = lease;  // once per lease
+    Log(CONNPOOL_LOG_WARN, "pool '" + cfg_.name + "': lease " + std::to_string(lease) + " held for " +
+                               std::to_string(held / 1'000'000) + " ms by thread " +
+                               std::to_string(s.holder_thread.load(std::memory_order_relaxed)) +
+                               " (leak_threshold_ms=" + std::to_string(cfg_.leak_threshold_ms) + ")");
+  }
+}
+
+}  // namespace connpool

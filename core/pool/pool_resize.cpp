@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: Apache-2.0
+// Runtime resize (connpool_pool_resize). max_size_ and min_idle_ replace cfg_'s values for
+// every sizing decision. Growing only needs the connectors woken: waiters are demand and the
+// new cap lets them create. Shrinking never takes a lease back: idle connections above the new
+// max_size are retired at once, and while more are live than max_size (over_capacity_) every
+// release leaves the one-CAS path and retires its connection instead of keeping it.
+//
+// Slots: indices are bounded by kMaxPoolSize, not by max_size; the chunk table is sized for
+// kMaxPoolSize up front and a chunk is published before the capacity_ that covers it
+// (ReserveSlotLocked), so growing past the initial max_size is safe for lock-free scanners.
+#include <algorithm>
+
+#include "util/log.h"
+#include "pool/pool.h"
+
+namespace connpool {
+
+int64_t Pool::WarmFloorLocked() const {
+  int64_t floor = min_idle_.load(std::memory_order_relaxed);
+  if (adaptive_) floor = std::max(floor, adaptive_->floor());
+  return std::min(floor, max_size_.load(std::memory_order_relaxed));
+}
+
+void Pool::AdaptLocked(int64_t now_ns, uint64_t in_use) {
+  if (!adaptive_) return;
+  const uint64_t acquired = AcquiredTotal();
+  const uint64_t wait_us = acquire_wait_us_.Sum();
+  const uint64_t timeouts = timeouts_.load(std::memory_order_relaxed);
+  AdaptiveSizer::Sample s;
+  s.acquires = acquired - std::min(acquired, adapt_prev_acquired_);
+  s.wait_us_sum = wait_us - std::min(wait_us, adapt_prev_wait_us_);
+  s.timeouts = timeouts - std::min(timeouts, adapt_prev_timeouts_);
+  s.waiters = queue_.Size();
+  s.in_use = in_use;
+  s.min_idle = min_idle_.load(std::memory_order_relaxed);
+  s.max_size = max_size_.load(std::memory_order_relaxed);
+  adapt_prev_acquired_ = acquired;
+  adapt_prev_wait_us_ = wait_us;
+  adapt_prev_timeouts_ = timeouts;
+  AdaptiveSizer::Decision d = adaptive_->Step(s);
+  adapt_last_decision_ = d;
+  adapt_last_decision_ns_ = now_ns;
+  if (d.from == d.to) return;
+  adapt_last_change_ = d;
+  adapt_last_change_ns_ = now_ns;
+  connector_cv_.notify_all();  // a higher floor is filled at once
+  if (LogEnabled())
+    pending_logs_.emplace_back(CONNPOOL_LOG_INFO, "pool '" + cfg_.name + "': adaptive sizing " +
+                                                      AdaptiveSizer::ActionName(d.action) + "s the warm floor " +
+                                                      std::to_string(d.from) + " -> " + std::to_string(d.to) +
+                                                      " (" + d.reason + ")");
+}
+
+void Pool::UpdateOverCapacityLocked() {
+  bool over = live_ - shrink_pending_ > max_size_.load(std::memory_order_relaxed);
+  if (over != over_capacity_.load(std::memory_order_relaxed))
+    over_capacity_.store(over, std::memory_order_seq_cst);
+}
+
+bool Pool::TakeShrinkLocked() {
+  if (live_ - shrink_pending_ <= max_size_.load(std::memory_order_relaxed)) return false;
+  ++shrink_pending_;
+  UpdateOverCapacityLocked();
+  return true;
+}
+
+void Pool::TrimIdleLocked(std::unique_lock<std::mutex>& lk) {
+  std::vector<uint32_t> taken;
+  const uint32_t cap = capacity_.load(std::memory_order_relaxed);
+  // From the top, so the low slot indices (which acquires scan first) stay populated.
+  for (uint32_t i = cap; i-- > 0 && live_ - shrink_pending_ > max_size_.load(std::memory_order_relaxed);) {
+    Slot& s = SlotAt(i);
+    uint64_t w = s.word.load(std::memory_order_acquire);
+    if ((w & (kStateMask | kFlagMask)) != kIdle) continue;
+    if (!s.word.compare_exchange_strong(w, MakeWord(GenOf(w), 0, kReserved), std::memory_order_seq_cst))
+      continue;
+    taken.push_back(i);
+    ++shrink_pending_;
+  }
+  UpdateOverCapacityLocked();
+  if (taken.empty()) return;
+  ++slow_callers_;  // keeps the pool alive while we destroy without the lock
+  lk.unlock();
+  for (uint32_t i : taken) SafeDestroy(SlotAt(i).conn);
+  lk.lock();
+  --slow_callers_;
+  for (uint32_t i : taken) SlotEmptiedLocked(i, Reason::kShrink);
+}
+
+Status Pool::Resize(int64_t min_idle, int64_t max_size, std::string* err) {
+  const KeySpec* max_key = FindKey("max_size");
+  const KeySpec* min_key = FindKey("min_idle");
+  if (max_size < max_key->min || max_size > max_key->max) {
+    *err = "max_size " + std::to_string(max_size) + " is out of range (allowed: " + RangeText(*max_key) + ")";
+    return Status::kEINVAL;
+  }
+  if (min_idle < min_key->min || min_idle > min_key->max) {
+    *err = "min_idle " + std::to_string(min_idle) + " is out of range (allowed: " + RangeText(*min_key) + ")";
+    return Status::kEINVAL;
+  }
+  if (min_idle > max_size) {
+    *err = "min_idle (" + std::to_string(min_idle) + ") must not exceed max_size (" + std::to_string(max_size) + ")";
+    return Status::kEINVAL;
+  }
+  std::unique_lock<std::mutex> lk(mu_);
+  if (closing_) {
+    *err = "the pool is draining or closed";
+    return Status::kECLOSED;
+  }
+  const int64_t old_max = max_size_.load(std::memory_order_relaxed);
+  const int64_t old_min = min_idle_.load(std::memory_order_relaxed);
+  max_size_.store(max_size, std::memory_order_relaxed);
+  min_idle_.store(min_idle, std::memory_order_relaxed);
+  UpdateOverCapacityLocked();
+  if (adaptive_) adaptive_->Clamp(min_idle, max_size);
+  if (LogEnabled())
+    pending_logs_.emplace_back(CONNPOOL_LOG_INFO, "pool '" + cfg_.name + "': resized min_idle " + std::to_string(old_min) +
+                                                      " -> " + std::to_string(min_idle) + ", max_size " +
+                                                      std::to_string(old_max) + " -> " + std::to_string(max_size));
+  if (over_capacity_.load(std::memory_order_relaxed)) TrimIdleLocked(lk);
+  connector_cv_.notify_all();  // growing: waiters and the warm floor may create now
+  maintenance_cv_.notify_all();
+  bool del = ShouldDeleteLocked();
+  PendingLogs logs = TakeLogsLocked();
+  lk.unlock();
+  EmitLogs(std::move(logs));
+  if (del) DeleteSelf();
+  return Status::kOK;
+}
+
+}  // namespace connpool

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: Apache-2.0
+// A consistent, cheap picture of the pool for stats and metrics. Reads atomics and takes mu_
+// only for the few fields it guards; never calls the factory.
+#include <algorithm>
+
+#include "pool/lease_timing.h"
+#include "pool/pool.h"
+
+namespace connpool {
+
+uint64_t Pool::MonotonicAcquired(uint64_t generations, uint64_t failed_claims) const {
+  // A claim bumps its slot's generation before it can fail, so a reading taken mid-claim may
+  // run ahead by a claim that is later refused: report the largest value ever computed.
+  uint64_t v = generations > failed_claims ? generations - failed_claims : 0;
+  uint64_t prev = acquired_reported_.load(std::memory_order_relaxed);
+  while (v > prev && !acquired_reported_.compare_exchange_weak(prev, v, std::memory_order_relaxed)) {
+  }
+  return std::max(v, prev);
+}
+
+uint64_t Pool::AcquiredTotal() const {
+  const uint64_t failed_claims = failed_claims_.load(std::memory_order_acquire);
+  uint64_t generations = mux_extra_acquires_.load(std::memory_order_acquire);
+  const uint32_t cap = capacity_.load(std::memory_order_acquire);
+  for (uint32_t i = 0; i < cap; ++i) generations += GenOf(SlotAt(i).word.load(std::memory_order_acquire));
+  return MonotonicAcquired(generations, failed_claims);
+}
+
+uint64_t Pool::zero_wait_acquires() const {
+  uint64_t acquired = AcquiredTotal();
+  uint64_t waited = acquire_wait_us_.Read().count;
+  uint64_t v = acquired > waited ? acquired - waited : 0;
+  // A waited acquire is in `acquired` a moment before its wait is recorded, so v can dip;
+  // report the largest value ever computed (the zero bucket of a Prometheus histogram is a
+  // counter and must not go backwards).
+  uint64_t prev = zero_wait_reported_.load(std::memory_order_relaxed);
+  while (v > prev && !zero_wait_reported_.compare_exchange_weak(prev, v, std::memory_order_relaxed)) {
+  }
+  return std::max(v, prev);
+}
+
+StatsSnapshot Pool::Snapshot() {
+  StatsSnapshot s;
+  const int64_t now = clock_->NowNs();
+  const int64_t coarse = clock_->CoarseNowNs();
+  s.name = cfg_.name;
+  s.max_size = max_size_.load(std::memory_order_relaxed);
+  s.min_idle = min_idle_.load(std::memory_order_relaxed);
+  s.leak_threshold_ms = cfg_.leak_threshold_ms;
+  s.otel_metrics = cfg_.otel_metrics;
+  s.uptime_ms = (now - created_ns_) / 1'000'000;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    s.state = health_.load(std::memory_order_relaxed);
+    s.state_since_ms = (now - state_since_ns_) / 1'000'000;
+    s.waiters = queue_.Size();
+    s.consecutive_failures = consecutive_failures_;
+    if (consecutive_failures_ > 0 && next_attempt_ns_ > 0 && !closing_)
+      s.next_attempt_in_ms = std::max<int64_t>(0, (next_attempt_ns_ - now) / 1'000'000);
+    s.outage_ms = outage_start_ns_ >= 0 ? (now - outage_start_ns_) / 1'000'000 : 0;
+    s.health_reason = HealthReasonLocked();
+    s.create_limit = slow_start_.Limit();
+    // As UpdateHealthLocked decides it: working connections stop the clock.
+    if (s.state == Health::kDegraded && consecutive_failures_ > 0 && !last_failure_fatal_ &&
+        cfg_.unavailable_after_ms > 0 && !closing_ && !ConnectionsWorkingLocked()) {
+      const int64_t at = std::max(outage_start_ns_, working_until_ns_) + cfg_.unavailable_after_ms * 1'000'000;
+      s.cutoff_in_ms = std::max<int64_t>(0, (at - now) / 1'000'000);
+    }
+    s.adaptive_enabled = adaptive_ != nullptr;
+    s.adaptive_target_wait_ms = cfg_.adaptive_target_wait_ms;
+    s.adaptive_floor = WarmFloorLocked();
+    auto info = [&](const AdaptiveSizer::Decision& d, int64_t at_ns, StatsSnapshot::AdaptiveDecisionInfo* out) {
+      if (at_ns < 0) return;
+      out->valid = true;
+      out->action = AdaptiveSizer::ActionName(d.action);
+      out->reason = d.reason;
+      out->from = d.from;
+      out->to = d.to;
+      out->age_ms = (now - at_ns) / 1'000'000;
+    };
+    info(adapt_last_decision_, adapt_last_decision_ns_, &s.adaptive_last_decision);
+    info(adapt_last_change_, adapt_last_change_ns_, &s.adaptive_last_change);
+    s.stalled = stall_.stalled && !closing_;
+    s.stalled_ms = s.stalled ? (now - stall_.since_ns) / 1'000'000 : 0;
+    s.abandoned_calls = static_cast<uint64_t>(abandoned_calls_);
+    s.has_last_error = last_error_ns_ >= 0;
+    if (s.has_last_error) {
+      s.last_error_message = last_error_;
+      s.last_error_code = last_error_code_;
+      s.last_error_age_ms = (now - last_error_ns_) / 1'000'000;
+    }
+  }
+  // One pass over the slot words: the gauges are consistent with each other by construction.
+  const uint32_t cap = capacity_.load(std::memory_order_acquire);
+  // Leak reports name leases; a shared connection's slot lease is not one (not reported yet).
+  const int64_t threshold = mux_ ? 0 : cfg_.leak_threshold_ms * 1'000'000;
+  const uint64_t failed_claims = failed_claims_.load(std::memory_order_acquire);
+  uint64_t generations = mux_extra_acquires_.load(std::memory_order_acquire);
+  for (uint32_t i = 0; i < cap; ++i) {
+    Slot& slot = SlotAt(i);
+    uint64_t w = slot.word.load(std::memory_order_acquire);
+    generations += GenOf(w);
+    switch (StateOf(w)) {
+      case kIdle:
+      case kReserved: ++s.idle; break;
+      case kLeased:
+      case kReturning: {
+        ++s.in_use;
+        if (threshold > 0 && StateOf(w) == kLeased) {
+          int64_t held = coarse - StartNs(slot.lease_start_ns.load(std::memory_order_relaxed));
+          if (held >= threshold)
+            s.leaks.push_back({MakeLease(tag_, i, GenOf(w)), held / 1'000'000,
+                               slot.holder_thread.load(std::memory_order_relaxed),
+                               slot.holder_priority.load(std::memory_order_relaxed)});
+        }
+        break;
+      }
+      case kCreating: ++s.creating; break;
+      default: break;
+    }
+  }
+  s.total = s.idle + s.in_use + s.creating;
+  s.busy = s.in_use;
+  s.max_leases_per_conn = cfg_.max_leases_per_conn;
+  if (mux_) {
+    std::lock_guard<std::mutex> lk(mu_);
+    s.in_use = static_cast<uint64_t>(mux_leases_out_);
+  }
+  s.acquired = MonotonicAcquired(generations, failed_claims);
+  s.timeouts = timeouts_.load(std::memory_order_relaxed);
+  s.unavailable = unavailable_.load(std::memory_order_relaxed);
+  s.overload = overload_.load(std::memory_order_relaxed);
+  s.closed_rejected = closed_rejected_.load(std::memory_order_relaxed);
+  s.canceled = canceled_.load(std::memory_order_relaxed);
+  s.created = created_.load(std::memory_order_relaxed);
+  s.create_failures = create_failures_.load(std::memory_order_relaxed);
+  s.destroyed = destroyed_.load(std::memory_order_relaxed);
+  s.validation_failures = validation_failures_.load(std::memory_order_relaxed);
+  s.reset_failures = reset_failures_.load(std::memory_order_relaxed);
+  s.closed_idle = closed_idle_.load(std::memory_order_relaxed);
+  s.closed_lifetime = closed_lifetime_.load(std::memory_order_relaxed);
+  s.closed_broken = closed_broken_.load(std::memory_order_relaxed);
+  s.closed_max_uses = closed_max_uses_.load(std::memory_order_relaxed);
+  s.stale_releases = stale_releases_.load(std::memory_order_relaxed);
+  s.closed_shrink = closed_shrink_.load(std::memory_order_relaxed);
+  s.creates_abandoned = creates_abandoned_.load(std::memory_order_relaxed);
+  s.validations_abandoned = validations_abandoned_.load(std::memory_order_relaxed);
+  s.resets_abandoned = resets_abandoned_.load(std::memory_order_relaxed);
+  s.stalls = stalls_.load(std::memory_order_relaxed);
+  s.stall_after_ms = cfg_.stall_after_ms;
+  // Fast-path acquires and the holds of leases over a thread's timing budget (lease_timing.h)
+  // are not recorded one by one (that would put shared atomics and precise clock reads on the
+  // hot path); they are the difference between the totals and what was recorded.
+  // One reading of each histogram, topped up with the zero samples, so count equals the total
+  // exactly (and is as monotonic as the total is).
+  auto with_zeros = [](const Histogram& h, uint64_t total) {
+    Histogram::Counts c = h.Read();
+    if (total > c.count) {
+      c.buckets[0] += total - c.count;
+      c.count = total;
+    }
+    return c;
+  };
+  s.acquire_wait_us = with_zeros(acquire_wait_us_, s.acquired).Summarize();
+  s.lease_hold_counts = with_zeros(lease_hold_us_, s.acquired > s.in_use ? s.acquired - s.in_use : 0);
+  s.lease_hold_us = s.lease_hold_counts.Summarize();
+  s.create_counts = create_us_.Read();
+  s.create_us = s.create_counts.Summarize();
+  return s;
+}
+
+}  // namespace connpool
