@@ -327,11 +327,12 @@ void Pool::Close() {
     if (t.joinable()) t.join();
   }
   // No helper starts after stopping_, so the list is stable; AwaitHelpersLocked detached those
-  // still inside a job.
+  // still inside a job. The others are not interrupted: each finishes the jobs still queued
+  // (a create a connector submitted just before closing must give its slot back, or creating_
+  // never reaches 0 and the pool is never deleted) and leaves once the queue is empty; the
+  // notify_all above woke those that were waiting.
   for (auto& helper : helper_threads_) {
-    if (!helper.first.joinable()) continue;
-    helper.first.interrupt();
-    helper.first.join();
+    if (helper.first.joinable()) helper.first.join();
   }
   bool del;
   PendingLogs logs;

@@ -200,7 +200,8 @@ void Pool::HelperLoop(const std::shared_ptr<HelperSeat>& seat) {
       if (seat->detached) return;  // unlocking is the last touch of the pool
     }
   } catch (const boost::thread_interrupted&) {
-    // Close() interrupted the wait of an idle helper: nothing is half-done.
+    // Close() no longer interrupts helpers (they drain the queue and leave); an interruption
+    // from elsewhere still ends the thread cleanly at its wait, where nothing is half-done.
     if (counted) --idle_helpers_;
   }
 }
