@@ -41,6 +41,7 @@
 #include "util/clock.h"
 #include "config/config.h"
 #include "pool/factory.h"
+#include "stats/counters.h"
 #include "stats/histogram.h"
 #include "health/recovery.h"
 #include "pool/slot.h"
@@ -75,14 +76,13 @@ struct StatsSnapshot {
   int64_t max_leases_per_conn = 1;
   int64_t max_size = 0, min_idle = 0;
   uint64_t waiters = 0;
-  uint64_t acquired = 0, timeouts = 0, unavailable = 0, overload = 0, closed_rejected = 0;
-  uint64_t created = 0, create_failures = 0, destroyed = 0, validation_failures = 0;
-  uint64_t closed_idle = 0, closed_lifetime = 0, closed_broken = 0, closed_max_uses = 0;
-  uint64_t stale_releases = 0, reset_failures = 0, closed_shrink = 0;
-  uint64_t canceled = 0;  // acquires that ended with ECANCELED
-  // Hangs (pool_stall.cpp, pool_offload.cpp): callbacks given up on after their timeout, and
-  // the stalled report (every connection out, waiters, no lease back for stall_after_ms).
-  uint64_t creates_abandoned = 0, validations_abandoned = 0, resets_abandoned = 0, stalls = 0;
+  // The monotonic counts, one field per row of stats/counters.h (acquired, timeouts, ...,
+  // creates_abandoned, stalls).
+#define CONNPOOL_SNAPSHOT_COUNTER(field, name, label, help) uint64_t field = 0;
+  CONNPOOL_POOL_COUNTERS(CONNPOOL_SNAPSHOT_COUNTER)
+#undef CONNPOOL_SNAPSHOT_COUNTER
+  // Hangs (pool_stall.cpp, pool_offload.cpp): beside the abandoned-callback and stall counts
+  // above, the stalled report (every connection out, waiters, no lease back for stall_after_ms).
   uint64_t abandoned_calls = 0;  // gauge: abandoned callbacks that have not returned yet
   bool stalled = false;
   int64_t stalled_ms = 0;  // how long the current stall has lasted (0: not stalled)

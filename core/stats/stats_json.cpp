@@ -124,33 +124,9 @@ char* StatsToJson(const StatsSnapshot& s) {
 
   cJSON* k = cJSON_AddObjectToObject(root, "counters");
   if (k) {
-    const struct {
-      const char* name;
-      uint64_t v;
-    } counters[] = {
-        {"acquired", s.acquired},
-        {"timeouts", s.timeouts},
-        {"unavailable", s.unavailable},
-        {"overload", s.overload},
-        {"closed_rejected", s.closed_rejected},
-        {"canceled", s.canceled},
-        {"created", s.created},
-        {"create_failures", s.create_failures},
-        {"destroyed", s.destroyed},
-        {"validation_failures", s.validation_failures},
-        {"reset_failures", s.reset_failures},
-        {"closed_idle", s.closed_idle},
-        {"closed_lifetime", s.closed_lifetime},
-        {"closed_broken", s.closed_broken},
-        {"closed_max_uses", s.closed_max_uses},
-        {"stale_releases", s.stale_releases},
-        {"closed_shrink", s.closed_shrink},
-        {"creates_abandoned", s.creates_abandoned},
-        {"validations_abandoned", s.validations_abandoned},
-        {"resets_abandoned", s.resets_abandoned},
-        {"stalls", s.stalls},
-    };
-    for (const auto& e : counters) U64(k, e.name, e.v);
+#define CONNPOOL_JSON_COUNTER(field, name, label, help) U64(k, #field, s.field);
+    CONNPOOL_POOL_COUNTERS(CONNPOOL_JSON_COUNTER)
+#undef CONNPOOL_JSON_COUNTER
   }
   AddHistogram(root, "acquire_wait_us", s.acquire_wait_us);
   AddHistogram(root, "lease_hold_us", s.lease_hold_us);
@@ -372,42 +348,28 @@ char* StatsToPrometheus(const StatsSnapshot& s, const Histogram& wait, uint64_t 
   m.Single("connpool_leaked_leases", "gauge", "Leases held longer than leak_threshold_ms now.",
            static_cast<uint64_t>(s.leaks.size()));
 
-  const struct {
-    const char* name;
-    const char* help;
-    uint64_t v;
-  } counters[] = {
-      {"connpool_acquired_total", "Acquires that returned a lease.", s.acquired},
-      {"connpool_timeouts_total", "Acquires that ended with ETIMEOUT.", s.timeouts},
-      {"connpool_unavailable_total", "Acquires that ended with EUNAVAILABLE.", s.unavailable},
-      {"connpool_overload_total", "Acquires that ended with EOVERLOAD.", s.overload},
-      {"connpool_closed_rejected_total", "Acquires that ended with ECLOSED (draining or closed).",
-       s.closed_rejected},
-      {"connpool_canceled_total", "Acquires that ended with ECANCELED (their cancel token was triggered).",
-       s.canceled},
-      {"connpool_created_total", "Connections created.", s.created},
-      {"connpool_create_failures_total", "Failed creates.", s.create_failures},
-      {"connpool_destroyed_total", "Connections destroyed.", s.destroyed},
-      {"connpool_validation_failures_total", "Connections that failed validation.", s.validation_failures},
-      {"connpool_reset_failures_total", "Connections whose reset on release failed.", s.reset_failures},
-      {"connpool_stale_releases_total", "Releases refused with ESTALE.", s.stale_releases},
-      {"connpool_stalls_total", "Times the pool was found stalled (no lease back for stall_after_ms while all were out and acquires waited).",
-       s.stalls},
+  // The counters of stats/counters.h: plain counters first, then each labelled family (it
+  // starts at the row that carries its help) with its samples in table order.
+  const uint64_t values[] = {
+#define CONNPOOL_PROM_COUNTER(field, name, label, help) s.field,
+      CONNPOOL_POOL_COUNTERS(CONNPOOL_PROM_COUNTER)
+#undef CONNPOOL_PROM_COUNTER
   };
-  for (const auto& c : counters) m.Single(c.name, "counter", c.help, c.v);
-  m.Family("connpool_closed_total", "counter",
-           "Connections retired, by reason (idle timeout, lifetime, broken or failed validation, max_uses, shrink by resize).");
-  m.Sample("connpool_closed_total", s.closed_idle, "reason=\"idle\"");
-  m.Sample("connpool_closed_total", s.closed_lifetime, "reason=\"lifetime\"");
-  m.Sample("connpool_closed_total", s.closed_broken, "reason=\"broken\"");
-  m.Sample("connpool_closed_total", s.closed_max_uses, "reason=\"max_uses\"");
-  m.Sample("connpool_closed_total", s.closed_shrink, "reason=\"shrink\"");
-
-  m.Family("connpool_abandoned_calls_total", "counter",
-           "Factory callbacks given up on after their timeout (create_timeout_ms, validation_timeout_ms, reset_timeout_ms), by callback.");
-  m.Sample("connpool_abandoned_calls_total", s.creates_abandoned, "call=\"create\"");
-  m.Sample("connpool_abandoned_calls_total", s.validations_abandoned, "call=\"validate\"");
-  m.Sample("connpool_abandoned_calls_total", s.resets_abandoned, "call=\"reset\"");
+  constexpr size_t kRows = sizeof(kPoolCounterRows) / sizeof(kPoolCounterRows[0]);
+  static_assert(sizeof(values) / sizeof(values[0]) == kRows, "one value per counter row");
+  for (size_t i = 0; i < kRows; ++i) {
+    const CounterRow& r = kPoolCounterRows[i];
+    if (r.prometheus_label[0] == '\0') m.Single(r.prometheus_name, "counter", r.help, values[i]);
+  }
+  for (size_t i = 0; i < kRows; ++i) {
+    const CounterRow& first = kPoolCounterRows[i];
+    if (first.prometheus_label[0] == '\0' || first.help == nullptr) continue;
+    m.Family(first.prometheus_name, "counter", first.help);
+    for (size_t j = i; j < kRows; ++j) {
+      const CounterRow& r = kPoolCounterRows[j];
+      if (std::strcmp(r.prometheus_name, first.prometheus_name) == 0) m.Sample(r.prometheus_name, values[j], r.prometheus_label);
+    }
+  }
   m.Single("connpool_abandoned_calls_running", "gauge",
            "Abandoned factory callbacks that have not returned yet (each holds a slot).", s.abandoned_calls);
   m.Single("connpool_stalled", "gauge", "1 while the pool is stalled (docs/HEALTH.md), else 0.",
