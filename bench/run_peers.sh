@@ -82,6 +82,9 @@ cmake --build "$RELEASE" -j"$JOBS" --target connpool >&2
 # connpool_java: the binding (jar + JNI library), then the harness's Java sources plus our peer.
 JARS=/usr/share/java
 JAVA_CP_LIBS=$JARS/HikariCP.jar:$JARS/commons-pool2.jar:$JARS/slf4j-api.jar
+# The binding decodes stats with Jackson (the peer never asks for them; named anyway, as for
+# every program against connpool.jar).
+JAVA_CP_LIBS=$JAVA_CP_LIBS:$JARS/jackson-databind.jar:$JARS/jackson-core.jar:$JARS/jackson-annotations.jar
 JAVA_BENCH=$ROOT/build/bench-peers/java-connpool
 if [[ $JAVA_BINDING == ON ]]; then
   cmake --build "$RELEASE" -j"$JOBS" --target connpool_java_jar >&2

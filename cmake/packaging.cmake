@@ -122,7 +122,8 @@ endif()
 
 if(TARGET connpool_java)
   list(APPEND CPACK_COMPONENTS_ALL java)
-  connpool_package(java libconnpool-java java "" "${_runtime} (= ${_v}), ${_cxx_runtime}"
+  # Jackson decodes the stats (org.connpool.PoolStats); the jar's Class-Path names its jars.
+  connpool_package(java libconnpool-java java "" "${_runtime} (= ${_v}), ${_cxx_runtime}, libjackson2-databind-java"
     "embeddable generic connection pool with a stable C ABI (Java binding)
 org.connpool for Java 17: Pool<T> over your ConnectionFactory<T>, leases as
 AutoCloseable scopes, CompletableFuture acquire, interrupts, and a

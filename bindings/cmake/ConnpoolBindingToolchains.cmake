@@ -17,7 +17,8 @@ function(_connpool_find_swig out)
   set(${out} ${SWIG_FOUND} PARENT_SCOPE)
 endfunction()
 
-# CONNPOOL_JAVA_OK, plus Java_* / JNI include dirs and CONNPOOL_JUNIT_JAR (may be empty).
+# CONNPOOL_JAVA_OK, plus Java_* / JNI include dirs, CONNPOOL_JACKSON_JARS (list) and
+# CONNPOOL_JACKSON_CLASSPATH (the same, ':'-joined), and CONNPOOL_JUNIT_JAR (may be empty).
 macro(connpool_java_toolchain)
   set(CONNPOOL_JAVA_OK OFF)
   if(CONNPOOL_BUILD_BINDINGS_JAVA)
@@ -33,8 +34,20 @@ macro(connpool_java_toolchain)
       endif()
     endif()
     find_package(JNI QUIET)
+    # The jar decodes stats with Jackson databind (Debian's jars, unversioned names).
+    set(CONNPOOL_JACKSON_JARS "")
+    foreach(_j databind core annotations)
+      find_file(CONNPOOL_JACKSON_${_j}_JAR jackson-${_j}.jar PATHS /usr/share/java
+        DOC "Jackson ${_j} (Debian package libjackson2-databind-java)")
+      if(CONNPOOL_JACKSON_${_j}_JAR)
+        list(APPEND CONNPOOL_JACKSON_JARS ${CONNPOOL_JACKSON_${_j}_JAR})
+      endif()
+    endforeach()
+    string(REPLACE ";" ":" CONNPOOL_JACKSON_CLASSPATH "${CONNPOOL_JACKSON_JARS}")
     if(NOT _swig_ok)
       _connpool_binding_off(Java "SWIG >= 4.0 not found (apt-get install swig)")
+    elseif(NOT CONNPOOL_JACKSON_databind_JAR OR NOT CONNPOOL_JACKSON_core_JAR OR NOT CONNPOOL_JACKSON_annotations_JAR)
+      _connpool_binding_off(Java "Jackson databind not found in /usr/share/java (apt-get install libjackson2-databind-java)")
     elseif(NOT Java_FOUND OR NOT Java_JAR_EXECUTABLE OR NOT Java_JAVAC_EXECUTABLE)
       _connpool_binding_off(Java "JDK 17 (javac, jar, java) not found (apt-get install default-jdk-headless)")
     elseif(NOT JAVA_INCLUDE_PATH OR NOT JAVA_INCLUDE_PATH2)

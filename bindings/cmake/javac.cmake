@@ -4,6 +4,7 @@
 # build time, hence a script rather than add_jar().
 #   -DJAVAC=... -DJAR_TOOL=... -DSOURCE_DIRS="a|b" -DCLASSES=dir [-DCLASSPATH=a:b] [-DJAR=x.jar]
 #   [-DJAVAC_FLAGS="..|.."]   ('|' separates list items: ';' does not survive add_custom_command)
+#   [-DMANIFEST_CLASS_PATH="/usr/share/java/a.jar|..."]   (with VERSION: the jar's Class-Path)
 string(REPLACE "|" ";" SOURCE_DIRS "${SOURCE_DIRS}")
 string(REPLACE "|" ";" JAVAC_FLAGS "${JAVAC_FLAGS}")
 set(_sources "")
@@ -47,6 +48,12 @@ if(VERSION)
     "Implementation-Title: connpool\nImplementation-Version: ${VERSION}\n"
     "Implementation-Vendor: libconnpool\nSpecification-Version: ${VERSION}\n"
     "Automatic-Module-Name: org.connpool\n")
+  # Absolute paths, as Debian's jars name their dependencies (jh_classpath), so
+  # `java -cp connpool.jar` finds them; Maven and Gradle use the pom instead.
+  if(MANIFEST_CLASS_PATH)
+    string(REPLACE "|" " " _class_path "${MANIFEST_CLASS_PATH}")
+    file(APPEND "${CLASSES}.manifest" "Class-Path: ${_class_path}\n")
+  endif()
   set(_manifest --manifest "${CLASSES}.manifest")
 endif()
 if(JAR)

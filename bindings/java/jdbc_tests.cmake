@@ -13,7 +13,7 @@ endif()
 
 file(GLOB _jdbc_test_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/test-jdbc/org/connpool/jdbc/*.java)
 set(_jdbc_test_classes ${CMAKE_CURRENT_BINARY_DIR}/test-jdbc-classes)
-set(_jdbc_cp ${CONNPOOL_JAVA_JAR}:${CONNPOOL_JUNIT_JAR}:${CONNPOOL_PG_JDBC_JAR})
+set(_jdbc_cp ${CONNPOOL_JAVA_CLASSPATH}:${CONNPOOL_JUNIT_JAR}:${CONNPOOL_PG_JDBC_JAR})
 add_custom_command(
   OUTPUT ${_jdbc_test_classes}.stamp
   COMMAND ${CMAKE_COMMAND} -DJAVAC=${Java_JAVAC_EXECUTABLE}
@@ -30,7 +30,7 @@ add_dependencies(connpool_java_jdbc_tests connpool_java_jar)
 add_test(NAME java_jdbc_datasource
   COMMAND bash ${PROJECT_SOURCE_DIR}/tests/integration/with_pg_server.sh run
           ${_java_run} -jar ${CONNPOOL_JUNIT_JAR}
-          --class-path ${_jdbc_test_classes}:${CONNPOOL_JAVA_JAR}:${CONNPOOL_PG_JDBC_JAR}
+          --class-path ${_jdbc_test_classes}:${CONNPOOL_JAVA_CLASSPATH}:${CONNPOOL_PG_JDBC_JAR}
           --select-package org.connpool.jdbc --include-classname .*Test
           --fail-if-no-tests --disable-banner --disable-ansi-colors --details=tree)
 set_tests_properties(java_jdbc_datasource PROPERTIES

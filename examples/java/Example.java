@@ -5,12 +5,12 @@
 // Build: javac -cp connpool.jar Example.java
 // Run:   java -Djava.library.path=<dir of libconnpool_java.so> -cp connpool.jar:. Example
 import java.time.Duration;
-import java.util.Map;
 import org.connpool.ConnectionFactory;
 import org.connpool.CreateException;
 import org.connpool.Lease;
 import org.connpool.Pool;
 import org.connpool.PoolException;
+import org.connpool.PoolStats;
 
 public final class Example {
   /** Stands in for a real client connection (JDBC, Redis, an RPC channel...). */
@@ -65,8 +65,10 @@ public final class Example {
           System.out.println("HTTP " + e.httpStatus() + ": " + e.getMessage());
         }
       }
-      Map<String, Object> stats = pool.stats();
-      System.out.println("state=" + stats.get("state") + " counters=" + stats.get("counters"));
+      // Typed stats (docs/STATS.md); pool.statsJson() is the raw document.
+      PoolStats stats = pool.stats();
+      System.out.println("state=" + stats.state() + " acquired=" + stats.counters().acquired()
+          + " p99 wait=" + stats.acquireWaitUs().p99() + "us");
       System.out.println("readiness: HTTP " + pool.httpStatus());
     }
 

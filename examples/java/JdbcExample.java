@@ -13,6 +13,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
+import org.connpool.PoolStats;
 import org.connpool.jdbc.PooledDataSource;
 
 public final class JdbcExample {
@@ -48,7 +49,8 @@ public final class JdbcExample {
         }
       }
       System.out.println("readiness: HTTP " + ds.httpStatus());
-      System.out.println("stats: " + ds.stats().get("connections") + " " + ds.stats().get("counters"));
+      PoolStats stats = ds.stats();
+      System.out.println("stats: " + stats.connections() + " " + stats.counters());
     }
   }
 }

@@ -61,6 +61,8 @@ if [[ $langs == *" java "* ]]; then
   java=$packages/libconnpool-java_${version}_${arch}.deb
   test -f "$java"
   [[ $(field "$java" Depends) == *"libconnpool$major (= $version)"* ]] || fail "libconnpool-java Depends"
+  # Jackson decodes the stats; the consumer in check_packages.sh runs with it on no -cp.
+  [[ $(field "$java" Depends) == *"libjackson2-databind-java"* ]] || fail "libconnpool-java must depend on libjackson2-databind-java"
   has "$java" '^\./usr/share/java/connpool-'"$version"'\.jar$'
   has "$java" '^\./usr/share/java/connpool\.jar -> connpool-'"$version"'\.jar$'
   has "$java" '^\./usr/share/maven-repo/org/connpool/connpool/'"$version"'/connpool-'"$version"'\.pom$'

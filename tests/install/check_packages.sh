@@ -85,13 +85,14 @@ for lang in "${langs[@]}"; do
       grep -q "<version>$version</version>" "$m2/connpool-$version.pom"
       mkdir "$work/java"
       javac --release 17 -cp "$jar" -d "$work/java" "$src/tests/install/consumers/Consumer.java"
-      # The natives the jar carries (no java.library.path holds them)...
+      # Jackson (the stats decoder) comes from the jar's Class-Path, not from -cp; and the
+      # natives the jar carries (no java.library.path holds them)...
       java -cp "$jar:$work/java" Consumer
       # ...and the system-wide ones, as the package puts them on the JVM's library path.
       java -Djava.library.path="$libdir/jni:$libdir" -cp "$jar:$work/java" Consumer
       # Maven resolves org.connpool:connpool offline from the package's repository layout: a
       # local repository made of Debian's (/usr/share/maven-repo: the plugins) plus the
-      # unpacked org/connpool.
+      # unpacked org/connpool. The pom brings Jackson (Debian's 2.x alias) to the compile.
       mvn=/usr/share/maven/bin/mvn
       if [[ -x $mvn && -d /usr/share/maven-repo/org/apache/maven/plugins/maven-compiler-plugin/3.10.1 ]]; then
         repo=$work/m2

@@ -2,11 +2,11 @@
 // A Java program built against the installed connpool.jar alone (tests/install/check_packages.sh):
 // a factory, a pool, two leases in try-with-resources, the stats proving what happened.
 import java.time.Duration;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.connpool.ConnectionFactory;
 import org.connpool.Lease;
 import org.connpool.Pool;
+import org.connpool.PoolStats;
 
 public final class Consumer {
   static final AtomicInteger made = new AtomicInteger();
@@ -38,8 +38,11 @@ public final class Consumer {
       try (Lease<StringBuilder> c = pool.acquireAsync(Duration.ofSeconds(2)).get()) {
         check(c.get().toString().startsWith("conn"), "async lease");
       }
-      Map<String, Object> stats = pool.stats();
-      check("ready".equals(stats.get("state")), "state ready: " + stats.get("state"));
+      // Typed stats, decoded by Jackson: the package's Depends and the pom bring it.
+      PoolStats stats = pool.stats();
+      check("ready".equals(stats.state()), "state ready: " + stats.state());
+      check(stats.counters().acquired() == 3, "3 acquires, got " + stats.counters().acquired());
+      check(pool.statsJson().contains("\"acquired\":3"), "raw JSON: " + pool.statsJson());
       check(pool.httpStatus() == 200, "readiness 200");
       check(made.get() == 2, "2 creates, got " + made.get());
     }

@@ -115,10 +115,20 @@ public final class Group<T> implements AutoCloseable {
     return s;
   }
 
-  /** {@link #statsJson()} parsed into maps, lists, Longs, Doubles, Booleans and Strings. */
-  @SuppressWarnings("unchecked")
-  public Map<String, Object> stats() {
-    return (Map<String, Object>) Json.parse(statsJson());
+  /** The group stats document, typed; each attached member's document as a {@link PoolStats}. */
+  public GroupStats stats() {
+    return StatsCodec.group(statsJson());
+  }
+
+  /**
+   * {@link #statsJson()} untyped (maps, lists, Long, Double, Boolean, String, null); what
+   * {@code stats()} returned before 1.2.
+   *
+   * @deprecated use {@link #stats()} (typed) or {@link #statsJson()}
+   */
+  @Deprecated(since = "1.2.0")
+  public Map<String, Object> statsMap() {
+    return StatsCodec.map(statsJson());
   }
 
   /** Frees the group; the member pools stay open. Idempotent. */

@@ -302,10 +302,23 @@ public final class Pool<T> implements AutoCloseable {
     return s;
   }
 
-  /** The stats document parsed: maps, lists, Long/Double, String, Boolean and null. */
-  @SuppressWarnings("unchecked")
-  public Map<String, Object> stats() {
-    return (Map<String, Object>) Json.parse(statsJson());
+  /**
+   * The stats document, typed (one component per field of docs/STATS.md). Never touches the
+   * backend. Fields a newer native library adds are ignored; {@link #statsJson()} has them all.
+   */
+  public PoolStats stats() {
+    return StatsCodec.pool(statsJson());
+  }
+
+  /**
+   * The stats document untyped: maps, lists, Long (BigInteger above 2^63), Double, String,
+   * Boolean and null; what {@code stats()} returned before 1.2.
+   *
+   * @deprecated use {@link #stats()} (typed) or {@link #statsJson()}
+   */
+  @Deprecated(since = "1.2.0")
+  public Map<String, Object> statsMap() {
+    return StatsCodec.map(statsJson());
   }
 
   /** The same figures in Prometheus text format. */

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.*;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -21,22 +20,18 @@ import org.junit.jupiter.api.Timeout;
 class AsyncTest {
   static final Duration LONG = Duration.ofSeconds(30);
 
-  static Map<String, Object> section(Pool<?> pool, String name) {
-    return PoolTest.section(pool.stats(), name);
-  }
-
-  static long connections(Pool<?> pool, String field) {
-    return (Long) section(pool, "connections").get(field);
+  static PoolStats.Connections connections(Pool<?> pool) {
+    return pool.stats().connections();
   }
 
   static long waiters(Pool<?> pool) {
-    return (Long) pool.stats().get("waiters");
+    return pool.stats().waiters();
   }
 
   /** Every connection created is idle, leased or destroyed, and none is leased. */
   static void assertBooksBalanced(Pool<FakeFactory.Conn> pool, FakeFactory f) {
-    assertTrue(Wait.until(LONG, () -> connections(pool, "in_use") == 0), "a lease was lost: " + pool.statsJson());
-    long idle = connections(pool, "idle");
+    assertTrue(Wait.until(LONG, () -> connections(pool).inUse() == 0), "a lease was lost: " + pool.statsJson());
+    long idle = connections(pool).idle();
     assertEquals(f.created.get(), idle + f.destroyed.get(), pool.statsJson());
     assertEquals(idle, f.open.size());
   }
@@ -66,7 +61,7 @@ class AsyncTest {
       assertEquals(Status.ECANCELED, e.status());
       assertTrue(e.getMessage().contains("pool 'java-test'"), e.getMessage());  // the explain line
       assertTrue(flag.get(), "interrupt flag cleared");
-      assertEquals(1L, PoolTest.counter(pool, "canceled"));
+      assertEquals(1L, PoolTest.counters(pool).canceled());
       assertEquals(0L, waiters(pool));
       held.close();
       // The pool is whole: the next acquire gets the one connection.
@@ -144,7 +139,7 @@ class AsyncTest {
         } else {
           fail("unexpected outcome " + outcome.get());
         }
-        assertTrue(Wait.until(LONG, () -> connections(pool, "in_use") == 0), "round " + round + ": " + pool.statsJson());
+        assertTrue(Wait.until(LONG, () -> connections(pool).inUse() == 0), "round " + round + ": " + pool.statsJson());
       }
       assertEquals(300, served + interrupted);
       assertBooksBalanced(pool, f);
@@ -189,9 +184,9 @@ class AsyncTest {
       assertTrue(fut.isCancelled());
       assertThrows(CancellationException.class, fut::join);
       assertTrue(Wait.until(LONG, () -> waiters(pool) == 0));
-      assertTrue(Wait.until(LONG, () -> PoolTest.counter(pool, "canceled") == 1));
+      assertTrue(Wait.until(LONG, () -> PoolTest.counters(pool).canceled() == 1));
       assertTrue(fut.cancel(true));  // a second cancel changes nothing (CompletableFuture answers true)
-      assertEquals(1L, PoolTest.counter(pool, "canceled"));
+      assertEquals(1L, PoolTest.counters(pool).canceled());
       held.close();
       try (Lease<FakeFactory.Conn> again = pool.acquire(LONG)) {
         assertTrue(again.get().open);
@@ -226,7 +221,7 @@ class AsyncTest {
           won++;
           fut.get().close();  // completed first: the lease is ours to return
         }
-        assertTrue(Wait.until(LONG, () -> connections(pool, "in_use") == 0), "round " + round + ": " + pool.statsJson());
+        assertTrue(Wait.until(LONG, () -> connections(pool).inUse() == 0), "round " + round + ": " + pool.statsJson());
       }
       assertBooksBalanced(pool, f);
       assertEquals(1, f.created.get());
@@ -248,7 +243,7 @@ class AsyncTest {
         PoolTimeoutException b = assertThrows(PoolTimeoutException.class, () -> pool.acquire(Duration.ofMillis(20)));
         assertTrue(b.getMessage().contains("pool 'java-test'"), b.getMessage());
       }
-      assertEquals(2L, PoolTest.counter(pool, "timeouts"));
+      assertEquals(2L, PoolTest.counters(pool).timeouts());
     }
   }
 

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -24,9 +23,8 @@ class GroupTest {
     return p;
   }
 
-  @SuppressWarnings("unchecked")
-  static List<Map<String, Object>> members(Group<?> g) {
-    return (List<Map<String, Object>>) g.stats().get("members");
+  static List<GroupStats.Member> members(Group<?> g) {
+    return g.stats().members();
   }
 
   @Test
@@ -41,16 +39,17 @@ class GroupTest {
       }
       try (Lease<FakeFactory.Conn> r = g.acquire(Intent.READ, LONG)) {
         assertTrue(fr.open.contains(r.get()), "a read is served by the replica");
-        assertEquals(1L, (Long) PoolTest.section(replica.stats(), "connections").get("in_use"));
+        assertEquals(1L, replica.stats().connections().inUse());
       }
-      assertEquals(0L, (Long) PoolTest.section(replica.stats(), "connections").get("in_use"));
-      Map<String, Object> stats = g.stats();
-      assertEquals("orders", stats.get("name"));
-      assertEquals(2L, PoolTest.section(stats, "counters").get("acquired"));
-      List<Map<String, Object>> m = members(g);
-      assertEquals("primary", m.get(0).get("role"));
-      assertEquals("replica", m.get(1).get("role"));
-      assertEquals("ready", m.get(1).get("state"));
+      assertEquals(0L, replica.stats().connections().inUse());
+      GroupStats stats = g.stats();
+      assertEquals("orders", stats.name());
+      assertEquals(2L, stats.counters().acquired());
+      List<GroupStats.Member> m = members(g);
+      assertEquals("primary", m.get(0).role());
+      assertEquals("replica", m.get(1).role());
+      assertEquals("ready", m.get(1).state());
+      assertEquals("r", m.get(1).stats().name(), "a member's own document, typed");
     }
     assertEquals(fp.created.get(), fp.destroyed.get());
     assertEquals(fr.created.get(), fr.destroyed.get());
@@ -72,7 +71,7 @@ class GroupTest {
       try (Lease<FakeFactory.Conn> r = g.acquire(Intent.READ, LONG)) {
         assertTrue(fp.open.contains(r.get()), "the unavailable replica is skipped");
       }
-      assertEquals(1L, PoolTest.section(g.stats(), "counters").get("read_fallbacks"));
+      assertEquals(1L, g.stats().counters().readFallbacks());
 
       w.add("main", Role.PRIMARY, deadPrimary);
       long t0 = System.nanoTime();
@@ -133,7 +132,7 @@ class GroupTest {
           g.acquireKey(key, LONG).close();
         }
       }
-      assertEquals(false, members(g).get(1).get("attached"));
+      assertEquals(false, members(g).get(1).attached());
     } finally {
       for (Pool<FakeFactory.Conn> p : shards) if (p != null) p.close();
     }

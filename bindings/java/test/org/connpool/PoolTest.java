@@ -17,13 +17,8 @@ import org.junit.jupiter.api.Timeout;
 class PoolTest {
   static final Duration LONG = Duration.ofSeconds(10);
 
-  @SuppressWarnings("unchecked")
-  static Map<String, Object> section(Map<String, Object> stats, String name) {
-    return (Map<String, Object>) stats.get(name);
-  }
-
-  static long counter(Pool<?> pool, String name) {
-    return (Long) section(pool.stats(), "counters").get(name);
+  static PoolStats.Counters counters(Pool<?> pool) {
+    return pool.stats().counters();
   }
 
   static Pool<FakeFactory.Conn> pool(FakeFactory f, int maxSize) {
@@ -38,15 +33,15 @@ class PoolTest {
       try (Lease<FakeFactory.Conn> lease = pool.acquire(LONG)) {
         first = lease.get();
         assertTrue(first.open);
-        assertEquals(1, (Long) section(pool.stats(), "connections").get("in_use"));
+        assertEquals(1, pool.stats().connections().inUse());
       }
-      assertEquals(0, (Long) section(pool.stats(), "connections").get("in_use"));
+      assertEquals(0, pool.stats().connections().inUse());
       try (Lease<FakeFactory.Conn> lease = pool.acquire(LONG)) {
         assertSame(first, lease.get(), "the released connection is reused");
       }
       assertEquals(State.READY, pool.state());
       assertEquals(200, pool.httpStatus());
-      assertEquals(2L, counter(pool, "acquired"));
+      assertEquals(2L, counters(pool).acquired());
     }
     assertEquals(f.created.get(), f.destroyed.get());
     assertTrue(f.open.isEmpty());
@@ -62,8 +57,8 @@ class PoolTest {
       lease.close();  // second return is ignored
       assertThrows(IllegalStateException.class, lease::get);
       assertFalse(c.open);
-      assertEquals(1L, counter(pool, "closed_broken"));
-      assertEquals(0L, counter(pool, "stale_releases"));
+      assertEquals(1L, counters(pool).closedBroken());
+      assertEquals(0L, counters(pool).staleReleases());
     }
   }
 
@@ -78,7 +73,7 @@ class PoolTest {
       assertEquals("CONNPOOL_ETIMEOUT", e.codeName());
       assertEquals(503, e.httpStatus());
       assertTrue(e instanceof PoolException);
-      assertEquals(1L, counter(pool, "timeouts"));
+      assertEquals(1L, counters(pool).timeouts());
     }
   }
 
@@ -92,14 +87,14 @@ class PoolTest {
       assertEquals(503, e.httpStatus());
       assertEquals(State.UNAVAILABLE, pool.state());
       assertEquals(503, pool.httpStatus());
-      Map<String, Object> stats = pool.stats();
-      assertEquals("unavailable", stats.get("state"));
-      assertEquals(503L, stats.get("http_status"));
-      @SuppressWarnings("unchecked")
-      Map<String, Object> last = (Map<String, Object>) stats.get("last_error");
+      PoolStats stats = pool.stats();
+      assertEquals("unavailable", stats.state());
+      assertEquals(503, stats.httpStatus());
+      assertEquals("fatal", stats.healthReason());
+      PoolStats.LastError last = stats.lastError();
       assertNotNull(last);
-      assertTrue(((String) last.get("message")).contains("authentication failed"), last.toString());
-      assertTrue((Long) section(stats, "counters").get("create_failures") >= 1);
+      assertTrue(last.message().contains("authentication failed"), last.toString());
+      assertTrue(stats.counters().createFailures() >= 1);
     }
   }
 
@@ -111,13 +106,12 @@ class PoolTest {
       try (Lease<FakeFactory.Conn> lease = pool.acquire(LONG)) {
         assertTrue(lease.get().open);
       }
-      Map<String, Object> stats = pool.stats();
-      assertEquals(3L, section(stats, "counters").get("create_failures"));
-      assertEquals(1L, section(stats, "counters").get("created"));
-      @SuppressWarnings("unchecked")
-      Map<String, Object> last = (Map<String, Object>) stats.get("last_error");
-      assertTrue(((String) last.get("message")).contains("boom from create"), last.toString());
-      assertTrue(((String) last.get("message")).contains("IllegalStateException"), last.toString());
+      PoolStats stats = pool.stats();
+      assertEquals(3L, stats.counters().createFailures());
+      assertEquals(1L, stats.counters().created());
+      PoolStats.LastError last = stats.lastError();
+      assertTrue(last.message().contains("boom from create"), last.toString());
+      assertTrue(last.message().contains("IllegalStateException"), last.toString());
     }
   }
 
@@ -151,7 +145,7 @@ class PoolTest {
         assertNotSame(first, lease.get());
       }
       assertFalse(first.open, "a connection whose validate threw is destroyed");
-      assertEquals(1L, counter(pool, "validation_failures"));
+      assertEquals(1L, counters(pool).validationFailures());
     }
   }
 
@@ -161,7 +155,7 @@ class PoolTest {
     try (Pool<FakeFactory.Conn> pool = Pool.builder(f).maxSize(4).minIdle(2)
         .set("maintenance_interval_ms", 10).set("validate_interval_ms", 10).build()) {
       // No acquire at all: the connectors fill min_idle, the maintenance thread validates.
-      assertTrue(Wait.until(LONG, () -> (Long) section(pool.stats(), "connections").get("idle") == 2));
+      assertTrue(Wait.until(LONG, () -> pool.stats().connections().idle() == 2));
       assertTrue(Wait.until(LONG, () -> f.validated.get() >= 2), "keepalive validation ran");
       assertEquals(2, f.created.get());
       assertFalse(f.callbackThreads.isEmpty());
@@ -204,38 +198,42 @@ class PoolTest {
       start.countDown();
       for (Thread w : workers) w.join();
       if (failure.get() != null) throw new AssertionError(failure.get());
-      assertTrue(Wait.until(LONG, () -> (Long) section(pool.stats(), "connections").get("creating") == 0));
-      Map<String, Object> stats = pool.stats();
-      Map<String, Object> counters = section(stats, "counters");
-      Map<String, Object> conns = section(stats, "connections");
-      assertEquals((long) threads * iterations, counters.get("acquired"));
-      assertEquals((Long) counters.get("created"), (Long) counters.get("destroyed") + (Long) conns.get("total"), stats.toString());
-      assertTrue((Long) conns.get("total") <= 4);
-      assertEquals(f.created.get(), counters.get("created"));
+      assertTrue(Wait.until(LONG, () -> pool.stats().connections().creating() == 0));
+      PoolStats stats = pool.stats();
+      PoolStats.Counters counters = stats.counters();
+      PoolStats.Connections conns = stats.connections();
+      assertEquals((long) threads * iterations, counters.acquired());
+      assertEquals(counters.created(), counters.destroyed() + conns.total(), stats.toString());
+      assertTrue(conns.total() <= 4);
+      assertEquals(f.created.get(), counters.created());
       // Drain closes the pool; the counters still answer: everything created was destroyed.
       assertTrue(pool.drain(LONG));
-      Map<String, Object> after = section(pool.stats(), "counters");
-      assertEquals(after.get("created"), after.get("destroyed"));
+      PoolStats.Counters after = pool.stats().counters();
+      assertEquals(after.created(), after.destroyed());
     }
     assertEquals(f.created.get(), f.destroyed.get());
     assertTrue(f.open.isEmpty());
   }
 
   @Test
-  void statsJsonParses() {
+  void statsAreTyped() {
     FakeFactory f = new FakeFactory();
     try (Pool<FakeFactory.Conn> pool = Pool.builder(f).name("orders").maxSize(3).minIdle(1).build()) {
       try (Lease<FakeFactory.Conn> lease = pool.acquire(LONG)) {
-        Map<String, Object> s = pool.stats();
-        assertEquals("orders", s.get("name"));
-        assertEquals("ready", s.get("state"));
-        assertEquals(200L, s.get("http_status"));
-        assertEquals(3L, section(s, "connections").get("max_size"));
-        assertEquals(1L, section(s, "connections").get("min_idle"));
-        assertEquals(1L, section(s, "connections").get("in_use"));
-        assertTrue(s.get("leaks") instanceof List);
-        assertTrue(section(s, "acquire_wait_us").containsKey("p99"));
+        PoolStats s = pool.stats();
+        assertEquals("orders", s.name());
+        assertEquals("ready", s.state());
+        assertEquals(200, s.httpStatus());
+        assertEquals(3L, s.connections().maxSize());
+        assertEquals(1L, s.connections().minIdle());
+        assertEquals(1L, s.connections().inUse());
+        assertTrue(s.leaks().isEmpty());
+        assertEquals(1L, s.acquireWaitUs().count());
         assertTrue(pool.statsJson().startsWith("{"));
+        @SuppressWarnings("deprecation")
+        Map<String, Object> untyped = pool.statsMap();
+        assertEquals("orders", untyped.get("name"));
+        assertEquals(200L, untyped.get("http_status"), "integers are Longs, as before 1.2");
         assertTrue(pool.metricsText().contains("pool=\"orders\""));
       }
     }
@@ -302,14 +300,14 @@ class PoolTest {
         }
       });
       waiter.start();
-      assertTrue(Wait.until(LONG, () -> (Long) pool.stats().get("waiters") == 1));
+      assertTrue(Wait.until(LONG, () -> pool.stats().waiters() == 1));
       PoolOverloadException e = assertThrows(PoolOverloadException.class, () -> pool.acquire(LONG));
       assertEquals(5, e.code());
       assertEquals(503, e.httpStatus());
       held.close();  // hands the connection to the queued waiter
       waiter.join();
       assertNull(waited.get());
-      assertEquals(1L, counter(pool, "overload"));
+      assertEquals(1L, counters(pool).overload());
     }
   }
 
@@ -327,7 +325,7 @@ class PoolTest {
       }
     });
     waiter.start();
-    assertTrue(Wait.until(LONG, () -> (Long) pool.stats().get("waiters") == 1));
+    assertTrue(Wait.until(LONG, () -> pool.stats().waiters() == 1));
     pool.close();
     waiter.join();
     assertTrue(waiterResult.get() instanceof PoolClosedException, String.valueOf(waiterResult.get()));
@@ -370,12 +368,12 @@ class PoolTest {
       assertThrows(PoolTimeoutException.class, () -> pool.acquire(Duration.ZERO));
       pool.resize(0, 2);
       Lease<FakeFactory.Conn> second = pool.acquire(LONG);
-      assertEquals(2L, (Long) section(pool.stats(), "connections").get("max_size"));
+      assertEquals(2L, pool.stats().connections().maxSize());
       pool.resize(0, 1);
       held.close();
       second.close();
-      assertEquals(1L, (Long) section(pool.stats(), "connections").get("total"));
-      assertEquals(1L, counter(pool, "closed_shrink"));
+      assertEquals(1L, pool.stats().connections().total());
+      assertEquals(1L, counters(pool).closedShrink());
       for (int[] bad : new int[][] {{0, 0}, {-1, 2}, {3, 2}, {0, 100001}}) {
         PoolConfigException e = assertThrows(PoolConfigException.class, () -> pool.resize(bad[0], bad[1]));
         assertTrue(e.getMessage().contains("max_size 1..100000"), e.getMessage());
@@ -417,12 +415,13 @@ class PoolTest {
       List<Lease<FakeFactory.Conn>> leases = new ArrayList<>();
       for (int i = 0; i < 3; i++) leases.add(pool.acquire(LONG));
       assertSame(leases.get(0).get(), leases.get(2).get(), "one connection carries all three");
-      Map<String, Object> c = section(pool.stats(), "connections");
-      assertEquals(3L, (Long) c.get("in_use"));
-      assertEquals(1L, (Long) c.get("busy"));
-      Map<String, Object> a = section(pool.stats(), "adaptive");
-      assertEquals(Boolean.TRUE, a.get("enabled"));
-      assertEquals(5L, (Long) a.get("target_wait_ms"));
+      PoolStats.Connections c = pool.stats().connections();
+      assertEquals(3L, c.inUse());
+      assertEquals(1L, c.busy());
+      assertEquals(3, c.maxLeasesPerConn());
+      PoolStats.Adaptive a = pool.stats().adaptive();
+      assertTrue(a.enabled());
+      assertEquals(5L, a.targetWaitMs());
       // The first share is on the handle fast path, the others spill to the lease path: each
       // names its own native lease and every one comes back.
       java.util.Set<Long> ids = new java.util.HashSet<>();
@@ -431,7 +430,7 @@ class PoolTest {
       assertFalse(ids.contains(0L));
       FakeFactory.Conn shared = leases.get(0).get();
       for (Lease<FakeFactory.Conn> l : leases) l.close();
-      assertEquals(0L, (Long) section(pool.stats(), "connections").get("in_use"));
+      assertEquals(0L, pool.stats().connections().inUse());
       try (Lease<FakeFactory.Conn> again = pool.acquire(LONG)) {
         assertSame(shared, again.get(), "the connection serves again");
       }

@@ -12,6 +12,7 @@ import javax.sql.DataSource;
 import org.connpool.Lease;
 import org.connpool.Pool;
 import org.connpool.PoolException;
+import org.connpool.PoolStats;
 import org.connpool.State;
 
 /**
@@ -46,7 +47,7 @@ public final class PooledDataSource implements DataSource, AutoCloseable {
 
   PooledDataSource(Pool<PhysicalConnection> pool) {
     this.pool = pool;
-    this.name = String.valueOf(pool.stats().get("name"));
+    this.name = pool.stats().name();
   }
 
   /** Starts a configuration for {@code jdbcUrl}; see {@link PooledDataSourceBuilder}. */
@@ -93,9 +94,19 @@ public final class PooledDataSource implements DataSource, AutoCloseable {
     return pool.statsJson();
   }
 
-  /** The stats document parsed (maps, lists, Long/Double, String, Boolean, null). */
-  public Map<String, Object> stats() {
+  /** The pool's stats, typed ({@link Pool#stats()}); never touches the database. */
+  public PoolStats stats() {
     return pool.stats();
+  }
+
+  /**
+   * The stats document untyped; what {@code stats()} returned before 1.2.
+   *
+   * @deprecated use {@link #stats()} (typed) or {@link #statsJson()}
+   */
+  @Deprecated(since = "1.2.0")
+  public Map<String, Object> statsMap() {
+    return pool.statsMap();
   }
 
   /** The pool's Prometheus metrics. */

@@ -16,6 +16,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import org.connpool.PoolStats;
 import org.junit.jupiter.api.Test;
 
 /** A concurrent workload with failures in it; the stats and the server prove nothing leaks. */
@@ -66,17 +67,17 @@ class NoLeakTest {
         ex.shutdownNow();
       }
       // No create in flight (min_idle refills in the background), then one snapshot.
-      assertTrue(PgServer.await(Duration.ofSeconds(30), () -> Stats.connections(ds, "creating") == 0));
-      Stats st = Stats.of(ds);
-      assertEquals(0, st.connections("in_use"));
-      assertEquals(THREADS * ROUNDS, st.counter("acquired"));
-      assertEquals(0, st.counter("closed_broken"));
-      assertEquals(0, st.counter("stale_releases"));
-      assertEquals(0, st.counter("timeouts"));
-      long total = st.connections("total");
+      assertTrue(PgServer.await(Duration.ofSeconds(30), () -> ds.stats().connections().creating() == 0));
+      PoolStats st = ds.stats();
+      assertEquals(0, st.connections().inUse());
+      assertEquals(THREADS * ROUNDS, st.counters().acquired());
+      assertEquals(0, st.counters().closedBroken());
+      assertEquals(0, st.counters().staleReleases());
+      assertEquals(0, st.counters().timeouts());
+      long total = st.connections().total();
       assertTrue(total >= 1 && total <= 3, "total " + total);
-      assertEquals(total, st.connections("idle"));
-      assertEquals(st.counter("created") - st.counter("destroyed"), total, ds.statsJson());
+      assertEquals(total, st.connections().idle());
+      assertEquals(st.counters().created() - st.counters().destroyed(), total, ds.statsJson());
       // Every pooled connection is one server session, and no other session was opened.
       assertTrue(PgServer.await(Duration.ofSeconds(30), () -> PgServer.sessionsOrMinusOne(app) == total),
           "server sessions " + PgServer.sessionsOrMinusOne(app) + " != pool total " + total);

@@ -111,7 +111,7 @@ class PooledDataSourceTest {
           assertEquals(0, rs.getInt(1), "the open transaction was rolled back");
         }
       }
-      assertEquals(0, Stats.counter(ds, "closed_broken"));
+      assertEquals(0, ds.stats().counters().closedBroken());
     }
   }
 
@@ -134,7 +134,7 @@ class PooledDataSourceTest {
           s.execute("CREATE TEMP TABLE t (v int)");
         }
       }
-      assertEquals(0, Stats.counter(ds, "closed_broken"), "a failed statement is not a broken connection");
+      assertEquals(0, ds.stats().counters().closedBroken(), "a failed statement is not a broken connection");
     }
   }
 
@@ -150,13 +150,13 @@ class PooledDataSourceTest {
       PreparedStatement ps = c.prepareStatement("SELECT ?::int");
       ps.setInt(1, 7);
       ResultSet rs = ps.executeQuery();
-      assertEquals(1, Stats.connections(ds, "in_use"));
+      assertEquals(1, ds.stats().connections().inUse());
       c.close();
       assertTrue(c.isClosed());
       c.close();  // a second close is a no-op
       assertFalse(c.isValid(1));
-      assertEquals(0, Stats.connections(ds, "in_use"));
-      assertEquals(1, Stats.counter(ds, "acquired"));
+      assertEquals(0, ds.stats().connections().inUse());
+      assertEquals(1, ds.stats().counters().acquired());
       SQLException e = assertThrows(SQLException.class, c::createStatement);
       assertEquals("connection is closed", e.getMessage());
       assertEquals("08003", e.getSQLState());
@@ -168,9 +168,9 @@ class PooledDataSourceTest {
       assertThrows(SQLException.class, rs::next);
       try (Connection again = ds.getConnection()) {
         assertNotEquals(c, again);
-        assertEquals(2, Stats.counter(ds, "acquired"));
+        assertEquals(2, ds.stats().counters().acquired());
       }
-      assertEquals(0, Stats.counter(ds, "stale_releases"));
+      assertEquals(0, ds.stats().counters().staleReleases());
     }
   }
 
@@ -186,12 +186,12 @@ class PooledDataSourceTest {
         SQLException e = assertThrows(SQLException.class, () -> pid(c));
         assertTrue(SqlStates.isDisconnect(e), "SQLState " + e.getSQLState() + ": " + e.getMessage());
       }
-      assertEquals(1, Stats.counter(ds, "closed_broken"));
-      assertEquals(0, Stats.connections(ds, "total"));
+      assertEquals(1, ds.stats().counters().closedBroken());
+      assertEquals(0, ds.stats().connections().total());
       try (Connection c = ds.getConnection()) {
         assertNotEquals(pid, pid(c));
       }
-      assertEquals(1, Stats.connections(ds, "total"));
+      assertEquals(1, ds.stats().connections().total());
     }
   }
 
@@ -205,7 +205,7 @@ class PooledDataSourceTest {
       assertTrue(ms >= 150, "waited " + ms + " ms");
       assertTrue(e.getMessage().contains("jdbc_timeout") && e.getMessage().contains("CONNPOOL_ETIMEOUT"), e.getMessage());
       assertThrows(SQLTransientConnectionException.class, () -> ds.getConnection(Duration.ZERO));
-      assertEquals(2, Stats.counter(ds, "timeouts"));
+      assertEquals(2, ds.stats().counters().timeouts());
       assertFalse(held.isClosed());
     }
   }

@@ -55,7 +55,7 @@ class ServerRestartTest {
              .build()) {
       ds.awaitReady(Duration.ofSeconds(30));
       assertTrue(selectOne(ds));
-      assertTrue(PgServer.await(Duration.ofSeconds(30), () -> Stats.connections(ds, "idle") == 2));
+      assertTrue(PgServer.await(Duration.ofSeconds(30), () -> ds.stats().connections().idle() == 2));
       try {
         PgServer.stop();
         // Down: the idle connections are dead, new ones cannot be made.
@@ -82,9 +82,9 @@ class ServerRestartTest {
       } finally {
         for (Connection c : held) c.close();
       }
-      assertEquals(0, Stats.connections(ds, "in_use"));
-      long total = Stats.connections(ds, "total");
-      assertTrue(PgServer.await(Duration.ofSeconds(30), () -> PgServer.sessionsOrMinusOne(app) == Stats.connections(ds, "total")),
+      assertEquals(0, ds.stats().connections().inUse());
+      long total = ds.stats().connections().total();
+      assertTrue(PgServer.await(Duration.ofSeconds(30), () -> PgServer.sessionsOrMinusOne(app) == ds.stats().connections().total()),
           "server sessions " + PgServer.sessionsOrMinusOne(app) + ", pool total " + total);
     }
     assertTrue(PgServer.await(Duration.ofSeconds(30), () -> PgServer.sessionsOrMinusOne(app) == 0));
