@@ -4,9 +4,9 @@
 #ifndef CONNPOOL_CAPI_TYPES_H
 #define CONNPOOL_CAPI_TYPES_H
 
-#include "pool/cancel_token.h"
 #include "config/config.h"
 #include "connpool/connpool.h"
+#include "pool/cancel_token.h"
 #include "pool/factory.h"
 
 struct connpool_config_s {

@@ -8,9 +8,9 @@
 #include "capi_types.h"
 #include "capi_util.h"
 #include "group/group.h"
-#include "util/log.h"
 #include "pool/pool.h"
 #include "stats/stats_json.h"
+#include "util/log.h"
 
 using connpool::ClearError;
 using connpool::Guard;

@@ -47,11 +47,11 @@
 #include <thread>
 #include <vector>
 
-#include "util/clock.h"
 #include "capi_types.h"
 #include "config/config.h"
 #include "connpool/connpool.h"
 #include "pool/pool.h"
+#include "util/clock.h"
 
 namespace {
 

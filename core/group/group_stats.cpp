@@ -7,8 +7,8 @@
 #include <cstring>
 
 #include "group/group.h"
-#include "util/redact.h"
 #include "stats/stats_json.h"
+#include "util/redact.h"
 
 namespace connpool {
 

@@ -10,8 +10,8 @@
 #include <stdexcept>
 #include <type_traits>
 
-#include "util/log.h"
 #include "pool/offload_job.h"
+#include "util/log.h"
 #include "util/redact.h"
 
 namespace connpool {

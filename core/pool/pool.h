@@ -36,18 +36,18 @@
 #include <string>
 #include <vector>
 
-#include "sizing/adaptive_sizer.h"
-#include "pool/cancel_token.h"
-#include "util/clock.h"
 #include "config/config.h"
+#include "health/recovery.h"
+#include "pool/cancel_token.h"
 #include "pool/factory.h"
+#include "pool/slot.h"
+#include "pool/waiter_queue.h"
+#include "sizing/adaptive_sizer.h"
 #include "stats/counters.h"
 #include "stats/histogram.h"
-#include "health/recovery.h"
-#include "pool/slot.h"
+#include "util/clock.h"
 #include "util/status.h"
 #include "util/thread_stripe.h"
-#include "pool/waiter_queue.h"
 
 namespace connpool {
 

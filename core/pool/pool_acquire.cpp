@@ -17,8 +17,8 @@
 #include <thread>
 
 #include "pool/lease_timing.h"
-#include "util/log.h"
 #include "pool/pool.h"
+#include "util/log.h"
 
 namespace connpool {
 

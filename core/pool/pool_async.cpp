@@ -22,8 +22,8 @@
 #include <limits>
 #include <new>
 
-#include "util/log.h"
 #include "pool/pool.h"
+#include "util/log.h"
 #include "util/redact.h"
 
 namespace connpool {

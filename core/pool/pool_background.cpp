@@ -8,8 +8,8 @@
 #include <limits>
 
 #include "pool/lease_timing.h"
-#include "util/log.h"
 #include "pool/pool.h"
+#include "util/log.h"
 
 namespace connpool {
 

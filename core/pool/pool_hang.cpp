@@ -14,9 +14,9 @@
 //     that never returns keeps the pool's memory forever; that is the price of not hanging.
 #include <algorithm>
 
-#include "util/log.h"
 #include "pool/offload_job.h"
 #include "pool/pool.h"
+#include "util/log.h"
 
 namespace connpool {
 

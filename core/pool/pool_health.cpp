@@ -13,8 +13,8 @@
 #include <algorithm>
 #include <limits>
 
-#include "util/log.h"
 #include "pool/pool.h"
+#include "util/log.h"
 #include "util/redact.h"
 
 namespace connpool {

@@ -16,8 +16,8 @@
 // (a lease back, or newly adopted) serves queued waiters first, by priority.
 #include <algorithm>
 
-#include "util/log.h"
 #include "pool/pool.h"
+#include "util/log.h"
 
 namespace connpool {
 

@@ -10,8 +10,8 @@
 // (ReserveSlotLocked), so growing past the initial max_size is safe for lock-free scanners.
 #include <algorithm>
 
-#include "util/log.h"
 #include "pool/pool.h"
+#include "util/log.h"
 
 namespace connpool {
 

@@ -14,8 +14,8 @@
 #include <string>
 #include <string_view>
 
-#include "stats/histogram.h"
 #include "pool/pool.h"
+#include "stats/histogram.h"
 
 namespace connpool {
 

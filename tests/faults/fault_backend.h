@@ -22,9 +22,9 @@
 #include <string>
 #include <thread>
 
+#include "../common/eventually.h"
 #include "connpool/connpool.h"
 #include "pool/factory.h"
-#include "../common/eventually.h"
 
 namespace connpool_faults {
 

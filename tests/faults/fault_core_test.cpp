@@ -16,9 +16,9 @@
 #include <string>
 #include <thread>
 
-#include "util/clock.h"
 #include "faults/fault_backend.h"
 #include "pool/pool.h"
+#include "util/clock.h"
 
 namespace connpool_faults {
 namespace {

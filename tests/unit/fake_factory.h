@@ -14,8 +14,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "pool/factory.h"
 #include "../common/eventually.h"
+#include "pool/factory.h"
 
 namespace connpool::testing {
 

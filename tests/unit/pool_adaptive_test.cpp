@@ -7,9 +7,9 @@
 #include <thread>
 #include <vector>
 
-#include "util/log.h"
 #include "stats/stats_json.h"
 #include "unit/pool_fixture.h"
+#include "util/log.h"
 
 namespace connpool::testing {
 namespace {

@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "unit/fake_factory.h"
 #include "pool/pool.h"
+#include "unit/fake_factory.h"
 
 namespace connpool::testing {
 namespace {
