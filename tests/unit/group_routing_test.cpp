@@ -97,10 +97,7 @@ TEST_F(GroupTest, ReadFailsOverWhenAReadyReplicasBackendJustDied) {
   EXPECT_EQ(p.pool->Release(res.lease, false), Status::kOK);
   // The replica comes back: reads return to it once it is ready again.
   r.st->validate_ok = true;
-  ASSERT_TRUE(Eventually([&] {  // no probe in flight that could still fail (see below)
-    StatsSnapshot s = r.pool->Snapshot();
-    return s.creating == 0 && s.next_attempt_in_ms > 0;
-  }));
+  ASSERT_TRUE(WaitNoCreateInFlightOn(r.pool));
   r.st->create_result = CreateResult::kOk;
   clock_.AdvanceMs(r.pool->Snapshot().next_attempt_in_ms + 1);
   ASSERT_TRUE(Eventually([&] { return r.pool->state() == Health::kReady; }));
@@ -183,13 +180,9 @@ TEST_F(GroupTest, WriteWaitsOutAnOutageUntilTheCutoffThenFailsFast) {
   }
   ASSERT_EQ(p.pool->state(), Health::kUnavailable);
   EXPECT_EQ(Write().st, Status::kEUNAVAILABLE);
-  // Recovery: the next probe succeeds and writes work again. First wait until no probe is in
-  // flight (creates run on a helper thread, so one may still be under way and would fail and
-  // reschedule after the switch below), so the next one is the one the advance makes due.
-  ASSERT_TRUE(Eventually([&] {
-    StatsSnapshot s = p.pool->Snapshot();
-    return s.creating == 0 && s.next_attempt_in_ms > 0;
-  }));
+  // Recovery: the next probe succeeds and writes work again, once no probe is in flight
+  // (one still under way on its helper would fail and reschedule after the switch below).
+  ASSERT_TRUE(WaitNoCreateInFlightOn(p.pool));
   p.st->create_result = CreateResult::kOk;
   clock_.AdvanceMs(p.pool->Snapshot().next_attempt_in_ms + 1);
   ASSERT_TRUE(Eventually([&] { return p.pool->state() == Health::kReady; }));

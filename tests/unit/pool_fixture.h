@@ -5,11 +5,21 @@
 
 #include <gtest/gtest.h>
 
-#include "util/clock.h"
 #include "pool/pool.h"
 #include "unit/fake_factory.h"
+#include "util/clock.h"
 
 namespace connpool::testing {
+
+// Waits until no create is in flight and the next one is scheduled. Creates run on helper
+// threads, so one may still be failing after a test switches the factory to succeed; it
+// would then reschedule past the clock advance the test makes next.
+inline bool WaitNoCreateInFlightOn(Pool* pool) {
+  return Eventually([&] {
+    StatsSnapshot s = pool->Snapshot();
+    return s.creating == 0 && s.next_attempt_in_ms > 0;
+  });
+}
 
 class PoolTest : public ::testing::Test {
  protected:
@@ -61,15 +71,7 @@ class PoolTest : public ::testing::Test {
   bool WaitState(Health h) {
     return Eventually([&] { return pool_->state() == h; });
   }
-  // Waits until no create is in flight and the next one is scheduled. Creates run on helper
-  // threads, so one may still be failing after a test switches the factory to succeed; it
-  // would then reschedule past the clock advance the test makes next.
-  bool WaitNoCreateInFlight() {
-    return Eventually([&] {
-      StatsSnapshot s = pool_->Snapshot();
-      return s.creating == 0 && s.next_attempt_in_ms > 0;
-    });
-  }
+  bool WaitNoCreateInFlight() { return WaitNoCreateInFlightOn(pool_); }
   bool WaitWaiters(uint64_t n) {
     return Eventually([&] { return pool_->Snapshot().waiters == n; });
   }
