@@ -22,9 +22,9 @@
 #include <algorithm>
 #include <boost/thread/thread.hpp>
 
-#include "util/log.h"
 #include "pool/offload_job.h"
 #include "pool/pool.h"
+#include "util/log.h"
 
 namespace connpool {
 
@@ -162,47 +162,42 @@ bool Pool::CreateOffThreadLocked(std::unique_lock<std::mutex>& lk, uint32_t idx,
 void Pool::HelperLoop(const std::shared_ptr<HelperSeat>& seat) {
   std::unique_lock<std::mutex> lk(mu_);
   bool counted = true;  // SpawnHelperLocked counted this thread idle
-  try {
-    for (;;) {
-      // Jobs queued before Close() are still finished: their slots must be emptied.
-      while (queue_head_ == nullptr) {
-        if (stopping_) {
-          if (counted) --idle_helpers_;
-          return;
-        }
-        if (!counted) {
-          ++idle_helpers_;
-          counted = true;
-        }
-        helper_cv_.wait(lk);  // an interruption point
-      }
-      OffloadJob* job = queue_head_;
-      queue_head_ = job->next;
-      if (queue_head_ == nullptr) queue_tail_ = nullptr;
-      if (counted) {
-        --idle_helpers_;
-        counted = false;
-      }
-      // Keep a spare, so that no job waits behind a callback that hangs and no submitter has
-      // to start a thread. Failing to start one is not fatal: a helper will be free later.
-      if (idle_helpers_ == 0 && !stopping_) SpawnHelperLocked();
-      seat->job = job;
-      const bool was_deleting = deleting_;
-      RunJobLocked(lk, *seat, job);
-      seat->job = nullptr;
-      // A helper Close() detached may have held the pool's last connection: it deletes the
-      // pool then (nobody else can while its job held a slot). Joined helpers never see freed_.
-      if ((!was_deleting && deleting_) || ShouldDeleteLocked()) {
-        lk.unlock();
-        DeleteSelf();
+  // Nothing interrupts a helper: Close() wakes the idle ones and lets every helper finish the
+  // jobs still queued (their slots must be emptied), so a helper only leaves here.
+  for (;;) {
+    while (queue_head_ == nullptr) {
+      if (stopping_) {
+        if (counted) --idle_helpers_;
         return;
       }
-      if (seat->detached) return;  // unlocking is the last touch of the pool
+      if (!counted) {
+        ++idle_helpers_;
+        counted = true;
+      }
+      helper_cv_.wait(lk);
     }
-  } catch (const boost::thread_interrupted&) {
-    // Close() no longer interrupts helpers (they drain the queue and leave); an interruption
-    // from elsewhere still ends the thread cleanly at its wait, where nothing is half-done.
-    if (counted) --idle_helpers_;
+    OffloadJob* job = queue_head_;
+    queue_head_ = job->next;
+    if (queue_head_ == nullptr) queue_tail_ = nullptr;
+    if (counted) {
+      --idle_helpers_;
+      counted = false;
+    }
+    // Keep a spare, so that no job waits behind a callback that hangs and no submitter has
+    // to start a thread. Failing to start one is not fatal: a helper will be free later.
+    if (idle_helpers_ == 0 && !stopping_) SpawnHelperLocked();
+    seat->job = job;
+    const bool was_deleting = deleting_;
+    RunJobLocked(lk, *seat, job);
+    seat->job = nullptr;
+    // A helper Close() detached may have held the pool's last connection: it deletes the
+    // pool then (nobody else can while its job held a slot). Joined helpers never see freed_.
+    if ((!was_deleting && deleting_) || ShouldDeleteLocked()) {
+      lk.unlock();
+      DeleteSelf();
+      return;
+    }
+    if (seat->detached) return;  // unlocking is the last touch of the pool
   }
 }
 
