@@ -224,6 +224,10 @@ class Pool final : private ClockListener {
   Status LeaveAcquireLocked(std::unique_lock<std::mutex>& lk, Status st);
   // `start_ns`: when the acquire's deadline began (0: now).
   // `cancel`: the caller's token (registered with it by AcquireCancellable), or null.
+  // Sleeps until a queued blocking waiter is handed a connection (or a status: w->done) and
+  // returns kOK then; dequeues it and returns ECANCELED or ETIMEOUT when its token triggers or
+  // its deadline passes first. The exclusive and the shared acquire both wait here.
+  Status AwaitHandOffLocked(std::unique_lock<std::mutex>& lk, Waiter* w, const CancelToken* cancel, int64_t deadline_ns);
   Status AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int pins, uint64_t* lease,
                      void** conn, const CancelToken* cancel = nullptr);
   // Retires a slot whose claim failed its checks and pins the pool (slow_callers_ + 1) so the

@@ -201,6 +201,24 @@ Status Pool::LeaveAcquireLocked(std::unique_lock<std::mutex>& lk, Status st) {
   return st;
 }
 
+Status Pool::AwaitHandOffLocked(std::unique_lock<std::mutex>& lk, Waiter* w, const CancelToken* cancel,
+                                int64_t deadline_ns) {
+  while (!w->done) {
+    // Checked under mu_, which a trigger takes to wake us after setting its flag: a trigger
+    // cannot slip between this check and the sleep. A hand-off that came first (w->done) wins.
+    if (cancel != nullptr && cancel->Triggered()) {
+      UnqueueLocked(w);
+      return Status::kECANCELED;
+    }
+    if (clock_->NowNs() >= deadline_ns) {
+      UnqueueLocked(w);
+      return Status::kETIMEOUT;
+    }
+    WaitLocked(w->cv, lk, deadline_ns);
+  }
+  return Status::kOK;
+}
+
 Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int pins, uint64_t* lease,
                          void** conn, const CancelToken* cancel) {
   int64_t start = start_ns != 0 ? start_ns : clock_->NowNs();
@@ -269,21 +287,8 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int
       continue;
     }
     connector_cv_.notify_all();  // demand grew
-    while (!w.done) {
-      // Checked under mu_, which a trigger takes to wake us after setting its flag: a trigger
-      // cannot slip between this check and the sleep. A hand-off that came first (w.done) wins.
-      if (cancel != nullptr && cancel->Triggered()) {
-        queue_.Remove(&w);
-        waiters_count_.fetch_sub(1, std::memory_order_seq_cst);
-        return leave(Status::kECANCELED);
-      }
-      if (clock_->NowNs() >= deadline) {
-        queue_.Remove(&w);
-        waiters_count_.fetch_sub(1, std::memory_order_seq_cst);
-        return leave(Status::kETIMEOUT);
-      }
-      WaitLocked(w.cv, lk, deadline);
-    }
+    const Status waited = AwaitHandOffLocked(lk, &w, cancel, deadline);
+    if (waited != Status::kOK) return leave(waited);
     if (w.status != Status::kOK) return leave(w.status);
     lk.unlock();
     bool ok = FinishClaim(w.slot, LeaseGen(w.lease), priority, &start, timeout_ms, w.fresh, lease, conn);

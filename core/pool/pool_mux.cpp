@@ -189,20 +189,8 @@ Status Pool::AcquireMux(int priority, int64_t timeout_ms, uint64_t* lease, void*
     queue_.Push(&w);
     waiters_count_.fetch_add(1, std::memory_order_seq_cst);
     connector_cv_.notify_all();  // demand grew
-    while (!w.done) {
-      // Under mu_, which a trigger takes to wake us after setting its flag: no lost wake-up.
-      if (cancel != nullptr && cancel->Triggered()) {
-        queue_.Remove(&w);
-        waiters_count_.fetch_sub(1, std::memory_order_seq_cst);
-        return leave(Status::kECANCELED);
-      }
-      if (clock_->NowNs() >= deadline) {
-        queue_.Remove(&w);
-        waiters_count_.fetch_sub(1, std::memory_order_seq_cst);
-        return leave(Status::kETIMEOUT);
-      }
-      WaitLocked(w.cv, lk, deadline);
-    }
+    const Status waited = AwaitHandOffLocked(lk, &w, cancel, deadline);
+    if (waited != Status::kOK) return leave(waited);
     if (w.status != Status::kOK) return leave(w.status);
     if (w.mux_lease != 0) {  // a share of a connection already out
       *lease = w.mux_lease;
