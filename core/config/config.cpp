@@ -83,11 +83,13 @@ const KeySpec kKeys[] = {
          "connpool_pool_metrics_text also emits the OpenTelemetry db.client.connection.* metrics "
          "(db_client_connection_*, label pool_name; docs/STATS.md)"),
     Bool("adaptive_sizing", &Config::adaptive_sizing,
-         "move the warm floor between min_idle and max_size from observed waits and use "
-         "(docs/SIZING.md); false = the floor is min_idle"),
+         "move the pool's size (warm floor and cap on live connections) between min_idle and "
+         "max_size: grow while callers wait and each raise lifts throughput, shrink back to the "
+         "knee when hold times rise without it (docs/SIZING.md); false = the floor is min_idle, "
+         "the cap max_size"),
     Int("adaptive_target_wait_ms", &Config::adaptive_target_wait_ms, 1, kMsMax,
-        "adaptive sizing raises the floor while acquires wait longer than this on average, and "
-        "lowers it slowly once they wait under half of it"),
+        "adaptive sizing probes a raise while acquires wait longer than this on average (kept "
+        "only if throughput rises), and lowers the size slowly once they wait under half of it"),
     Int("max_leases_per_conn", &Config::max_leases_per_conn, 1, 10000,
         "leases one connection may carry at once (HTTP/2 streams); above 1, acquire shares the "
         "least-loaded connection and creates only when all are full (docs/SIZING.md)"),

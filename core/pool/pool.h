@@ -355,6 +355,8 @@ class Pool final : private ClockListener {
   void TrimIdleLocked(std::unique_lock<std::mutex>& lk);
   // The number of idle connections the background threads keep warm.
   int64_t WarmFloorLocked() const;
+  // The cap on live connections: max_size_, or with adaptive sizing its limit (at most max_size_).
+  int64_t LiveCapLocked() const;
   // One adaptive sizing step from what happened since the last one (maintenance pass).
   void AdaptLocked(int64_t now_ns, uint64_t in_use);
 
@@ -502,6 +504,8 @@ class Pool final : private ClockListener {
   // Adaptive sizing, guarded by mu_; adaptive_ is null when adaptive_sizing is off.
   std::unique_ptr<AdaptiveSizer> adaptive_;
   uint64_t adapt_prev_acquired_ = 0, adapt_prev_wait_us_ = 0, adapt_prev_timeouts_ = 0;
+  uint64_t adapt_prev_completed_ = 0, adapt_prev_hold_us_ = 0;
+  int64_t adapt_prev_ns_ = -1;
   AdaptiveSizer::Decision adapt_last_decision_, adapt_last_change_;
   int64_t adapt_last_decision_ns_ = -1, adapt_last_change_ns_ = -1;
 

@@ -80,6 +80,8 @@ void Pool::RunMaintenance() {
       if (st == kLeased || st == kReturning) ++in_use;
     }
     AdaptLocked(now, in_use);
+    if (over_capacity_.load(std::memory_order_relaxed)) TrimIdleLocked(lk);  // adaptive limit lowered
+    if (closing_) return;
     warm_floor = WarmFloorLocked();
     canary = has_validate_ && capacity_limited_;
     FlushLogsLocked(lk);

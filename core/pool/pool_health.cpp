@@ -38,14 +38,14 @@ bool Pool::CanCreateNowLocked(int64_t now_ns, int64_t* wake_at) const {
   *wake_at = kNever;
   if (closing_ || stopping_) return false;
   // An abandoned create (pool_hang.cpp) still holds its slot.
-  if (live_ + creating_ + abandoned_creates_ >= max_size_.load(std::memory_order_relaxed)) return false;
+  if (live_ + creating_ + abandoned_creates_ >= LiveCapLocked()) return false;
   if (creating_ >= slow_start_.Limit()) return false;  // connect_concurrency, or less while ramping
   return BackoffAllows(consecutive_failures_, creating_, now_ns, next_attempt_ns_, wake_at);
 }
 
 bool Pool::ShouldCreateLocked(int64_t now_ns, int64_t* wake_at) const {
   *wake_at = kNever;
-  if (closing_ || stopping_ || live_ + creating_ + abandoned_creates_ >= max_size_.load(std::memory_order_relaxed))
+  if (closing_ || stopping_ || live_ + creating_ + abandoned_creates_ >= LiveCapLocked())
     return false;
   int64_t idle = 0;
   uint32_t cap = capacity_.load(std::memory_order_relaxed);

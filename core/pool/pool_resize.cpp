@@ -4,6 +4,8 @@
 // new cap lets them create. Shrinking never takes a lease back: idle connections above the new
 // max_size are retired at once, and while more are live than max_size (over_capacity_) every
 // release leaves the one-CAS path and retires its connection instead of keeping it.
+// With adaptive sizing the cap is the sizer's limit (LiveCapLocked, never above max_size), and
+// a limit the sizer lowers shrinks the pool the same way.
 //
 // Slots: indices are bounded by kMaxPoolSize, not by max_size; the chunk table is sized for
 // kMaxPoolSize up front and a chunk is published before the capacity_ that covers it
@@ -21,29 +23,48 @@ int64_t Pool::WarmFloorLocked() const {
   return std::min(floor, max_size_.load(std::memory_order_relaxed));
 }
 
+int64_t Pool::LiveCapLocked() const {
+  const int64_t max = max_size_.load(std::memory_order_relaxed);
+  return adaptive_ ? std::min(max, adaptive_->limit()) : max;
+}
+
 void Pool::AdaptLocked(int64_t now_ns, uint64_t in_use) {
   if (!adaptive_) return;
   const uint64_t acquired = AcquiredTotal();
   const uint64_t wait_us = acquire_wait_us_.Sum();
   const uint64_t timeouts = timeouts_.load(std::memory_order_relaxed);
+  // Leases given back so far: issued minus out now (as Snapshot() counts lease holds); their
+  // hold times are in lease_hold_us_ (a lease over its thread's timing budget counts as 0).
+  const uint64_t out = mux_ ? static_cast<uint64_t>(mux_leases_out_) : in_use;
+  const uint64_t completed = acquired - std::min(acquired, out);
+  const uint64_t hold_us = lease_hold_us_.Sum();
   AdaptiveSizer::Sample s;
   s.acquires = acquired - std::min(acquired, adapt_prev_acquired_);
   s.wait_us_sum = wait_us - std::min(wait_us, adapt_prev_wait_us_);
   s.timeouts = timeouts - std::min(timeouts, adapt_prev_timeouts_);
   s.waiters = queue_.Size();
-  s.in_use = in_use;
+  s.in_use = out;
+  s.completed = completed - std::min(completed, adapt_prev_completed_);
+  s.hold_us_sum = hold_us - std::min(hold_us, adapt_prev_hold_us_);
+  s.elapsed_ns = adapt_prev_ns_ >= 0 ? now_ns - adapt_prev_ns_ : 0;
   s.min_idle = min_idle_.load(std::memory_order_relaxed);
   s.max_size = max_size_.load(std::memory_order_relaxed);
   adapt_prev_acquired_ = acquired;
   adapt_prev_wait_us_ = wait_us;
   adapt_prev_timeouts_ = timeouts;
+  adapt_prev_completed_ = completed;
+  adapt_prev_hold_us_ = hold_us;
+  adapt_prev_ns_ = now_ns;
   AdaptiveSizer::Decision d = adaptive_->Step(s);
   adapt_last_decision_ = d;
   adapt_last_decision_ns_ = now_ns;
   if (d.from == d.to) return;
   adapt_last_change_ = d;
   adapt_last_change_ns_ = now_ns;
-  connector_cv_.notify_all();  // a higher floor is filled at once
+  // A lower limit leaves the pool over its cap: releases retire the extra connections, and
+  // the maintenance pass closes idle ones (never a lease). A higher one is filled at once.
+  UpdateOverCapacityLocked();
+  connector_cv_.notify_all();
   if (LogEnabled())
     pending_logs_.emplace_back(CONNPOOL_LOG_INFO, "pool '" + cfg_.name + "': adaptive sizing " +
                                                       AdaptiveSizer::ActionName(d.action) + "s the warm floor " +
@@ -52,13 +73,13 @@ void Pool::AdaptLocked(int64_t now_ns, uint64_t in_use) {
 }
 
 void Pool::UpdateOverCapacityLocked() {
-  bool over = live_ - shrink_pending_ > max_size_.load(std::memory_order_relaxed);
+  bool over = live_ - shrink_pending_ > LiveCapLocked();
   if (over != over_capacity_.load(std::memory_order_relaxed))
     over_capacity_.store(over, std::memory_order_seq_cst);
 }
 
 bool Pool::TakeShrinkLocked() {
-  if (live_ - shrink_pending_ <= max_size_.load(std::memory_order_relaxed)) return false;
+  if (live_ - shrink_pending_ <= LiveCapLocked()) return false;
   ++shrink_pending_;
   UpdateOverCapacityLocked();
   return true;
@@ -68,7 +89,7 @@ void Pool::TrimIdleLocked(std::unique_lock<std::mutex>& lk) {
   std::vector<uint32_t> taken;
   const uint32_t cap = capacity_.load(std::memory_order_relaxed);
   // From the top, so the low slot indices (which acquires scan first) stay populated.
-  for (uint32_t i = cap; i-- > 0 && live_ - shrink_pending_ > max_size_.load(std::memory_order_relaxed);) {
+  for (uint32_t i = cap; i-- > 0 && live_ - shrink_pending_ > LiveCapLocked();) {
     Slot& s = SlotAt(i);
     uint64_t w = s.word.load(std::memory_order_acquire);
     if ((w & (kStateMask | kFlagMask)) != kIdle) continue;
