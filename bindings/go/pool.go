@@ -67,6 +67,7 @@ func (s State) String() string { return native.StateName(int(s)) }
 // Do not call Close from inside a Factory method.
 type Pool[T any] struct {
 	nat     native.NativePool
+	cptr    uintptr // nat's C++ object, for the fast path (native.AcquireHandle, ReleaseHandle)
 	adapter *adapter[T]
 }
 
@@ -114,7 +115,7 @@ func open[T any](nc native.NativeConfig, f Factory[T]) (*Pool[T], error) {
 		native.DeleteNativePool(nat)
 		return nil, err
 	}
-	p := &Pool[T]{nat: nat, adapter: a}
+	p := &Pool[T]{nat: nat, cptr: nat.Swigcptr(), adapter: a}
 	runtime.SetFinalizer(p, func(p *Pool[T]) {
 		// Unreachable, so no Lease of it is reachable either: free the native object.
 		native.DeleteNativePool(p.nat)
@@ -166,14 +167,14 @@ func (p *Pool[T]) AcquirePriority(timeout time.Duration, priority int) (*Lease[T
 	}
 	// One number back: the connection's handle (its lease stays in the native facade until
 	// releaseHandle), or minus the status, with a spilled handle above it.
-	r := p.nat.AcquireHandleBlocking(millis(timeout), priority)
+	r, spilled := native.AcquireHandle(p.cptr, millis(timeout), priority)
 	runtime.KeepAlive(p) // the finalizer must not free the native pool during the call
 	if r <= 0 {
 		v := -r
 		if rc := int(v & 0xff); rc != native.NativePoolKSpilled {
 			return nil, p.acquireError(rc, nil)
 		}
-		return p.leaseFor(native.NativePoolTakeSpilledLease(), v>>8)
+		return p.leaseFor(spilled, v>>8)
 	}
 	conn, ok := p.adapter.conn(r)
 	if !ok {
@@ -278,7 +279,7 @@ func (p *Pool[T]) acquireError(rc int, ctxErr error) error {
 }
 
 func (p *Pool[T]) releaseHandle(handle int64, broken bool) error {
-	rc := p.nat.ReleaseHandle(handle, broken)
+	rc := native.ReleaseHandle(p.cptr, handle, broken)
 	runtime.KeepAlive(p)
 	if rc == int(native.OK) {
 		return nil
