@@ -193,4 +193,3 @@ func coverSchema(t *testing.T, path string, obj map[string]any, typ reflect.Type
 	}
 	return n
 }
-
