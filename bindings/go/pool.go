@@ -67,6 +67,7 @@ func (s State) String() string { return native.StateName(int(s)) }
 // Do not call Close from inside a Factory method.
 type Pool[T any] struct {
 	nat     native.NativePool
+	cptr    uintptr // nat's C++ object, for the fast path (native.AcquireHandle, ReleaseHandle)
 	adapter *adapter[T]
 }
 
@@ -114,7 +115,7 @@ func open[T any](nc native.NativeConfig, f Factory[T]) (*Pool[T], error) {
 		native.DeleteNativePool(nat)
 		return nil, err
 	}
-	p := &Pool[T]{nat: nat, adapter: a}
+	p := &Pool[T]{nat: nat, cptr: nat.Swigcptr(), adapter: a}
 	runtime.SetFinalizer(p, func(p *Pool[T]) {
 		// Unreachable, so no Lease of it is reachable either: free the native object.
 		native.DeleteNativePool(p.nat)
@@ -166,14 +167,14 @@ func (p *Pool[T]) AcquirePriority(timeout time.Duration, priority int) (*Lease[T
 	}
 	// One number back: the connection's handle (its lease stays in the native facade until
 	// releaseHandle), or minus the status, with a spilled handle above it.
-	r := p.nat.AcquireHandleBlocking(millis(timeout), priority)
+	r, spilled := native.AcquireHandle(p.cptr, millis(timeout), priority)
 	runtime.KeepAlive(p) // the finalizer must not free the native pool during the call
 	if r <= 0 {
 		v := -r
 		if rc := int(v & 0xff); rc != native.NativePoolKSpilled {
 			return nil, p.acquireError(rc, nil)
 		}
-		return p.leaseFor(native.NativePoolTakeSpilledLease(), v>>8)
+		return p.leaseFor(spilled, v>>8)
 	}
 	conn, ok := p.adapter.conn(r)
 	if !ok {
@@ -278,7 +279,7 @@ func (p *Pool[T]) acquireError(rc int, ctxErr error) error {
 }
 
 func (p *Pool[T]) releaseHandle(handle int64, broken bool) error {
-	rc := p.nat.ReleaseHandle(handle, broken)
+	rc := native.ReleaseHandle(p.cptr, handle, broken)
 	runtime.KeepAlive(p)
 	if rc == int(native.OK) {
 		return nil
@@ -449,8 +450,10 @@ func (l *Lease[T]) giveBack(broken bool) error {
 	return l.pool.release(l.id.Load(), broken)
 }
 
-// Stats mirrors the stats document (docs/STATS.md); fields the library adds later are
-// ignored by encoding/json.
+// Stats mirrors the stats document (docs/STATS.md, docs/stats.schema.json): every field of the
+// schema, nested objects as nested structs (TestStatsStructCoversTheSchema and
+// TestStatsStructMatchesTheJSON check both directions). Fields the library adds later are
+// ignored by encoding/json until they are added here; StatsJSON has the raw document.
 type Stats struct {
 	Name         string `json:"name"`
 	Version      string `json:"version"`
@@ -472,32 +475,38 @@ type Stats struct {
 	} `json:"connections"`
 	Waiters  int64 `json:"waiters"`
 	Counters struct {
-		Acquired           uint64 `json:"acquired"`
-		Timeouts           uint64 `json:"timeouts"`
-		Unavailable        uint64 `json:"unavailable"`
-		Overload           uint64 `json:"overload"`
-		Created            uint64 `json:"created"`
-		CreateFailures     uint64 `json:"create_failures"`
-		Destroyed          uint64 `json:"destroyed"`
-		ValidationFailures uint64 `json:"validation_failures"`
-		ClosedIdle         uint64 `json:"closed_idle"`
-		ClosedLifetime     uint64 `json:"closed_lifetime"`
-		ClosedBroken       uint64 `json:"closed_broken"`
-		ClosedMaxUses      uint64 `json:"closed_max_uses"`
-		StaleReleases      uint64 `json:"stale_releases"`
-		ClosedShrink       uint64 `json:"closed_shrink"`
-		ClosedRejected     uint64 `json:"closed_rejected"`
-		ResetFailures      uint64 `json:"reset_failures"`
-		Canceled           uint64 `json:"canceled"` // acquires ended by a cancel (a done context)
+		Acquired             uint64 `json:"acquired"`
+		Timeouts             uint64 `json:"timeouts"`
+		Unavailable          uint64 `json:"unavailable"`
+		Overload             uint64 `json:"overload"`
+		ClosedRejected       uint64 `json:"closed_rejected"`
+		Canceled             uint64 `json:"canceled"` // acquires ended by a cancel (a done context)
+		Created              uint64 `json:"created"`
+		CreateFailures       uint64 `json:"create_failures"`
+		Destroyed            uint64 `json:"destroyed"`
+		ValidationFailures   uint64 `json:"validation_failures"`
+		ResetFailures        uint64 `json:"reset_failures"`
+		ClosedIdle           uint64 `json:"closed_idle"`
+		ClosedLifetime       uint64 `json:"closed_lifetime"`
+		ClosedBroken         uint64 `json:"closed_broken"`
+		ClosedMaxUses        uint64 `json:"closed_max_uses"`
+		StaleReleases        uint64 `json:"stale_releases"`
+		ClosedShrink         uint64 `json:"closed_shrink"`
+		CreatesAbandoned     uint64 `json:"creates_abandoned"`
+		ValidationsAbandoned uint64 `json:"validations_abandoned"`
+		ResetsAbandoned      uint64 `json:"resets_abandoned"`
+		Stalls               uint64 `json:"stalls"`
 	} `json:"counters"`
-	AcquireWaitUS struct {
-		Count uint64 `json:"count"`
-		P50   int64  `json:"p50"`
-		P90   int64  `json:"p90"`
-		P99   int64  `json:"p99"`
-		P999  int64  `json:"p999"`
-		Max   int64  `json:"max"`
-	} `json:"acquire_wait_us"`
+	AcquireWaitUS Histogram `json:"acquire_wait_us"`
+	LeaseHoldUS   Histogram `json:"lease_hold_us"`
+	CreateUS      Histogram `json:"create_us"`
+	// A stalled backend and callbacks abandoned past their bound (docs/HEALTH.md, Failure modes).
+	Hangs struct {
+		Stalled        bool   `json:"stalled"`
+		StalledMS      int64  `json:"stalled_ms"`
+		StallAfterMS   int64  `json:"stall_after_ms"`
+		AbandonedCalls uint64 `json:"abandoned_calls"`
+	} `json:"hangs"`
 	Retry struct {
 		ConsecutiveFailures uint64 `json:"consecutive_failures"`
 		NextAttemptInMS     *int64 `json:"next_attempt_in_ms"`
@@ -508,9 +517,10 @@ type Stats struct {
 	// connections work), "fatal", or "stalled" (no lease moves); nil otherwise (docs/HEALTH.md).
 	HealthReason *string `json:"health_reason"`
 	LastError    *struct {
-		Message string `json:"message"`
-		Code    int    `json:"code"`
-		AgeMS   int64  `json:"age_ms"`
+		Message  string `json:"message"`
+		Code     int    `json:"code"`
+		CodeName string `json:"code_name"`
+		AgeMS    int64  `json:"age_ms"`
 	} `json:"last_error"`
 	// Adaptive sizing (docs/SIZING.md); the decisions are nil until the first one.
 	Adaptive struct {
@@ -520,12 +530,25 @@ type Stats struct {
 		LastDecision *AdaptiveDecision `json:"last_decision"`
 		LastChange   *AdaptiveDecision `json:"last_change"`
 	} `json:"adaptive"`
-	Leaks []struct {
+	LeakThresholdMS int64 `json:"leak_threshold_ms"`
+	Leaks           []struct {
 		Lease    uint64 `json:"lease"`
 		HeldMS   int64  `json:"held_ms"`
 		Thread   string `json:"thread"`
 		Priority int    `json:"priority"`
 	} `json:"leaks"`
+}
+
+// Histogram is one latency histogram of the stats (microseconds): how many, their sum, and
+// percentiles.
+type Histogram struct {
+	Count uint64 `json:"count"`
+	Sum   uint64 `json:"sum"`
+	P50   int64  `json:"p50"`
+	P90   int64  `json:"p90"`
+	P99   int64  `json:"p99"`
+	P999  int64  `json:"p999"`
+	Max   int64  `json:"max"`
 }
 
 // AdaptiveDecision is one adaptive sizing decision: "hold", "raise" or "lower" the warm
