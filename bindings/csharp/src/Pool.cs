@@ -248,6 +248,12 @@ namespace ConnPool
             return s;
         }
 
+        /// <summary>The stats document decoded (<see cref="PoolStats"/>); <see cref="StatsJson"/> is the same as text.</summary>
+        public PoolStats Stats()
+        {
+            return PoolStats.Parse(StatsJson());
+        }
+
         /// <summary>The same figures in Prometheus text format.</summary>
         public string MetricsText()
         {
