@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 using System;
+using System.Runtime.CompilerServices;
 using System.Threading;
 
 namespace ConnPool
@@ -32,6 +33,7 @@ namespace ConnPool
         private int next = 1;              // guarded by the lock: the lowest handle never used
         private readonly object gate = new object();
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal bool TryGet(long handle, out T conn)
         {
             // Plain reads: a handle reaches a reader only through the native pool, whose atomics

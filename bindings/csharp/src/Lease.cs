@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 using System;
+using System.Runtime.CompilerServices;
 
 namespace ConnPool
 {
@@ -28,6 +29,7 @@ namespace ConnPool
         private readonly T connection;
         private bool done;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal Lease(Pool<T> pool, long handle, long id, T connection)
         {
             this.pool = pool;

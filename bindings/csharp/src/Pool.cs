@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 using System;
+using System.Runtime.CompilerServices;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Globalization;
@@ -87,6 +88,7 @@ namespace ConnPool
             return f != null ? f.ToString(null, CultureInfo.InvariantCulture) : v.ToString();
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static long Millis(TimeSpan t)
         {
             // Integer ticks, not TotalMilliseconds (a double): this runs on every acquire.
@@ -183,6 +185,7 @@ namespace ConnPool
 
         // The hot path: one P/Invoke, no allocation (Lease is a struct, the handle indexes the
         // adapter's table).
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private Lease<T> DoAcquire(long timeoutMs, int priority)
         {
             long lease;
