@@ -201,7 +201,7 @@ namespace ConnPool
             if (!adapter.TryGet(r, out conn))
             {
                 FastPath.Release(native, r, lease, 1);
-                    throw PoolException.From((int)Status.EINTERNAL, "leased connection has no .NET object");
+                throw PoolException.From((int)Status.EINTERNAL, "leased connection has no .NET object");
             }
             return new Lease<T>(this, r, lease, conn);
         }
@@ -213,7 +213,7 @@ namespace ConnPool
             if (handle > 0)
             {
                 rc = FastPath.Release(native, handle, lease, broken ? 1 : 0);
-                    if (rc == (int)Status.ESTALE) return;  // given back already, through another copy
+                if (rc == (int)Status.ESTALE) return;  // given back already, through another copy
             }
             else
             {
