@@ -324,6 +324,13 @@ class LeaseByHandle {
     Entry* chunk = Fits(handle) ? Chunk(handle, /*make=*/false) : nullptr;
     return chunk == nullptr ? 0 : chunk[handle % kChunk].lease.exchange(0, std::memory_order_relaxed);
   }
+  // Take() only if the handle still holds `lease`: false when that lease was given back
+  // already (a copy of a lease value released twice), and then nothing changes.
+  bool TakeIf(int64_t handle, uint64_t lease) {
+    Entry* chunk = Fits(handle) && lease != 0 ? Chunk(handle, /*make=*/false) : nullptr;
+    return chunk != nullptr &&
+           chunk[handle % kChunk].lease.compare_exchange_strong(lease, 0, std::memory_order_relaxed);
+  }
   uint64_t Peek(int64_t handle) {
     Entry* chunk = Fits(handle) ? Chunk(handle, /*make=*/false) : nullptr;
     return chunk == nullptr ? 0 : chunk[handle % kChunk].lease.load(std::memory_order_relaxed);
@@ -525,6 +532,16 @@ class Pool {
   }
   // The lease `handle` holds now (0: none), for logs.
   int64_t leaseOfHandle(int64_t handle) { return static_cast<int64_t>(leases_.Peek(handle)); }
+#ifndef SWIG
+  // releaseHandle() for a language that keeps the lease value beside the handle (C#'s struct
+  // Lease, whose copies may be released twice): gives the lease back only if `handle` still
+  // holds exactly `lease`, else CONNPOOL_ESTALE and nothing happens, so a copy released after
+  // the handle went to a new lease never takes that lease away.
+  int releaseHandleLease(int64_t handle, int64_t lease, bool broken) {
+    if (!leases_.TakeIf(handle, static_cast<uint64_t>(lease))) return CONNPOOL_ESTALE;
+    return release(lease, broken);
+  }
+#endif
 
   // connpool_pool_explain: one redacted line on why an acquire that ended with `status` was not
   // served (pool state, counts, last create error), for the language's exception message.

@@ -144,7 +144,7 @@ Installed as source under /usr/share/gocode/src; SWIG output included.")
 endif()
 if(TARGET connpool_csharp)
   list(APPEND CPACK_COMPONENTS_ALL csharp)
-  connpool_package(csharp libconnpool-cil cli-mono "" "${_runtime} (= ${_v}), mono-runtime (>= 6), ${_cxx_runtime}"
+  connpool_package(csharp libconnpool-cil cli-mono "" "${_runtime} (= ${_v}), mono-runtime (>= 6), libmono-system-runtime-serialization4.0-cil, ${_cxx_runtime}"
     "embeddable generic connection pool with a stable C ABI (C# binding)
 ConnPool.dll for Mono: Pool<T> over your ConnectionFactory<T>, leases as
 IDisposable scopes, Task-returning acquire with CancellationTokens. Use it

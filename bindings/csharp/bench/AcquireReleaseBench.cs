@@ -4,7 +4,12 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using ConnPool;
 
-/// <summary>Per-call cost of acquire + release through the C# binding (one thread, uncontended).</summary>
+/// <summary>
+/// Per-call cost of acquire + release through the C# binding (one thread, uncontended).
+///   AcquireReleaseBench.exe [cycles=2000000] [pool=4]
+/// The pool is set up as bench/cycle_loop.c sets up its C one (fixed size, no validation, no
+/// reset), so `cycle_loop CYCLES POOL` run beside it measures the same work through C.
+/// </summary>
 public static class AcquireReleaseBench
 {
     sealed class Factory : ConnectionFactory<object>
@@ -13,24 +18,38 @@ public static class AcquireReleaseBench
         public override void Destroy(object c) { }
     }
 
+    static long Cycles(Pool<object> pool, TimeSpan timeout, int n)
+    {
+        long seen = 0;
+        for (int i = 0; i < n; i++)
+        {
+            using (var lease = pool.Acquire(timeout))
+                if (lease.Connection != null) seen++;
+        }
+        return seen;
+    }
+
     public static void Main(string[] args)
     {
         int iterations = args.Length > 0 ? int.Parse(args[0]) : 2000000;
+        int size = args.Length > 1 ? int.Parse(args[1]) : 4;
         using (var pool = new Pool<object>(new Factory(), new Dictionary<string, object> {
-            { "max_size", 4 }, { "validate_on_acquire", "never" } }))
+            { "max_size", size }, { "min_idle", size }, { "validate_on_acquire", "never" }, { "reset_on_release", false } }))
         {
-            var timeout = TimeSpan.FromSeconds(5);
+            pool.AwaitReady(TimeSpan.FromSeconds(10));
+            var timeout = TimeSpan.FromSeconds(10);
+            Cycles(pool, timeout, 10000);  // JIT and first use of the native thread-locals
             for (int round = 1; round <= 3; round++)
             {
+                long bytes = GC.GetAllocatedBytesForCurrentThread();
                 var sw = Stopwatch.StartNew();
-                for (int i = 0; i < iterations; i++)
-                {
-                    using (var lease = pool.Acquire(timeout)) { var c = lease.Connection; }
-                }
+                long seen = Cycles(pool, timeout, iterations);
                 sw.Stop();
+                bytes = GC.GetAllocatedBytesForCurrentThread() - bytes;
+                if (seen != iterations) throw new Exception("a lease without a connection");
                 double ns = sw.Elapsed.TotalMilliseconds * 1e6 / iterations;
-                Console.WriteLine("csharp: {0} acquire+release in {1:F1} ms: {2:F0} ns per pair (round {3})",
-                    iterations, sw.Elapsed.TotalMilliseconds, ns, round);
+                Console.WriteLine("csharp: {0} acquire+release in {1:F1} ms: {2:F1} ns per pair, {3:F2} bytes allocated per pair (round {4})",
+                    iterations, sw.Elapsed.TotalMilliseconds, ns, (double)bytes / iterations, round);
             }
         }
     }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 using System;
+using System.Runtime.CompilerServices;
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Threading;
@@ -45,6 +46,7 @@ namespace ConnPool
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal bool TryGet(long handle, out T connection)
         {
             return connections.TryGet(handle, out connection);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 using System;
+using System.Runtime.CompilerServices;
 using System.Threading;
 
 namespace ConnPool
@@ -12,8 +13,8 @@ namespace ConnPool
     /// <remarks>
     /// Handles are small and recycled (a freed one goes to the next connection), so the table
     /// is as large as the most connections the pool held at once; handle 0 is never used (the
-    /// native pool reads a NULL connection as a failed create). <see cref="Get"/> is lock-free
-    /// (volatile reads of the table and the slot); Add and Remove run on pool threads when
+    /// native pool reads a NULL connection as a failed create). <see cref="TryGet"/> is lock-free
+    /// (plain reads of the table and the slot, published by volatile writes); Add and Remove run on pool threads when
     /// connections are made and destroyed, under a lock. The native pool only names a handle
     /// between its Add and its Remove.
     /// </remarks>
@@ -32,12 +33,23 @@ namespace ConnPool
         private int next = 1;              // guarded by the lock: the lowest handle never used
         private readonly object gate = new object();
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal bool TryGet(long handle, out T conn)
         {
-            Entry[] s = Volatile.Read(ref slots);
-            Entry e = handle > 0 && handle < s.Length ? Volatile.Read(ref s[handle]) : null;
-            conn = e != null ? e.Value : default(T);
-            return e != null;
+            // Plain reads: a handle reaches a reader only through the native pool, whose atomics
+            // order it after the Volatile.Write that published its entry (and the array).
+            Entry[] s = slots;
+            if (handle > 0 && handle < s.Length)
+            {
+                Entry e = s[handle];
+                if (e != null)
+                {
+                    conn = e.Value;
+                    return true;
+                }
+            }
+            conn = default(T);
+            return false;
         }
 
         internal long Add(T conn)

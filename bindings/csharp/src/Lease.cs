@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 using System;
-using System.Threading;
+using System.Runtime.CompilerServices;
 
 namespace ConnPool
 {
@@ -10,22 +10,33 @@ namespace ConnPool
     /// configured); <see cref="Discard"/> reports it broken so the pool destroys it. Either may
     /// be called more than once or after the pool was disposed; only the first counts.
     /// </summary>
-    public sealed class Lease<T> : IDisposable
+    /// <remarks>
+    /// A value type, so that an acquire/release cycle allocates nothing. It carries the native
+    /// lease value, which names this one lease of the connection (a pool tag, a slot, a
+    /// generation): giving back a lease that was given back already, also through a copy of
+    /// this struct made before the first Dispose, is detected natively and does nothing, even
+    /// when the connection is leased again by then. A copy does not see that another copy was
+    /// disposed, so its <see cref="Connection"/> still answers; use the variable you acquired
+    /// into. <c>default(Lease&lt;T&gt;)</c> holds nothing: Dispose is a no-op, Connection throws.
+    /// </remarks>
+    public struct Lease<T> : IDisposable
     {
         private readonly Pool<T> pool;
-        // The native lease. On the fast path the native facade holds it by handle (> 0) and
-        // this is 0 until Id asks for it.
-        private long id;
+        // > 0: the native facade holds the lease by this handle (the fast path); 0: the pool
+        // tracks the lease itself (shared connections, cancellable, asynchronous, group).
         private readonly long handle;
+        private readonly long id;
         private readonly T connection;
-        private int done;
+        private bool done;
 
-        internal Lease(Pool<T> pool, long id, long handle, T connection)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal Lease(Pool<T> pool, long handle, long id, T connection)
         {
             this.pool = pool;
-            this.id = id;
             this.handle = handle;
+            this.id = id;
             this.connection = connection;
+            done = false;
         }
 
         /// <summary>Your connection object, as your factory's Create returned it.</summary>
@@ -33,39 +44,28 @@ namespace ConnPool
         {
             get
             {
-                if (Volatile.Read(ref done) != 0) throw new ObjectDisposedException("Lease", "lease already returned");
+                if (done || pool == null) throw new ObjectDisposedException("Lease", "lease already returned");
                 return connection;
             }
         }
 
-        /// <summary>
-        /// The native lease value (matches "lease" in the stats' leaks list); ask while the lease
-        /// is out (afterwards it is the value asked for then, or 0).
-        /// </summary>
-        public long Id
-        {
-            get
-            {
-                if (id == 0 && handle != 0 && Volatile.Read(ref done) == 0) id = pool.LeaseOfHandle(handle);
-                return id;
-            }
-        }
+        /// <summary>The native lease value (matches "lease" in the stats' leaks list); 0 for default(Lease).</summary>
+        public long Id { get { return id; } }
 
         /// <summary>Returns the connection to the pool. Idempotent.</summary>
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref done, 1) == 0) GiveBack(false);
+            if (done || pool == null) return;
+            done = true;
+            pool.GiveBack(handle, id, false);
         }
 
         /// <summary>Returns the connection as broken: the pool destroys it.</summary>
         public void Discard()
         {
-            if (Interlocked.Exchange(ref done, 1) == 0) GiveBack(true);
-        }
-
-        private void GiveBack(bool broken)
-        {
-            if (handle != 0) pool.ReleaseHandle(handle, broken); else pool.Release(id, broken);
+            if (done || pool == null) return;
+            done = true;
+            pool.GiveBack(handle, id, true);
         }
     }
 }

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 using System;
+using System.Runtime.CompilerServices;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -27,7 +30,14 @@ namespace ConnPool
     public sealed class Pool<T> : IDisposable
     {
         private readonly NativePool nat;
+        // nat's C++ Pool for FastPath; a HandleRef keeps nat (whose finalizer deletes it) alive
+        // for the duration of each call.
+        private readonly HandleRef native;
         private readonly FactoryAdapter<T> adapter;
+        // Leases off the fast path (spilled shares of a connection, cancellable, asynchronous and
+        // group acquires), so that giving one back twice, e.g. through two copies of its Lease,
+        // releases it once: the native pool may be freed after its last lease came back.
+        private readonly ConcurrentDictionary<long, bool> adopted = new ConcurrentDictionary<long, bool>();
 
         /// <summary>A pool configured by key (docs/CONFIGURATION.md): numbers, bools, strings, TimeSpans (as ms).</summary>
         public Pool(ConnectionFactory<T> factory, IDictionary<string, object> config = null)
@@ -53,6 +63,7 @@ namespace ConnPool
                     throw PoolException.From(rc, err);
                 }
                 nat = p;
+                native = NativePool.getCPtr(p);
             }
             PoolRegistry.Add(nat);
         }
@@ -77,12 +88,15 @@ namespace ConnPool
             return f != null ? f.ToString(null, CultureInfo.InvariantCulture) : v.ToString();
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static long Millis(TimeSpan t)
         {
-            if (t == Timeout.InfiniteTimeSpan) return long.MaxValue;
-            if (t < TimeSpan.Zero) throw new ArgumentOutOfRangeException("timeout", "negative timeout");
-            long ms = (long)t.TotalMilliseconds;
-            return ms == 0 && t > TimeSpan.Zero ? 1 : ms;  // a sub-millisecond wait still waits
+            // Integer ticks, not TotalMilliseconds (a double): this runs on every acquire.
+            long ticks = t.Ticks;
+            if (ticks == Timeout.InfiniteTimeSpan.Ticks) return long.MaxValue;
+            if (ticks < 0) throw new ArgumentOutOfRangeException("timeout", "negative timeout");
+            long ms = ticks / TimeSpan.TicksPerMillisecond;
+            return ms == 0 && ticks > 0 ? 1 : ms;  // a sub-millisecond wait still waits
         }
 
         /// <summary>Borrows a connection, waiting up to the configured acquire_timeout_ms.</summary>
@@ -169,40 +183,46 @@ namespace ConnPool
             return PoolException.From(rc, nat.explain(rc));
         }
 
+        // The hot path: one P/Invoke, no allocation (Lease is a struct, the handle indexes the
+        // adapter's table).
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private Lease<T> DoAcquire(long timeoutMs, int priority)
         {
-            // One number back: the connection's handle (its lease stays in the native facade
-            // until ReleaseHandle), or minus the status, with a spilled handle above it.
-            long r = nat.acquireHandleBlocking(timeoutMs, priority);
+            long lease;
+            long r = FastPath.Acquire(native, timeoutMs, priority, out lease);
             if (r <= 0)
             {
                 long v = -r;
                 int rc = (int)(v & 0xff);
                 if (rc != NativePool.kSpilled) throw Failure(rc);
-                return Adopt(NativePool.takeSpilledLease(), v >> 8);
+                return Adopt(lease, v >> 8);
             }
             T conn;
             if (!adapter.TryGet(r, out conn))
             {
-                nat.releaseHandle(r, true);
+                FastPath.Release(native, r, lease, 1);
                 throw PoolException.From((int)Status.EINTERNAL, "leased connection has no .NET object");
             }
-            return new Lease<T>(this, 0, r, conn);
+            return new Lease<T>(this, r, lease, conn);
         }
 
-        internal void Release(long lease, bool broken)
+        /// <summary>Lease.Dispose/Discard: at most once per lease, however many copies of it are disposed.</summary>
+        internal void GiveBack(long handle, long lease, bool broken)
         {
-            int rc = nat.release(lease, broken);
+            int rc;
+            if (handle > 0)
+            {
+                rc = FastPath.Release(native, handle, lease, broken ? 1 : 0);
+                if (rc == (int)Status.ESTALE) return;  // given back already, through another copy
+            }
+            else
+            {
+                bool ignored;
+                if (!adopted.TryRemove(lease, out ignored)) return;
+                rc = nat.release(lease, broken);
+            }
             if (rc != 0) throw PoolException.From(rc, "release of lease " + lease);
         }
-
-        internal void ReleaseHandle(long handle, bool broken)
-        {
-            int rc = nat.releaseHandle(handle, broken);
-            if (rc != 0) throw PoolException.From(rc, "release of the lease of connection handle " + handle);
-        }
-
-        internal long LeaseOfHandle(long handle) { return nat.leaseOfHandle(handle); }
 
         /// <summary>Waits until the pool is ready or degraded; throws otherwise.</summary>
         public void AwaitReady(TimeSpan timeout)
@@ -248,6 +268,12 @@ namespace ConnPool
             return s;
         }
 
+        /// <summary>The stats document decoded (<see cref="PoolStats"/>); <see cref="StatsJson"/> is the same as text.</summary>
+        public PoolStats Stats()
+        {
+            return PoolStats.Parse(StatsJson());
+        }
+
         /// <summary>The same figures in Prometheus text format.</summary>
         public string MetricsText()
         {
@@ -275,7 +301,8 @@ namespace ConnPool
                 nat.release(lease, true);
                 throw PoolException.From((int)Status.EINTERNAL, "leased connection has no .NET object");
             }
-            return new Lease<T>(this, lease, 0, conn);
+            adopted[lease] = true;
+            return new Lease<T>(this, 0, lease, conn);
         }
     }
 
