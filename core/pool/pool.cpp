@@ -167,13 +167,13 @@ bool Pool::ShouldDeleteLocked() {
 void Pool::RetireOwned(uint32_t idx, Reason reason) {
   SafeDestroy(SlotAt(idx).conn);
   bool del;
-  PendingLogs logs;
+  OrderedLogQueue::Batch logs;
   {
     std::lock_guard<std::mutex> lk(mu_);
     del = SlotEmptiedLocked(idx, reason);
-    logs = TakeLogsLocked();
+    logs = logs_.TakeLocked();
   }
-  EmitLogs(std::move(logs));
+  logs_.Deliver(std::move(logs));
   if (del) DeleteSelf();
 }
 
@@ -297,11 +297,11 @@ Status Pool::Drain(int64_t deadline_ms) {
     for (uint32_t i : idle) SlotEmptiedLocked(i, Reason::kNone);
   }
   AwaitAsyncDeliveredLocked(lk);  // every pending callback has had its ECLOSED
-  FlushLogsLocked(lk);
+  logs_.FlushLocked(lk);
   while (live_ + creating_ > 0) {
     if (clock_->NowNs() >= deadline) return Status::kETIMEOUT;
     WaitLocked(state_cv_, lk, deadline);
-    FlushLogsLocked(lk);
+    logs_.FlushLocked(lk);
   }
   return Status::kOK;
 }
@@ -335,14 +335,14 @@ void Pool::Close() {
     if (helper.first.joinable()) helper.first.join();
   }
   bool del;
-  PendingLogs logs;
+  OrderedLogQueue::Batch logs;
   {
     std::lock_guard<std::mutex> lk(mu_);
     freed_ = true;
     del = ShouldDeleteLocked();
-    logs = TakeLogsLocked();
+    logs = logs_.TakeLocked();
   }
-  EmitLogs(std::move(logs));
+  logs_.Deliver(std::move(logs));
   if (del) DeleteSelf();
 }
 

@@ -46,6 +46,7 @@
 #include "stats/counters.h"
 #include "stats/histogram.h"
 #include "util/clock.h"
+#include "util/ordered_log_queue.h"
 #include "util/status.h"
 #include "util/thread_stripe.h"
 
@@ -324,20 +325,8 @@ class Pool final : private ClockListener {
   int64_t UpdateHealthLocked(int64_t now_ns);
   void SetHealthLocked(Health h, int64_t now_ns);
   void SetLastErrorLocked(const std::string& msg, Status code, int64_t now_ns);
-  // The log sink is user code, so it never runs under mu_: messages made under the lock wait
-  // in pending_logs_ until the thread that made them has unlocked. Each batch taken gets a
-  // ticket, and batches reach the sink in ticket order, so transitions are logged in the order
-  // they happened even when different threads deliver them.
-  struct PendingLogs {
-    uint64_t ticket = 0;  // 0: nothing to deliver
-    std::vector<std::pair<int, std::string>> items;
-  };
-  PendingLogs TakeLogsLocked();
-  void EmitLogs(PendingLogs logs);
-  // Deletes the pool once every batch already taken has been delivered.
+  // Deletes the pool once every log batch already taken has been delivered (logs_).
   void DeleteSelf();
-  // Unlocks, emits pending messages, locks again (no-op when none are pending).
-  void FlushLogsLocked(std::unique_lock<std::mutex>& lk);
   double UnitRandomLocked();
 
   // --- callbacks, exception-safe
@@ -488,11 +477,9 @@ class Pool final : private ClockListener {
   bool stopping_ = false;                   // guarded by mu_: background threads must exit
   bool freed_ = false;                      // guarded by mu_: Close() called
   bool deleting_ = false;                   // guarded by mu_
-  std::vector<std::pair<int, std::string>> pending_logs_;  // guarded by mu_
-  uint64_t log_tickets_issued_ = 0;         // guarded by mu_
-  std::mutex log_order_mu_;                 // orders batch delivery; never held with mu_
-  std::condition_variable log_order_cv_;
-  uint64_t log_tickets_served_ = 0;         // guarded by log_order_mu_
+  // Log lines made under mu_, delivered in order after unlocking: the sink is user code and
+  // never runs under mu_. Its *Locked calls need mu_ (ordered_log_queue.h).
+  OrderedLogQueue logs_;
   std::string last_error_;                  // guarded by mu_ (already redacted)
   int last_error_code_ = 0;                 // guarded by mu_
   int64_t last_error_ns_ = -1;              // guarded by mu_

@@ -142,16 +142,16 @@ void Pool::IssueLease(uint32_t idx, uint64_t gen, int priority, int64_t now, int
 
 void Pool::RetireClaimed(uint32_t idx, Reason reason) {
   SafeDestroy(SlotAt(idx).conn);
-  PendingLogs logs;
+  OrderedLogQueue::Batch logs;
   {
     std::lock_guard<std::mutex> lk(mu_);
     // Pin first: if Close() ran while we validated, emptying the pool's last slot must not
     // delete it under this acquire, which goes on into AcquireSlow (where the pin is undone).
     ++slow_callers_;
     SlotEmptiedLocked(idx, reason);  // cannot ask for deletion while pinned
-    logs = TakeLogsLocked();
+    logs = logs_.TakeLocked();
   }
-  EmitLogs(std::move(logs));
+  logs_.Deliver(std::move(logs));
 }
 
 Status Pool::Acquire(int priority, int64_t timeout_ms, uint64_t* lease, void** conn) {
@@ -194,9 +194,9 @@ Status Pool::LeaveAcquireLocked(std::unique_lock<std::mutex>& lk, Status st) {
   CountFailure(st);
   --slow_callers_;
   bool del = ShouldDeleteLocked();
-  PendingLogs logs = TakeLogsLocked();
+  OrderedLogQueue::Batch logs = logs_.TakeLocked();
   lk.unlock();
-  EmitLogs(std::move(logs));
+  logs_.Deliver(std::move(logs));
   if (del) DeleteSelf();
   return st;
 }

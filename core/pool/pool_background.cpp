@@ -20,8 +20,8 @@ void Pool::ConnectorLoop() {
       const int64_t now = clock_->NowNs();
       int64_t health_at = UpdateHealthLocked(now);
       int64_t wake_at;
-      if (!pending_logs_.empty()) {
-        FlushLogsLocked(lk);
+      if (!logs_.EmptyLocked()) {
+        logs_.FlushLocked(lk);
         continue;  // time and state may have moved while unlocked
       }
       if (!ShouldCreateLocked(now, &wake_at)) {
@@ -84,7 +84,7 @@ void Pool::RunMaintenance() {
     if (closing_) return;
     warm_floor = WarmFloorLocked();
     canary = has_validate_ && capacity_limited_;
-    FlushLogsLocked(lk);
+    logs_.FlushLocked(lk);
   }
   const uint32_t cap = capacity_.load(std::memory_order_acquire);
   for (uint32_t i = 0; i < cap; ++i) {

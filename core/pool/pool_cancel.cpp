@@ -46,14 +46,14 @@ Status Pool::AcquireCancellable(int priority, int64_t timeout_ms, CancelToken* c
                    : AcquireSlow(priority, timeout_ms, start, pins, lease, conn, cancel);
   cancel->Unregister(&reg);
   bool del;
-  PendingLogs logs;
+  OrderedLogQueue::Batch logs;
   {
     std::lock_guard<std::mutex> lk(mu_);
     --slow_callers_;
     del = ShouldDeleteLocked();
-    logs = TakeLogsLocked();
+    logs = logs_.TakeLocked();
   }
-  EmitLogs(std::move(logs));
+  logs_.Deliver(std::move(logs));
   if (del) DeleteSelf();
   return st;
 }

@@ -95,15 +95,15 @@ Pool::ResetOutcome Pool::ResetForRelease(uint32_t idx) {
     return job->ok ? ResetOutcome::kUsable : ResetOutcome::kFailed;
   resets_abandoned_.fetch_add(1, std::memory_order_relaxed);
   ++abandoned_calls_;
-  pending_logs_.emplace_back(CONNPOOL_LOG_WARN, "pool '" + cfg_.name + "': reset did not return within reset_timeout_ms (" +
+  logs_.AddLocked(CONNPOOL_LOG_WARN, "pool '" + cfg_.name + "': reset did not return within reset_timeout_ms (" +
                                                     std::to_string(cfg_.reset_timeout_ms) +
                                                     " ms); the release returns, the connection is destroyed when "
                                                     "reset returns");
   // The helper owns the slot now; it stays counted in live_ until the helper empties it, so
   // the pool outlives this call.
-  PendingLogs logs = TakeLogsLocked();
+  OrderedLogQueue::Batch logs = logs_.TakeLocked();
   lk.unlock();
-  EmitLogs(std::move(logs));
+  logs_.Deliver(std::move(logs));
   return ResetOutcome::kGaveUp;
 }
 
@@ -136,7 +136,7 @@ void Pool::AwaitHelpersLocked(std::unique_lock<std::mutex>& lk) {
     ++detached;
   }
   if (detached > 0)
-    pending_logs_.emplace_back(CONNPOOL_LOG_WARN,
+    logs_.AddLocked(CONNPOOL_LOG_WARN,
                                "pool '" + cfg_.name + "': " + std::to_string(detached) +
                                    " factory callback(s) still running at free (close_wait_ms=" +
                                    std::to_string(cfg_.close_wait_ms) +

@@ -264,27 +264,8 @@ void Pool::SetHealthLocked(Health h, int64_t now_ns) {
     std::string msg = "pool '" + cfg_.name + "': " + HealthName(old) + " -> " + HealthName(h);
     if ((h == Health::kDegraded || h == Health::kUnavailable) && !last_error_.empty())
       msg += " (last error: " + last_error_ + ")";
-    pending_logs_.emplace_back(level, std::move(msg));
+    logs_.AddLocked(level, std::move(msg));
   }
-}
-
-Pool::PendingLogs Pool::TakeLogsLocked() {
-  PendingLogs batch;
-  if (pending_logs_.empty()) return batch;
-  batch.ticket = ++log_tickets_issued_;
-  batch.items.swap(pending_logs_);
-  return batch;
-}
-
-void Pool::EmitLogs(PendingLogs logs) {
-  if (logs.ticket == 0) return;
-  std::unique_lock<std::mutex> lk(log_order_mu_);
-  log_order_cv_.wait(lk, [&] { return log_tickets_served_ + 1 == logs.ticket; });
-  lk.unlock();  // the sink runs with no pool lock held; later batches wait on served_
-  for (auto& [level, msg] : logs.items) Log(level, msg);
-  lk.lock();
-  ++log_tickets_served_;
-  log_order_cv_.notify_all();
 }
 
 void Pool::DeleteSelf() {
@@ -293,21 +274,10 @@ void Pool::DeleteSelf() {
   uint64_t issued;
   {
     std::lock_guard<std::mutex> lk(mu_);
-    issued = log_tickets_issued_;
+    issued = logs_.IssuedLocked();
   }
-  {
-    std::unique_lock<std::mutex> lk(log_order_mu_);
-    log_order_cv_.wait(lk, [&] { return log_tickets_served_ >= issued; });
-  }
+  logs_.AwaitDelivered(issued);
   delete this;
-}
-
-void Pool::FlushLogsLocked(std::unique_lock<std::mutex>& lk) {
-  if (pending_logs_.empty()) return;
-  PendingLogs logs = TakeLogsLocked();
-  lk.unlock();
-  EmitLogs(std::move(logs));
-  lk.lock();
 }
 
 void Pool::SetLastErrorLocked(const std::string& msg, Status code, int64_t now_ns) {

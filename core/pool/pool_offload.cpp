@@ -126,15 +126,15 @@ Pool::Checked Pool::ValidateForAcquire(uint32_t idx, int64_t until_ns, bool vali
     validation_failures_.fetch_add(1, std::memory_order_relaxed);
     validations_abandoned_.fetch_add(1, std::memory_order_relaxed);
     ++abandoned_calls_;
-    pending_logs_.emplace_back(CONNPOOL_LOG_WARN,
+    logs_.AddLocked(CONNPOOL_LOG_WARN,
                                "pool '" + cfg_.name + "': validate did not answer within validation_timeout_ms (" +
                                    std::to_string(cfg_.validation_timeout_ms) +
                                    " ms); the connection is destroyed when it returns");
   }
   ++slow_callers_;  // the pin RetireClaimed would have taken
-  PendingLogs logs = TakeLogsLocked();
+  OrderedLogQueue::Batch logs = logs_.TakeLocked();
   lk.unlock();
-  EmitLogs(std::move(logs));
+  logs_.Deliver(std::move(logs));
   return Checked::kGaveUp;
 }
 
