@@ -50,7 +50,7 @@ void Pool::AbandonCreateLocked(int64_t now_ns) {
                         "create did not return within create_timeout_ms (" + std::to_string(cfg_.create_timeout_ms) +
                             " ms); abandoned, what it returns is destroyed",
                         now_ns);
-  if (closing_ && live_ + creating_ == 0) state_cv_.notify_all();
+  if (lifetime_.draining() && live_ + creating_ == 0) state_cv_.notify_all();
 }
 
 void Pool::FinishAbandonedCreateLocked(std::unique_lock<std::mutex>& lk, uint32_t idx, CreateResult r, void* conn) {
@@ -78,7 +78,7 @@ Pool::ResetOutcome Pool::ResetForRelease(uint32_t idx) {
   Slot& s = SlotAt(idx);
   if (cfg_.reset_timeout_ms == 0) return SafeReset(s.conn) ? ResetOutcome::kUsable : ResetOutcome::kFailed;
   std::unique_lock<std::mutex> lk(mu_);
-  if (closing_) return ResetOutcome::kPoolClosing;
+  if (lifetime_.draining()) return ResetOutcome::kPoolClosing;
   // The slot's own job: no allocation here. It is free, since we own the slot: a helper that
   // owned it for an abandoned reset has emptied the slot since.
   OffloadJob* job = reset_jobs_[idx];

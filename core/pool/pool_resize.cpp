@@ -100,11 +100,10 @@ void Pool::TrimIdleLocked(std::unique_lock<std::mutex>& lk) {
   }
   UpdateOverCapacityLocked();
   if (taken.empty()) return;
-  ++slow_callers_;  // keeps the pool alive while we destroy without the lock
-  lk.unlock();
-  for (uint32_t i : taken) SafeDestroy(SlotAt(i).conn);
-  lk.lock();
-  --slow_callers_;
+  // Pinned: the pool stays alive while we destroy without the lock.
+  lifetime_.RunUnlockedPinned(lk, [&] {
+    for (uint32_t i : taken) SafeDestroy(SlotAt(i).conn);
+  });
   for (uint32_t i : taken) SlotEmptiedLocked(i, Reason::kShrink);
 }
 
@@ -124,7 +123,7 @@ Status Pool::Resize(int64_t min_idle, int64_t max_size, std::string* err) {
     return Status::kEINVAL;
   }
   std::unique_lock<std::mutex> lk(mu_);
-  if (closing_) {
+  if (lifetime_.draining()) {
     *err = "the pool is draining or closed";
     return Status::kECLOSED;
   }

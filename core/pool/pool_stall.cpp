@@ -23,7 +23,7 @@
 namespace connpool {
 
 void Pool::CheckStallLocked(int64_t now_ns) {
-  if (cfg_.stall_after_ms <= 0 || mux_ || closing_) return;
+  if (cfg_.stall_after_ms <= 0 || mux_ || lifetime_.draining()) return;
   int64_t newest = -1;
   uint64_t idle = 0, out = 0;
   const uint32_t cap = capacity_.load(std::memory_order_acquire);
