@@ -6,17 +6,6 @@
 
 namespace connpool {
 
-const char* PhaseName(Phase p) {
-  switch (p) {
-    case Phase::kOpen: return "open";
-    case Phase::kDraining: return "draining";
-    case Phase::kStopping: return "stopping";
-    case Phase::kFreed: return "freed";
-    case Phase::kDeleting: return "deleting";
-  }
-  return "unknown";
-}
-
 void Lifetime::Step(Phase from, Phase to) {
   assert(phase_ == from && "Lifetime: phases move forward one step at a time");
   (void)from;

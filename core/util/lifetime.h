@@ -35,10 +35,13 @@
 #include <mutex>
 #include <utility>
 
+#include "util/entry_gate.h"
+
 namespace connpool {
 
-enum class Phase : uint8_t { kOpen, kDraining, kStopping, kFreed, kDeleting };
-const char* PhaseName(Phase p);
+// The one phase enum, shared with EntryGate (which walks kOpen, kDraining, kFreed).
+using connpool_util::Phase;
+using connpool_util::PhaseName;
 
 class Lifetime {
  public:
