@@ -322,11 +322,11 @@ void Pool::Close() {
     t.interrupt();
     if (t.joinable()) t.join();
   }
-  // No helper starts after lifetime_.stopping(), so the list is stable; AwaitHelpersLocked detached those
-  // still inside a job. The others are not interrupted: each finishes the jobs still queued
-  // (a create a connector submitted just before closing must give its slot back, or creating_
-  // never reaches 0 and the pool is never deleted) and leaves once the queue is empty; the
-  // notify_all above woke those that were waiting.
+  // No helper starts once the lifetime is stopping, so the list is stable; AwaitHelpersLocked
+  // detached those still inside a job. The others are not interrupted: each finishes the jobs
+  // still queued (a create a connector submitted just before closing must give its slot back,
+  // or creating_ never reaches 0 and the pool is never deleted) and leaves once the queue is
+  // empty; the notify_all above woke those that were waiting.
   for (auto& helper : helper_threads_) {
     if (helper.first.joinable()) helper.first.join();
   }
