@@ -32,7 +32,6 @@
 #include "entry_gate.h"  // core/util: the striped enter-unless-closed guard
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <exception>
@@ -370,7 +369,7 @@ class Pool {
     if (factory == nullptr) {
       status_ = CONNPOOL_EINVAL;
       error_ = "factory is null";
-      gate_.Close();
+      gate_.CloseFinished();
       return;
     }
     connpool_factory_t* f = connpool_factory_new(factory, &FreeCtx, &CreateCb, &DestroyCb);
@@ -378,7 +377,7 @@ class Pool {
       FreeCtx(factory);
       status_ = CONNPOOL_ENOMEM;
       error_ = "out of memory";
-      gate_.Close();
+      gate_.CloseFinished();
       return;
     }
     if (factory->hasValidate()) connpool_factory_set_validate(f, &ValidateCb);
@@ -388,7 +387,7 @@ class Pool {
     if (status_ != CONNPOOL_OK) {
       error_ = err;
       pool_ = nullptr;
-      gate_.Close();
+      gate_.CloseFinished();
     }
   }
   ~Pool() { close(); }
@@ -597,17 +596,14 @@ class Pool {
   // pool: idle connections are destroyed and background threads joined before it returns.
   void close() {
     if (!gate_.Close()) {
-      WaitClosed();
+      gate_.WaitFinished();  // close() racing close(): return only once the pool is freed
       return;
     }
-    if (pool_ == nullptr) return;
     // Draining first wakes acquires parked in the pool, so the wait below is short.
     connpool_pool_drain(pool_, 0);
     gate_.WaitEmpty();
     connpool_pool_free(pool_);
-    std::lock_guard<std::mutex> lk(mu_);
-    freed_ = true;
-    cv_.notify_all();
+    gate_.Finish();
   }
 
  private:
@@ -625,12 +621,6 @@ class Pool {
    private:
     connpool_util::EntryGate::Scope scope_;
   };
-
-  void WaitClosed() {
-    if (pool_ == nullptr) return;
-    std::unique_lock<std::mutex> lk(mu_);
-    cv_.wait(lk, [&] { return freed_; });
-  }
 
   // --- C callbacks: ctx is the Factory. Nothing may unwind into the C library.
   static void CopyMessage(const std::string& msg, char* err, size_t errlen) {
@@ -729,9 +719,6 @@ class Pool {
     static thread_local int64_t lease = 0;
     return lease;
   }
-  std::mutex mu_;               // with cv_: close() racing close() waits for the first
-  std::condition_variable cv_;
-  bool freed_ = false;  // guarded by mu_
 };
 
 
@@ -752,7 +739,7 @@ class Group {
     if (status_ != CONNPOOL_OK) {
       error_ = err;
       group_ = nullptr;
-      gate_.Close();
+      gate_.CloseFinished();
     }
   }
   ~Group() { close(); }
@@ -804,12 +791,17 @@ class Group {
   }
   bool closed() const { return gate_.closed(); }
 
-  // Idempotent; the member pools stay open.
+  // Idempotent; the member pools stay open. A close() racing close() returns once the group
+  // is freed (the caller may destroy this object next).
   void close() {
-    if (!gate_.Close()) return;
+    if (!gate_.Close()) {
+      gate_.WaitFinished();
+      return;
+    }
     gate_.WaitEmpty();
     connpool_group_free(group_);
     group_ = nullptr;
+    gate_.Finish();
   }
 
  private:

@@ -112,17 +112,13 @@ Status Group::Add(const char* member_name, int role, Pool* pool, std::string* er
 }
 
 bool Group::Pin(Member* m, Pool** pool) {
-  std::lock_guard<std::mutex> lk(mu_);
-  if (m->pool == nullptr || m->detaching) return false;
-  ++m->inflight;
+  // A detached member's gate is closed: pool is only cleared once the gate is closed and empty.
+  if (!m->gate.Enter()) return false;
   *pool = m->pool;
   return true;
 }
 
-void Group::Unpin(Member* m) {
-  std::lock_guard<std::mutex> lk(mu_);
-  if (--m->inflight == 0 && (m->detaching || freeing_)) inflight_cv_.notify_all();
-}
+void Group::Unpin(Member* m) { m->gate.Leave(); }
 
 std::vector<Group::Member*> Group::MembersWithRole(Role role) {
   std::lock_guard<std::mutex> lk(mu_);
@@ -273,44 +269,43 @@ void Group::DetachPool(Pool* pool) {
   auto it = reg.by_pool.find(pool);
   if (it == reg.by_pool.end()) return;
   Group* g = it->second;
-  std::unique_lock<std::mutex> lk(g->mu_);
-  for (const auto& m : g->members_) {
-    if (m->pool != pool) continue;
-    m->detaching = true;  // no new group call picks it from now on
-    lk.unlock();
+  Member* member = nullptr;  // a Member outlives any reallocation of members_ (unique_ptr)
+  {
+    std::lock_guard<std::mutex> lk(g->mu_);
+    for (const auto& m : g->members_)
+      if (m->pool == pool) member = m.get();
+  }
+  if (member != nullptr) {
+    member->gate.Close();  // no new group call picks it from now on
     // What pool_free does first anyway: acquires refused, waiters woken with ECLOSED, so
     // group calls inside this pool return promptly instead of at their timeout.
     pool->Drain(0);
-    lk.lock();
-    g->inflight_cv_.wait(lk, [&] { return m->inflight == 0; });
-    m->pool = nullptr;
-    break;
+    member->gate.WaitEmpty();
+    std::lock_guard<std::mutex> lk(g->mu_);
+    member->pool = nullptr;
   }
-  lk.unlock();
   reg.by_pool.erase(it);
   g_attached.fetch_sub(1, std::memory_order_seq_cst);
 }
 
 void Group::Free() {
+  std::vector<Member*> members;
   {
     Registry& reg = Reg();
     std::lock_guard<std::mutex> rlk(reg.mu);
     std::lock_guard<std::mutex> lk(mu_);
-    freeing_ = true;
     for (const auto& m : members_) {
+      members.push_back(m.get());
       if (m->pool == nullptr) continue;
       reg.by_pool.erase(m->pool);
       g_attached.fetch_sub(1, std::memory_order_seq_cst);
     }
   }
   // Calls racing with free are a caller bug, but one already inside a member finishes first.
-  std::unique_lock<std::mutex> lk(mu_);
-  inflight_cv_.wait(lk, [&] {
-    for (const auto& m : members_)
-      if (m->inflight != 0) return false;
-    return true;
-  });
-  lk.unlock();
+  for (Member* m : members) {
+    m->gate.Close();
+    m->gate.WaitEmpty();
+  }
   delete this;
 }
 

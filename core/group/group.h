@@ -6,10 +6,10 @@
 // Guarantees:
 //   * Routing never waits on a member that is unavailable, draining, closed or detached: such
 //     members are skipped (READ) or fail fast (WRITE, keys).
-//   * A member's Pool* is used only while the group holds an in-flight count on that member
-//     (taken and dropped under mu_). Detach() waits for the count to reach zero after making
-//     the pool refuse new acquires (Drain(0)), so a pool freed while in a group is never
-//     touched by a group call afterwards.
+//   * A member's Pool* is used only while a group call is inside the member's EntryGate
+//     (util/entry_gate.h). DetachPool closes the gate, makes the pool refuse new acquires
+//     (Drain(0)) and waits for the calls inside to leave, so a pool freed while in a group is
+//     never touched by a group call afterwards.
 //   * mu_ is held only to pick candidates and adjust counts, never across a member's Acquire,
 //     a factory callback or the log sink.
 // Lifetime: the group does not own its pools. Membership is recorded in a process-wide
@@ -19,7 +19,6 @@
 #define CONNPOOL_CORE_GROUP_H
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -28,6 +27,7 @@
 
 #include "group/consistent_hash.h"
 #include "pool/pool.h"
+#include "util/entry_gate.h"
 #include "util/status.h"
 
 namespace connpool {
@@ -88,9 +88,12 @@ class Group final {
   struct Member {
     std::string name;
     Role role;
-    Pool* pool;              // guarded by mu_; nullptr once detached
-    bool detaching = false;  // guarded by mu_: no new acquire may pick it
-    int inflight = 0;        // guarded by mu_: group calls using `pool` right now
+    // Set by Add before the member is published (under mu_); cleared by DetachPool only after
+    // `gate` is closed and empty, so a call inside the gate reads it without mu_.
+    Pool* pool;
+    // Group calls using `pool` right now. Closed by DetachPool (no new call may pick the
+    // member) and by Free; both wait for it to empty.
+    connpool_util::EntryGate gate;
     std::atomic<uint64_t> acquired{0};
   };
   // A member's reading taken for routing.
@@ -106,8 +109,8 @@ class Group final {
   Group(const Group&) = delete;
   Group& operator=(const Group&) = delete;
 
-  // Pin: in-flight + 1 on an attached member, so its pool stays alive until Unpin; false
-  // when detached or detaching.
+  // Pin: enters an attached member's gate, so its pool stays alive until Unpin; false when
+  // detached or detaching.
   bool Pin(Member* m, Pool** pool);
   void Unpin(Member* m);
   struct UnpinOnExit {
@@ -127,12 +130,10 @@ class Group final {
 
   const std::string name_;
   std::mutex mu_;
-  std::condition_variable inflight_cv_;          // an in-flight count dropped to zero
   std::vector<std::unique_ptr<Member>> members_;  // guarded by mu_; append-only
   HashRing ring_;                                 // guarded by mu_: ids index members_
   std::string last_error_;                        // guarded by mu_
   bool has_last_error_ = false;                   // guarded by mu_
-  bool freeing_ = false;                          // guarded by mu_
 
   std::atomic<uint64_t> acquired_{0}, read_fallbacks_{0}, skipped_unavailable_{0};
   std::atomic<uint64_t> timeouts_{0}, unavailable_{0}, closed_{0}, overload_{0};

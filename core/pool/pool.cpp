@@ -149,7 +149,7 @@ bool Pool::SlotEmptiedLocked(uint32_t idx, Reason reason) {
   }
   UpdateOverCapacityLocked();
   connector_cv_.notify_all();  // a replacement may be needed
-  if (closing_ && live_ + creating_ == 0) {
+  if (lifetime_.draining() && live_ + creating_ == 0) {
     if (health_.load(std::memory_order_relaxed) == Health::kDraining)
       SetHealthLocked(Health::kClosed, clock_->NowNs());
     state_cv_.notify_all();
@@ -159,21 +159,19 @@ bool Pool::SlotEmptiedLocked(uint32_t idx, Reason reason) {
 
 bool Pool::ShouldDeleteLocked() {
   // An abandoned create's helper (pool_hang.cpp) still has to come back into the pool.
-  if (!freed_ || deleting_ || live_ + creating_ + abandoned_creates_ != 0 || slow_callers_ != 0) return false;
-  deleting_ = true;
-  return true;
+  return lifetime_.TryBeginDelete(live_ + creating_ + abandoned_creates_ != 0);
 }
 
 void Pool::RetireOwned(uint32_t idx, Reason reason) {
   SafeDestroy(SlotAt(idx).conn);
   bool del;
-  PendingLogs logs;
+  OrderedLogQueue::Batch logs;
   {
     std::lock_guard<std::mutex> lk(mu_);
     del = SlotEmptiedLocked(idx, reason);
-    logs = TakeLogsLocked();
+    logs = logs_.TakeLocked();
   }
-  EmitLogs(std::move(logs));
+  logs_.Deliver(std::move(logs));
   if (del) DeleteSelf();
 }
 
@@ -270,8 +268,7 @@ Status Pool::Drain(int64_t deadline_ms) {
   std::unique_lock<std::mutex> lk(mu_);
   const int64_t now = clock_->NowNs();
   const int64_t deadline = SaturatingDeadline(now, std::max<int64_t>(deadline_ms, 0));
-  if (!closing_) {
-    closing_ = true;
+  if (lifetime_.BeginDrain()) {
     accepting_.store(false, std::memory_order_seq_cst);
     SetHealthLocked(Health::kDraining, now);
     WakeAllWaitersLocked(Status::kECLOSED);
@@ -289,19 +286,18 @@ Status Pool::Drain(int64_t deadline_ms) {
     if (live_ + creating_ == 0) SetHealthLocked(Health::kClosed, now);
   }
   if (!idle.empty()) {
-    ++slow_callers_;  // keeps the pool alive while we destroy without the lock
-    lk.unlock();
-    for (uint32_t i : idle) SafeDestroy(SlotAt(i).conn);
-    lk.lock();
-    --slow_callers_;
+    // Pinned: the pool stays alive while we destroy without the lock.
+    lifetime_.RunUnlockedPinned(lk, [&] {
+      for (uint32_t i : idle) SafeDestroy(SlotAt(i).conn);
+    });
     for (uint32_t i : idle) SlotEmptiedLocked(i, Reason::kNone);
   }
   AwaitAsyncDeliveredLocked(lk);  // every pending callback has had its ECLOSED
-  FlushLogsLocked(lk);
+  logs_.FlushLocked(lk);
   while (live_ + creating_ > 0) {
     if (clock_->NowNs() >= deadline) return Status::kETIMEOUT;
     WaitLocked(state_cv_, lk, deadline);
-    FlushLogsLocked(lk);
+    logs_.FlushLocked(lk);
   }
   return Status::kOK;
 }
@@ -310,7 +306,7 @@ void Pool::Close() {
   Drain(0);
   {
     std::lock_guard<std::mutex> lk(mu_);
-    stopping_ = true;
+    lifetime_.BeginStop();
     connector_cv_.notify_all();
     maintenance_cv_.notify_all();
     helper_cv_.notify_all();
@@ -326,23 +322,23 @@ void Pool::Close() {
     t.interrupt();
     if (t.joinable()) t.join();
   }
-  // No helper starts after stopping_, so the list is stable; AwaitHelpersLocked detached those
-  // still inside a job. The others are not interrupted: each finishes the jobs still queued
-  // (a create a connector submitted just before closing must give its slot back, or creating_
-  // never reaches 0 and the pool is never deleted) and leaves once the queue is empty; the
-  // notify_all above woke those that were waiting.
+  // No helper starts once the lifetime is stopping, so the list is stable; AwaitHelpersLocked
+  // detached those still inside a job. The others are not interrupted: each finishes the jobs
+  // still queued (a create a connector submitted just before closing must give its slot back,
+  // or creating_ never reaches 0 and the pool is never deleted) and leaves once the queue is
+  // empty; the notify_all above woke those that were waiting.
   for (auto& helper : helper_threads_) {
     if (helper.first.joinable()) helper.first.join();
   }
   bool del;
-  PendingLogs logs;
+  OrderedLogQueue::Batch logs;
   {
     std::lock_guard<std::mutex> lk(mu_);
-    freed_ = true;
+    lifetime_.MarkFreed();
     del = ShouldDeleteLocked();
-    logs = TakeLogsLocked();
+    logs = logs_.TakeLocked();
   }
-  EmitLogs(std::move(logs));
+  logs_.Deliver(std::move(logs));
   if (del) DeleteSelf();
 }
 

@@ -46,6 +46,8 @@
 #include "stats/counters.h"
 #include "stats/histogram.h"
 #include "util/clock.h"
+#include "util/lifetime.h"
+#include "util/ordered_log_queue.h"
 #include "util/status.h"
 #include "util/thread_stripe.h"
 
@@ -219,7 +221,7 @@ class Pool final : private ClockListener {
                   uint64_t* lease_out, void** conn_out);
   // Counts an acquire that ended with `st` (timeouts, unavailable, overload, closed, canceled).
   void CountFailure(Status st);
-  // `pins`: failed claims this call already made (each left slow_callers_ one higher).
+  // `pins`: failed claims this call already made (each left the pool pinned once more, lifetime_).
   // Ends a slow acquire with `st`: counts a failure, unpins, may delete the pool; unlocks lk.
   Status LeaveAcquireLocked(std::unique_lock<std::mutex>& lk, Status st);
   // `start_ns`: when the acquire's deadline began (0: now).
@@ -230,7 +232,7 @@ class Pool final : private ClockListener {
   Status AwaitHandOffLocked(std::unique_lock<std::mutex>& lk, Waiter* w, const CancelToken* cancel, int64_t deadline_ns);
   Status AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int pins, uint64_t* lease,
                      void** conn, const CancelToken* cancel = nullptr);
-  // Retires a slot whose claim failed its checks and pins the pool (slow_callers_ + 1) so the
+  // Retires a slot whose claim failed its checks and pins the pool (lifetime_.Pin()) so the
   // acquire can go on safely even if Close() ran meanwhile; the caller undoes the pin.
   void RetireClaimed(uint32_t idx, Reason reason);
   // Release when the one-CAS path does not apply: claims the slot (kReturning) first, so that
@@ -324,20 +326,8 @@ class Pool final : private ClockListener {
   int64_t UpdateHealthLocked(int64_t now_ns);
   void SetHealthLocked(Health h, int64_t now_ns);
   void SetLastErrorLocked(const std::string& msg, Status code, int64_t now_ns);
-  // The log sink is user code, so it never runs under mu_: messages made under the lock wait
-  // in pending_logs_ until the thread that made them has unlocked. Each batch taken gets a
-  // ticket, and batches reach the sink in ticket order, so transitions are logged in the order
-  // they happened even when different threads deliver them.
-  struct PendingLogs {
-    uint64_t ticket = 0;  // 0: nothing to deliver
-    std::vector<std::pair<int, std::string>> items;
-  };
-  PendingLogs TakeLogsLocked();
-  void EmitLogs(PendingLogs logs);
-  // Deletes the pool once every batch already taken has been delivered.
+  // Deletes the pool once every log batch already taken has been delivered (logs_).
   void DeleteSelf();
-  // Unlocks, emits pending messages, locks again (no-op when none are pending).
-  void FlushLogsLocked(std::unique_lock<std::mutex>& lk);
   double UnitRandomLocked();
 
   // --- callbacks, exception-safe
@@ -457,7 +447,6 @@ class Pool final : private ClockListener {
   std::vector<uint32_t> free_list_;         // guarded by mu_: empty slot indices
   int64_t live_ = 0;                        // guarded by mu_: slots holding a connection
   int64_t creating_ = 0;                    // guarded by mu_: creates in flight
-  int64_t slow_callers_ = 0;                // guarded by mu_: threads inside AcquireSlow
   int64_t shrink_pending_ = 0;              // guarded by mu_: kShrink retirements under way
   // Creates abandoned after create_timeout_ms whose callback has not returned: each holds a
   // kCreating slot and counts against max_size, but not in creating_.
@@ -484,15 +473,13 @@ class Pool final : private ClockListener {
   bool capacity_limited_ = false;
   int64_t working_until_ns_ = -1;           // guarded by mu_: last time they were seen working
   int64_t last_broken_ns_ = -1;             // guarded by mu_: last connection destroyed as broken
-  bool closing_ = false;                    // guarded by mu_: drain started
-  bool stopping_ = false;                   // guarded by mu_: background threads must exit
-  bool freed_ = false;                      // guarded by mu_: Close() called
-  bool deleting_ = false;                   // guarded by mu_
-  std::vector<std::pair<int, std::string>> pending_logs_;  // guarded by mu_
-  uint64_t log_tickets_issued_ = 0;         // guarded by mu_
-  std::mutex log_order_mu_;                 // orders batch delivery; never held with mu_
-  std::condition_variable log_order_cv_;
-  uint64_t log_tickets_served_ = 0;         // guarded by log_order_mu_
+  // Guarded by mu_: open -> draining (Drain) -> closing (Close: background threads exit) ->
+  // freed (Close done) -> deleting, and the pins of threads that work on the pool unlocked
+  // while it may be freed (slow acquires, cancel registrations, unlocked destroys).
+  Lifetime lifetime_;
+  // Log lines made under mu_, delivered in order after unlocking: the sink is user code and
+  // never runs under mu_. Its *Locked calls need mu_ (ordered_log_queue.h).
+  OrderedLogQueue logs_;
   std::string last_error_;                  // guarded by mu_ (already redacted)
   int last_error_code_ = 0;                 // guarded by mu_
   int64_t last_error_ns_ = -1;              // guarded by mu_
@@ -541,7 +528,7 @@ class Pool final : private ClockListener {
   size_t idle_helpers_ = 0;                 // guarded by mu_
   size_t helpers_ = 0;                      // guarded by mu_: helper threads started
   boost::condition_variable_any helper_cv_;
-  // Helper threads with their seats (pool_offload.cpp), appended under mu_ until stopping_;
+  // Helper threads with their seats (pool_offload.cpp), appended under mu_ until lifetime_.stopping();
   // Close() joins them (or cuts loose one stuck in a callback past close_wait_ms).
   std::vector<std::pair<boost::thread, std::shared_ptr<HelperSeat>>> helper_threads_;
   std::condition_variable helper_done_cv_;  // a helper left a callback (Close waits on it)

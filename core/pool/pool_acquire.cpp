@@ -142,16 +142,16 @@ void Pool::IssueLease(uint32_t idx, uint64_t gen, int priority, int64_t now, int
 
 void Pool::RetireClaimed(uint32_t idx, Reason reason) {
   SafeDestroy(SlotAt(idx).conn);
-  PendingLogs logs;
+  OrderedLogQueue::Batch logs;
   {
     std::lock_guard<std::mutex> lk(mu_);
     // Pin first: if Close() ran while we validated, emptying the pool's last slot must not
     // delete it under this acquire, which goes on into AcquireSlow (where the pin is undone).
-    ++slow_callers_;
+    lifetime_.Pin();
     SlotEmptiedLocked(idx, reason);  // cannot ask for deletion while pinned
-    logs = TakeLogsLocked();
+    logs = logs_.TakeLocked();
   }
-  EmitLogs(std::move(logs));
+  logs_.Deliver(std::move(logs));
 }
 
 Status Pool::Acquire(int priority, int64_t timeout_ms, uint64_t* lease, void** conn) {
@@ -171,13 +171,13 @@ Status Pool::Acquire(int priority, int64_t timeout_ms, uint64_t* lease, void** c
 }
 
 Status Pool::AdmissionLocked() const {
-  if (closing_) return Status::kECLOSED;
+  if (lifetime_.draining()) return Status::kECLOSED;
   if (health_.load(std::memory_order_relaxed) == Health::kUnavailable) return Status::kEUNAVAILABLE;
   return Status::kOK;
 }
 
 // Ends a slow acquire (AcquireSlow, AcquireMux): counts its failure status, drops its
-// slow_callers_ pin and, if that was the last thing keeping a closed pool alive, deletes it.
+// lifetime_ pin and, if that was the last thing keeping a closed pool alive, deletes it.
 // Unlocks `lk`; the caller must not touch the pool afterwards.
 void Pool::CountFailure(Status st) {
   switch (st) {
@@ -192,11 +192,11 @@ void Pool::CountFailure(Status st) {
 
 Status Pool::LeaveAcquireLocked(std::unique_lock<std::mutex>& lk, Status st) {
   CountFailure(st);
-  --slow_callers_;
+  lifetime_.Unpin();
   bool del = ShouldDeleteLocked();
-  PendingLogs logs = TakeLogsLocked();
+  OrderedLogQueue::Batch logs = logs_.TakeLocked();
   lk.unlock();
-  EmitLogs(std::move(logs));
+  logs_.Deliver(std::move(logs));
   if (del) DeleteSelf();
   return st;
 }
@@ -238,7 +238,7 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int
       if (FinishClaim(idx, gen, priority, &start, timeout_ms, false, lease, conn)) {
         if (pins > 0) {  // we hold a lease, so the pool cannot be due for deletion
           std::lock_guard<std::mutex> lk(mu_);
-          slow_callers_ -= pins;
+          lifetime_.Unpin(pins);
         }
         return Status::kOK;
       }
@@ -246,8 +246,10 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int
     }
   }
   std::unique_lock<std::mutex> lk(mu_);
-  // This call counts once in slow_callers_ until leave(); failed claims pinned it already.
-  slow_callers_ += 1 - pins;
+  // This call holds one pin until leave(): its own, into which the pins of its failed claims
+  // (each left the pool pinned) are folded.
+  lifetime_.Pin();
+  lifetime_.Unpin(pins);
   auto leave = [&](Status st) { return LeaveAcquireLocked(lk, st); };
   for (;;) {
     Status gate = AdmissionLocked();
@@ -262,7 +264,7 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int
         return leave(Status::kOK);
       }
       lk.lock();
-      --slow_callers_;  // the failed claim's pin; this call is still counted once
+      lifetime_.Unpin();  // the failed claim's pin; this call is still counted once
       continue;
     }
     if (timeout_ms == 0) return leave(CreateForCaller(lk, priority, start, lease, conn));
@@ -283,7 +285,7 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int
       bool ok = FinishClaim(idx, gen, priority, &start, timeout_ms, false, lease, conn);
       lk.lock();
       if (ok) return leave(Status::kOK);
-      --slow_callers_;  // the failed claim's pin
+      lifetime_.Unpin();  // the failed claim's pin
       continue;
     }
     connector_cv_.notify_all();  // demand grew
@@ -294,7 +296,7 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int
     bool ok = FinishClaim(w.slot, LeaseGen(w.lease), priority, &start, timeout_ms, w.fresh, lease, conn);
     lk.lock();
     if (ok) return leave(Status::kOK);
-    --slow_callers_;  // the failed claim's pin
+    lifetime_.Unpin();  // the failed claim's pin
     // The handed connection failed its checks: wait again within the same deadline.
   }
 }
@@ -311,7 +313,7 @@ Status Pool::CreateForCaller(std::unique_lock<std::mutex>& lk, int priority, int
   if (!CreateOffThreadLocked(lk, idx, SaturatingDeadline(clock_->NowNs(), cfg_.acquire_timeout_ms), &st))
     return st;
   Slot& s = SlotAt(idx);
-  if (closing_) {
+  if (lifetime_.draining()) {
     lk.unlock();
     SafeDestroy(s.conn);
     lk.lock();
@@ -323,7 +325,7 @@ Status Pool::CreateForCaller(std::unique_lock<std::mutex>& lk, int priority, int
   lk.unlock();
   bool ok = FinishClaim(idx, gen, priority, &start_ns, 0, true, lease, conn);
   lk.lock();
-  if (!ok) --slow_callers_;  // the failed claim's pin (the caller is counted by AcquireSlow)
+  if (!ok) lifetime_.Unpin();  // the failed claim's pin (the caller is counted by AcquireSlow)
   return ok ? Status::kOK : Status::kEFACTORY;
 }
 
@@ -408,7 +410,7 @@ Status Pool::ReleaseExclusive(uint64_t lease, bool broken, int64_t now) {
 
 void Pool::ReturnSlow(uint32_t idx) {
   std::unique_lock<std::mutex> lk(mu_);
-  if (closing_) {
+  if (lifetime_.draining()) {
     lk.unlock();
     RetireOwned(idx, Reason::kNone);
     return;

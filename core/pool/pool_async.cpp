@@ -82,7 +82,7 @@ Status Pool::AcquireAsync(int priority, int64_t timeout_ms, CancelToken* cancel,
   w->start_ns = clock_->NowNs();
   w->deadline_ns = SaturatingDeadline(w->start_ns, timeout_ms);
   std::unique_lock<std::mutex> lk(mu_);
-  ++slow_callers_;  // a trigger may reach this pool as soon as we are registered
+  lifetime_.Pin();  // a trigger may reach this pool as soon as we are registered
   if (cancel != nullptr) {
     lk.unlock();  // the token's lock comes before the pool's (cancel_token.h)
     w->reg.pool = this;
@@ -121,7 +121,7 @@ Status Pool::AcquireAsync(int priority, int64_t timeout_ms, CancelToken* cancel,
 
 bool Pool::StartDispatcherLocked() {
   if (async_.started) return true;
-  if (stopping_) return false;
+  if (lifetime_.stopping()) return false;
   try {
     threads_.emplace_back([this] {
       pthread_setname_np(pthread_self(), "connpool-async");
@@ -221,7 +221,7 @@ void Pool::DispatcherLoop() {
       if (async_.ready_head == nullptr) state_cv_.notify_all();  // AwaitAsyncDeliveredLocked
       continue;
     }
-    if (stopping_) return;  // Drain() has ended every queued acquire: none is left
+    if (lifetime_.stopping()) return;  // Drain() has ended every queued acquire: none is left
     Waiter* first = async_.deadlines.Front();
     WaitLocked(async_.cv, lk, first != nullptr ? first->deadline_ns : std::numeric_limits<int64_t>::max());
   }
@@ -245,7 +245,7 @@ void Pool::DeliverLocked(std::unique_lock<std::mutex>& lk, Waiter* w) {
       // The handed connection failed its checks (and was retired, pinning the pool): the
       // acquire goes back to its place in the queue, or ends if it cannot wait any more.
       lk.lock();
-      --slow_callers_;
+      lifetime_.Unpin();
       Status again = QueueAsyncLocked(w);
       if (again != Status::kOK) CompleteAsyncLocked(w, again);
       return;

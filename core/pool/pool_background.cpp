@@ -2,7 +2,7 @@
 // The pool's background threads (Boost.Thread): connectors, which run creates under backoff
 // and connect_concurrency, and the maintenance thread (idle timeout, lifetime, keepalive,
 // leak reports, time-driven health changes). Both sleep on the pool clock, so a FakeClock
-// drives them in tests; Close() sets stopping_, interrupts and joins them.
+// drives them in tests; Close() moves lifetime_ to stopping, interrupts and joins them.
 #include <algorithm>
 #include <boost/thread/thread.hpp>
 #include <limits>
@@ -16,12 +16,12 @@ namespace connpool {
 void Pool::ConnectorLoop() {
   try {
     std::unique_lock<std::mutex> lk(mu_);
-    while (!stopping_) {
+    while (!lifetime_.stopping()) {
       const int64_t now = clock_->NowNs();
       int64_t health_at = UpdateHealthLocked(now);
       int64_t wake_at;
-      if (!pending_logs_.empty()) {
-        FlushLogsLocked(lk);
+      if (!logs_.EmptyLocked()) {
+        logs_.FlushLocked(lk);
         continue;  // time and state may have moved while unlocked
       }
       if (!ShouldCreateLocked(now, &wake_at)) {
@@ -41,7 +41,7 @@ void Pool::MaintenanceLoop() {
     std::unique_lock<std::mutex> lk(mu_);
     // Anchored to the pool's creation, not to when this thread got scheduled.
     int64_t next = created_ns_ + cfg_.maintenance_interval_ms * 1'000'000;
-    while (!stopping_) {
+    while (!lifetime_.stopping()) {
       const int64_t now = clock_->NowNs();
       if (now >= next) {
         lk.unlock();
@@ -66,12 +66,12 @@ void Pool::RunMaintenance() {
   bool canary = false;
   {
     std::unique_lock<std::mutex> lk(mu_);
-    if (closing_) return;
+    if (lifetime_.draining()) return;
     UpdateHealthLocked(now);
     CheckStallLocked(now);  // pool_stall.cpp
     // A release that raced a shrink may have left an idle connection above max_size.
     if (over_capacity_.load(std::memory_order_relaxed)) TrimIdleLocked(lk);
-    if (closing_) return;
+    if (lifetime_.draining()) return;
     uint64_t in_use = 0;
     uint32_t cap = capacity_.load(std::memory_order_relaxed);
     for (uint32_t i = 0; i < cap; ++i) {
@@ -81,10 +81,10 @@ void Pool::RunMaintenance() {
     }
     AdaptLocked(now, in_use);
     if (over_capacity_.load(std::memory_order_relaxed)) TrimIdleLocked(lk);  // adaptive limit lowered
-    if (closing_) return;
+    if (lifetime_.draining()) return;
     warm_floor = WarmFloorLocked();
     canary = has_validate_ && capacity_limited_;
-    FlushLogsLocked(lk);
+    logs_.FlushLocked(lk);
   }
   const uint32_t cap = capacity_.load(std::memory_order_acquire);
   for (uint32_t i = 0; i < cap; ++i) {
@@ -113,7 +113,7 @@ void Pool::RunMaintenance() {
       if (c == Checked::kGaveUp || c == Checked::kPoolClosing) {
         std::unique_lock<std::mutex> lk(mu_);
         if (c == Checked::kGaveUp) {
-          --slow_callers_;  // the pin taken for an acquirer; the helper owns the slot now
+          lifetime_.Unpin();  // the pin taken for an acquirer; the helper owns the slot now
           continue;
         }
         lk.unlock();
@@ -133,7 +133,7 @@ void Pool::RunMaintenance() {
       continue;
     }
     std::unique_lock<std::mutex> lk(mu_);
-    if (closing_) {
+    if (lifetime_.draining()) {
       lk.unlock();
       RetireOwned(i, Reason::kNone);
       continue;

@@ -5,7 +5,7 @@
 // A cancellable acquire that finds an idle connection takes the same lock-free path as
 // connpool_acquire (after one load of the token's flag). Only when it must wait does it
 // register with its token, and it does so holding no pool lock (the lock order of
-// cancel_token.h), with the pool pinned (slow_callers_) so that a trigger never reaches a pool
+// cancel_token.h), with the pool pinned (lifetime_) so that a trigger never reaches a pool
 // that was freed meanwhile.
 #include <cinttypes>
 #include <algorithm>
@@ -37,7 +37,7 @@ Status Pool::AcquireCancellable(int priority, int64_t timeout_ms, CancelToken* c
   }
   {
     std::lock_guard<std::mutex> lk(mu_);
-    ++slow_callers_;  // our own pin: held until we have left the token's list
+    lifetime_.Pin();  // our own pin: held until we have left the token's list
   }
   CancelToken::Registration reg;
   reg.pool = this;
@@ -46,14 +46,14 @@ Status Pool::AcquireCancellable(int priority, int64_t timeout_ms, CancelToken* c
                    : AcquireSlow(priority, timeout_ms, start, pins, lease, conn, cancel);
   cancel->Unregister(&reg);
   bool del;
-  PendingLogs logs;
+  OrderedLogQueue::Batch logs;
   {
     std::lock_guard<std::mutex> lk(mu_);
-    --slow_callers_;
+    lifetime_.Unpin();
     del = ShouldDeleteLocked();
-    logs = TakeLogsLocked();
+    logs = logs_.TakeLocked();
   }
-  EmitLogs(std::move(logs));
+  logs_.Deliver(std::move(logs));
   if (del) DeleteSelf();
   return st;
 }

@@ -50,7 +50,7 @@ void Pool::AbandonCreateLocked(int64_t now_ns) {
                         "create did not return within create_timeout_ms (" + std::to_string(cfg_.create_timeout_ms) +
                             " ms); abandoned, what it returns is destroyed",
                         now_ns);
-  if (closing_ && live_ + creating_ == 0) state_cv_.notify_all();
+  if (lifetime_.draining() && live_ + creating_ == 0) state_cv_.notify_all();
 }
 
 void Pool::FinishAbandonedCreateLocked(std::unique_lock<std::mutex>& lk, uint32_t idx, CreateResult r, void* conn) {
@@ -78,7 +78,7 @@ Pool::ResetOutcome Pool::ResetForRelease(uint32_t idx) {
   Slot& s = SlotAt(idx);
   if (cfg_.reset_timeout_ms == 0) return SafeReset(s.conn) ? ResetOutcome::kUsable : ResetOutcome::kFailed;
   std::unique_lock<std::mutex> lk(mu_);
-  if (closing_) return ResetOutcome::kPoolClosing;
+  if (lifetime_.draining()) return ResetOutcome::kPoolClosing;
   // The slot's own job: no allocation here. It is free, since we own the slot: a helper that
   // owned it for an abandoned reset has emptied the slot since.
   OffloadJob* job = reset_jobs_[idx];
@@ -95,15 +95,15 @@ Pool::ResetOutcome Pool::ResetForRelease(uint32_t idx) {
     return job->ok ? ResetOutcome::kUsable : ResetOutcome::kFailed;
   resets_abandoned_.fetch_add(1, std::memory_order_relaxed);
   ++abandoned_calls_;
-  pending_logs_.emplace_back(CONNPOOL_LOG_WARN, "pool '" + cfg_.name + "': reset did not return within reset_timeout_ms (" +
+  logs_.AddLocked(CONNPOOL_LOG_WARN, "pool '" + cfg_.name + "': reset did not return within reset_timeout_ms (" +
                                                     std::to_string(cfg_.reset_timeout_ms) +
                                                     " ms); the release returns, the connection is destroyed when "
                                                     "reset returns");
   // The helper owns the slot now; it stays counted in live_ until the helper empties it, so
   // the pool outlives this call.
-  PendingLogs logs = TakeLogsLocked();
+  OrderedLogQueue::Batch logs = logs_.TakeLocked();
   lk.unlock();
-  EmitLogs(std::move(logs));
+  logs_.Deliver(std::move(logs));
   return ResetOutcome::kGaveUp;
 }
 
@@ -136,7 +136,7 @@ void Pool::AwaitHelpersLocked(std::unique_lock<std::mutex>& lk) {
     ++detached;
   }
   if (detached > 0)
-    pending_logs_.emplace_back(CONNPOOL_LOG_WARN,
+    logs_.AddLocked(CONNPOOL_LOG_WARN,
                                "pool '" + cfg_.name + "': " + std::to_string(detached) +
                                    " factory callback(s) still running at free (close_wait_ms=" +
                                    std::to_string(cfg_.close_wait_ms) +

@@ -36,7 +36,7 @@ bool BackoffAllows(uint64_t failures, int64_t creating, int64_t now_ns, int64_t 
 
 bool Pool::CanCreateNowLocked(int64_t now_ns, int64_t* wake_at) const {
   *wake_at = kNever;
-  if (closing_ || stopping_) return false;
+  if (lifetime_.draining() || lifetime_.stopping()) return false;
   // An abandoned create (pool_hang.cpp) still holds its slot.
   if (live_ + creating_ + abandoned_creates_ >= LiveCapLocked()) return false;
   if (creating_ >= slow_start_.Limit()) return false;  // connect_concurrency, or less while ramping
@@ -45,7 +45,7 @@ bool Pool::CanCreateNowLocked(int64_t now_ns, int64_t* wake_at) const {
 
 bool Pool::ShouldCreateLocked(int64_t now_ns, int64_t* wake_at) const {
   *wake_at = kNever;
-  if (closing_ || stopping_ || live_ + creating_ + abandoned_creates_ >= LiveCapLocked())
+  if (lifetime_.draining() || lifetime_.stopping() || live_ + creating_ + abandoned_creates_ >= LiveCapLocked())
     return false;
   int64_t idle = 0;
   uint32_t cap = capacity_.load(std::memory_order_relaxed);
@@ -86,8 +86,8 @@ bool Pool::RunCreateLocked(std::unique_lock<std::mutex>& lk, uint32_t idx) {
 
 void Pool::KeepCreatedLocked(std::unique_lock<std::mutex>& lk, uint32_t idx) {
   // Closing, or the pool shrank below what was live plus this create while it ran.
-  const bool shrink = !closing_ && TakeShrinkLocked();
-  if (closing_ || shrink) {
+  const bool shrink = !lifetime_.draining() && TakeShrinkLocked();
+  if (lifetime_.draining() || shrink) {
     lk.unlock();
     SafeDestroy(SlotAt(idx).conn);
     lk.lock();
@@ -115,7 +115,7 @@ bool Pool::FinishCreateLocked(uint32_t idx, CreateResult r, void* conn, const st
     free_list_.push_back(idx);
     create_failures_.fetch_add(1, std::memory_order_relaxed);
     OnCreateFailureLocked(t1_ns, r, why, t0_ns);
-    if (closing_ && live_ + creating_ == 0) state_cv_.notify_all();
+    if (lifetime_.draining() && live_ + creating_ == 0) state_cv_.notify_all();
     return false;
   }
   s.conn = conn;
@@ -161,7 +161,7 @@ bool Pool::ConnectionsWorkingLocked() const {
 }
 
 const char* Pool::HealthReasonLocked() const {
-  if (closing_) return nullptr;
+  if (lifetime_.draining()) return nullptr;
   // Creates succeed but no lease moves (pool_stall.cpp): the other way to be degraded.
   if (consecutive_failures_ == 0) return stall_.stalled ? "stalled" : nullptr;
   if (last_failure_fatal_) return "fatal";
@@ -214,7 +214,7 @@ void Pool::OnCreateFailureLocked(int64_t now_ns, CreateResult r, const std::stri
 
 int64_t Pool::UpdateHealthLocked(int64_t now_ns) {
   Health h = health_.load(std::memory_order_relaxed);
-  if (closing_ || consecutive_failures_ == 0) return kNever;
+  if (lifetime_.draining() || consecutive_failures_ == 0) return kNever;
   if (h == Health::kStarting && cfg_.startup_retry_ms >= 0) {
     int64_t at = created_ns_ + cfg_.startup_retry_ms * 1'000'000;
     if (now_ns < at) return at;
@@ -253,7 +253,7 @@ void Pool::SetHealthLocked(Health h, int64_t now_ns) {
   if (old == h) return;
   health_.store(h, std::memory_order_release);
   state_since_ns_ = now_ns;
-  accepting_.store(!closing_ && (h == Health::kStarting || h == Health::kReady || h == Health::kDegraded),
+  accepting_.store(!lifetime_.draining() && (h == Health::kStarting || h == Health::kReady || h == Health::kDegraded),
                    std::memory_order_seq_cst);
   if (h == Health::kUnavailable) WakeAllWaitersLocked(Status::kEUNAVAILABLE);
   state_cv_.notify_all();
@@ -264,27 +264,8 @@ void Pool::SetHealthLocked(Health h, int64_t now_ns) {
     std::string msg = "pool '" + cfg_.name + "': " + HealthName(old) + " -> " + HealthName(h);
     if ((h == Health::kDegraded || h == Health::kUnavailable) && !last_error_.empty())
       msg += " (last error: " + last_error_ + ")";
-    pending_logs_.emplace_back(level, std::move(msg));
+    logs_.AddLocked(level, std::move(msg));
   }
-}
-
-Pool::PendingLogs Pool::TakeLogsLocked() {
-  PendingLogs batch;
-  if (pending_logs_.empty()) return batch;
-  batch.ticket = ++log_tickets_issued_;
-  batch.items.swap(pending_logs_);
-  return batch;
-}
-
-void Pool::EmitLogs(PendingLogs logs) {
-  if (logs.ticket == 0) return;
-  std::unique_lock<std::mutex> lk(log_order_mu_);
-  log_order_cv_.wait(lk, [&] { return log_tickets_served_ + 1 == logs.ticket; });
-  lk.unlock();  // the sink runs with no pool lock held; later batches wait on served_
-  for (auto& [level, msg] : logs.items) Log(level, msg);
-  lk.lock();
-  ++log_tickets_served_;
-  log_order_cv_.notify_all();
 }
 
 void Pool::DeleteSelf() {
@@ -293,21 +274,10 @@ void Pool::DeleteSelf() {
   uint64_t issued;
   {
     std::lock_guard<std::mutex> lk(mu_);
-    issued = log_tickets_issued_;
+    issued = logs_.IssuedLocked();
   }
-  {
-    std::unique_lock<std::mutex> lk(log_order_mu_);
-    log_order_cv_.wait(lk, [&] { return log_tickets_served_ >= issued; });
-  }
+  logs_.AwaitDelivered(issued);
   delete this;
-}
-
-void Pool::FlushLogsLocked(std::unique_lock<std::mutex>& lk) {
-  if (pending_logs_.empty()) return;
-  PendingLogs logs = TakeLogsLocked();
-  lk.unlock();
-  EmitLogs(std::move(logs));
-  lk.lock();
 }
 
 void Pool::SetLastErrorLocked(const std::string& msg, Status code, int64_t now_ns) {

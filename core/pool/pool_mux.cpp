@@ -106,7 +106,7 @@ void Pool::ServeMuxWaitersLocked(uint32_t idx) {
   const MuxConn& m = mux_conns_[idx];
   Slot& s = SlotAt(idx);
   while (Waiter* w = queue_.Front()) {
-    if (m.broken || m.leases.size() >= static_cast<size_t>(cfg_.max_leases_per_conn) || closing_) return;
+    if (m.broken || m.leases.size() >= static_cast<size_t>(cfg_.max_leases_per_conn) || lifetime_.draining()) return;
     if (w->cb != nullptr) {  // an asynchronous acquire: the dispatcher calls it back
       UnqueueLocked(w);
       ReadySharedLocked(w, idx);
@@ -127,7 +127,7 @@ Status Pool::AcquireMux(int priority, int64_t timeout_ms, uint64_t* lease, void*
   int64_t start = clock_->NowNs();  // FinishClaim may read it (the deadline of a validation)
   const int64_t deadline = SaturatingDeadline(start, timeout_ms);
   std::unique_lock<std::mutex> lk(mu_);
-  ++slow_callers_;  // as in AcquireSlow: keeps a closed pool alive until we leave
+  lifetime_.Pin();  // as in AcquireSlow: keeps a closed pool alive until we leave
   auto leave = [&](Status st) { return LeaveAcquireLocked(lk, st); };
   auto record_wait = [&] {
     int64_t waited = clock_->NowNs() - start;
@@ -142,7 +142,7 @@ Status Pool::AcquireMux(int priority, int64_t timeout_ms, uint64_t* lease, void*
     bool ok = FinishClaim(idx, gen, priority, &start, timeout_ms, fresh, &slot_lease, &c);
     lk.lock();
     if (!ok) {
-      --slow_callers_;  // the failed claim's pin
+      lifetime_.Unpin();  // the failed claim's pin
       return false;
     }
     AdoptLocked(idx);
@@ -241,8 +241,8 @@ Status Pool::ReleaseMux(uint64_t lease, bool broken) {
   if (retire == Reason::kNone && cfg_.max_uses > 0 && s.uses >= static_cast<uint64_t>(cfg_.max_uses))
     retire = Reason::kMaxUses;
   if (retire == Reason::kNone && s.expires_ns != 0 && now >= s.expires_ns) retire = Reason::kLifetime;
-  if (retire == Reason::kNone && !closing_ && TakeShrinkLocked()) retire = Reason::kShrink;
-  if (retire != Reason::kNone || closing_) {
+  if (retire == Reason::kNone && !lifetime_.draining() && TakeShrinkLocked()) retire = Reason::kShrink;
+  if (retire != Reason::kNone || lifetime_.draining()) {
     lk.unlock();
     RetireOwned(idx, retire);  // may delete the pool: nothing after this touches it
     return Status::kOK;
@@ -259,7 +259,7 @@ Status Pool::ReleaseMux(uint64_t lease, bool broken) {
       case ResetOutcome::kGaveUp: return Status::kOK;  // the helper owns the slot now
     }
     lk.lock();
-    if (closing_) {
+    if (lifetime_.draining()) {
       lk.unlock();
       RetireOwned(idx, Reason::kNone);
       return Status::kOK;

@@ -67,7 +67,7 @@ bool Pool::SpawnHelperLocked() {
 }
 
 bool Pool::SubmitLocked(OffloadJob* job) {
-  if (stopping_) return false;
+  if (lifetime_.stopping()) return false;
   // Normally a spare is idle or starting already (HelperLoop keeps one).
   if (idle_helpers_ == 0 && !SpawnHelperLocked() && helpers_ == 0) return false;
   job->next = nullptr;
@@ -88,7 +88,7 @@ bool Pool::AwaitLocked(std::unique_lock<std::mutex>& lk, OffloadJob* job, int64_
   if (waited_head_ != nullptr) waited_head_->prev_waited = job;
   waited_head_ = job;
   while (!job->done) {
-    if (closing_ && abandon_on_close) {
+    if (lifetime_.draining() && abandon_on_close) {
       job->abandoned = OffloadJob::kPoolClosed;
       helper_done_cv_.notify_all();  // Close() waits for the helper, no longer for this waiter
       break;
@@ -109,7 +109,7 @@ bool Pool::AwaitLocked(std::unique_lock<std::mutex>& lk, OffloadJob* job, int64_
 }
 Pool::Checked Pool::ValidateForAcquire(uint32_t idx, int64_t until_ns, bool validation_bound) {
   std::unique_lock<std::mutex> lk(mu_);
-  if (closing_) return Checked::kPoolClosing;
+  if (lifetime_.draining()) return Checked::kPoolClosing;
   auto* job = new OffloadJob(OffloadJob::kValidate, idx);
   if (!SubmitLocked(job)) {
     delete job;
@@ -126,15 +126,15 @@ Pool::Checked Pool::ValidateForAcquire(uint32_t idx, int64_t until_ns, bool vali
     validation_failures_.fetch_add(1, std::memory_order_relaxed);
     validations_abandoned_.fetch_add(1, std::memory_order_relaxed);
     ++abandoned_calls_;
-    pending_logs_.emplace_back(CONNPOOL_LOG_WARN,
+    logs_.AddLocked(CONNPOOL_LOG_WARN,
                                "pool '" + cfg_.name + "': validate did not answer within validation_timeout_ms (" +
                                    std::to_string(cfg_.validation_timeout_ms) +
                                    " ms); the connection is destroyed when it returns");
   }
-  ++slow_callers_;  // the pin RetireClaimed would have taken
-  PendingLogs logs = TakeLogsLocked();
+  lifetime_.Pin();  // the pin RetireClaimed would have taken
+  OrderedLogQueue::Batch logs = logs_.TakeLocked();
   lk.unlock();
-  EmitLogs(std::move(logs));
+  logs_.Deliver(std::move(logs));
   return Checked::kGaveUp;
 }
 
@@ -166,7 +166,7 @@ void Pool::HelperLoop(const std::shared_ptr<HelperSeat>& seat) {
   // jobs still queued (their slots must be emptied), so a helper only leaves here.
   for (;;) {
     while (queue_head_ == nullptr) {
-      if (stopping_) {
+      if (lifetime_.stopping()) {
         if (counted) --idle_helpers_;
         return;
       }
@@ -185,14 +185,14 @@ void Pool::HelperLoop(const std::shared_ptr<HelperSeat>& seat) {
     }
     // Keep a spare, so that no job waits behind a callback that hangs and no submitter has
     // to start a thread. Failing to start one is not fatal: a helper will be free later.
-    if (idle_helpers_ == 0 && !stopping_) SpawnHelperLocked();
+    if (idle_helpers_ == 0 && !lifetime_.stopping()) SpawnHelperLocked();
     seat->job = job;
-    const bool was_deleting = deleting_;
+    const bool was_deleting = lifetime_.deleting();
     RunJobLocked(lk, *seat, job);
     seat->job = nullptr;
     // A helper Close() detached may have held the pool's last connection: it deletes the
-    // pool then (nobody else can while its job held a slot). Joined helpers never see freed_.
-    if ((!was_deleting && deleting_) || ShouldDeleteLocked()) {
+    // pool then (nobody else can while its job held a slot). Joined helpers never see it freed.
+    if ((!was_deleting && lifetime_.deleting()) || ShouldDeleteLocked()) {
       lk.unlock();
       DeleteSelf();
       return;
@@ -205,7 +205,7 @@ void Pool::RunJobLocked(std::unique_lock<std::mutex>& lk, HelperSeat& seat, Offl
   const uint32_t idx = job->idx;
   Slot& s = SlotAt(idx);
   if (job->kind == OffloadJob::kCreate) {
-    if (closing_ && job->abandoned == OffloadJob::kPoolClosed) {  // nobody wants it any more
+    if (lifetime_.draining() && job->abandoned == OffloadJob::kPoolClosed) {  // nobody wants it any more
       delete job;
       --creating_;
       uint64_t w = s.word.load(std::memory_order_relaxed);
@@ -265,7 +265,7 @@ void Pool::RunJobLocked(std::unique_lock<std::mutex>& lk, HelperSeat& seat, Offl
   // Validate. Not worth a round trip when the answer can no longer be used.
   const bool wanted = job->abandoned == OffloadJob::kNo || job->abandoned == OffloadJob::kCallerDeadline;
   bool valid = false;
-  if (wanted && !closing_) CallOffLock(lk, seat, helper_done_cv_, [&] { valid = SafeValidate(s.conn); });
+  if (wanted && !lifetime_.draining()) CallOffLock(lk, seat, helper_done_cv_, [&] { valid = SafeValidate(s.conn); });
   if (job->abandoned == OffloadJob::kNo) {
     job->ok = valid;
     job->done = true;
@@ -275,13 +275,13 @@ void Pool::RunJobLocked(std::unique_lock<std::mutex>& lk, HelperSeat& seat, Offl
   const int why = job->abandoned;
   if (why == OffloadJob::kValidationTimeout) --abandoned_calls_;
   delete job;
-  if (valid && why == OffloadJob::kCallerDeadline && !closing_) {
+  if (valid && why == OffloadJob::kCallerDeadline && !lifetime_.draining()) {
     s.checked_ns = clock_->CoarseNowNs();
     PutBackLocked(idx);  // validated for nobody: the next waiter or the idle list gets it
     return;
   }
   // A failed validate nobody saw yet is counted here (a timed-out one was, by the acquirer).
-  const bool failed = why == OffloadJob::kCallerDeadline && !closing_;
+  const bool failed = why == OffloadJob::kCallerDeadline && !lifetime_.draining();
   if (failed) validation_failures_.fetch_add(1, std::memory_order_relaxed);
   lk.unlock();
   SafeDestroy(s.conn);

@@ -66,7 +66,7 @@ void Pool::AdaptLocked(int64_t now_ns, uint64_t in_use) {
   UpdateOverCapacityLocked();
   connector_cv_.notify_all();
   if (LogEnabled())
-    pending_logs_.emplace_back(CONNPOOL_LOG_INFO, "pool '" + cfg_.name + "': adaptive sizing " +
+    logs_.AddLocked(CONNPOOL_LOG_INFO, "pool '" + cfg_.name + "': adaptive sizing " +
                                                       AdaptiveSizer::ActionName(d.action) + "s the warm floor " +
                                                       std::to_string(d.from) + " -> " + std::to_string(d.to) +
                                                       " (" + d.reason + ")");
@@ -100,11 +100,10 @@ void Pool::TrimIdleLocked(std::unique_lock<std::mutex>& lk) {
   }
   UpdateOverCapacityLocked();
   if (taken.empty()) return;
-  ++slow_callers_;  // keeps the pool alive while we destroy without the lock
-  lk.unlock();
-  for (uint32_t i : taken) SafeDestroy(SlotAt(i).conn);
-  lk.lock();
-  --slow_callers_;
+  // Pinned: the pool stays alive while we destroy without the lock.
+  lifetime_.RunUnlockedPinned(lk, [&] {
+    for (uint32_t i : taken) SafeDestroy(SlotAt(i).conn);
+  });
   for (uint32_t i : taken) SlotEmptiedLocked(i, Reason::kShrink);
 }
 
@@ -124,7 +123,7 @@ Status Pool::Resize(int64_t min_idle, int64_t max_size, std::string* err) {
     return Status::kEINVAL;
   }
   std::unique_lock<std::mutex> lk(mu_);
-  if (closing_) {
+  if (lifetime_.draining()) {
     *err = "the pool is draining or closed";
     return Status::kECLOSED;
   }
@@ -135,16 +134,16 @@ Status Pool::Resize(int64_t min_idle, int64_t max_size, std::string* err) {
   UpdateOverCapacityLocked();
   if (adaptive_) adaptive_->Clamp(min_idle, max_size);
   if (LogEnabled())
-    pending_logs_.emplace_back(CONNPOOL_LOG_INFO, "pool '" + cfg_.name + "': resized min_idle " + std::to_string(old_min) +
+    logs_.AddLocked(CONNPOOL_LOG_INFO, "pool '" + cfg_.name + "': resized min_idle " + std::to_string(old_min) +
                                                       " -> " + std::to_string(min_idle) + ", max_size " +
                                                       std::to_string(old_max) + " -> " + std::to_string(max_size));
   if (over_capacity_.load(std::memory_order_relaxed)) TrimIdleLocked(lk);
   connector_cv_.notify_all();  // growing: waiters and the warm floor may create now
   maintenance_cv_.notify_all();
   bool del = ShouldDeleteLocked();
-  PendingLogs logs = TakeLogsLocked();
+  OrderedLogQueue::Batch logs = logs_.TakeLocked();
   lk.unlock();
-  EmitLogs(std::move(logs));
+  logs_.Deliver(std::move(logs));
   if (del) DeleteSelf();
   return Status::kOK;
 }

@@ -23,7 +23,7 @@
 namespace connpool {
 
 void Pool::CheckStallLocked(int64_t now_ns) {
-  if (cfg_.stall_after_ms <= 0 || mux_ || closing_) return;
+  if (cfg_.stall_after_ms <= 0 || mux_ || lifetime_.draining()) return;
   int64_t newest = -1;
   uint64_t idle = 0, out = 0;
   const uint32_t cap = capacity_.load(std::memory_order_acquire);
@@ -52,7 +52,7 @@ void Pool::CheckStallLocked(int64_t now_ns) {
   if (stalled) {
     stall_.since_ns = now_ns;
     stalls_.fetch_add(1, std::memory_order_relaxed);
-    pending_logs_.emplace_back(CONNPOOL_LOG_WARN,
+    logs_.AddLocked(CONNPOOL_LOG_WARN,
                                "pool '" + cfg_.name + "': stalled: all " + std::to_string(out) +
                                    " connections leased, acquires waiting or timing out, and no lease back for " +
                                    std::to_string((now_ns - stall_.last_change_ns) / 1'000'000) +
@@ -60,7 +60,7 @@ void Pool::CheckStallLocked(int64_t now_ns) {
     if (h == Health::kReady) SetHealthLocked(Health::kDegraded, now_ns);
     return;
   }
-  pending_logs_.emplace_back(CONNPOOL_LOG_INFO, "pool '" + cfg_.name + "': stall over after " +
+  logs_.AddLocked(CONNPOOL_LOG_INFO, "pool '" + cfg_.name + "': stall over after " +
                                                     std::to_string((now_ns - stall_.since_ns) / 1'000'000) + " ms");
   // Degraded for a create outage as well: that one ends with a successful create.
   if (h == Health::kDegraded && consecutive_failures_ == 0) SetHealthLocked(Health::kReady, now_ns);

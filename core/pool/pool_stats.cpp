@@ -55,14 +55,14 @@ StatsSnapshot Pool::Snapshot() {
     s.state_since_ms = (now - state_since_ns_) / 1'000'000;
     s.waiters = queue_.Size();
     s.consecutive_failures = consecutive_failures_;
-    if (consecutive_failures_ > 0 && next_attempt_ns_ > 0 && !closing_)
+    if (consecutive_failures_ > 0 && next_attempt_ns_ > 0 && !lifetime_.draining())
       s.next_attempt_in_ms = std::max<int64_t>(0, (next_attempt_ns_ - now) / 1'000'000);
     s.outage_ms = outage_start_ns_ >= 0 ? (now - outage_start_ns_) / 1'000'000 : 0;
     s.health_reason = HealthReasonLocked();
     s.create_limit = slow_start_.Limit();
     // As UpdateHealthLocked decides it: working connections stop the clock.
     if (s.state == Health::kDegraded && consecutive_failures_ > 0 && !last_failure_fatal_ &&
-        cfg_.unavailable_after_ms > 0 && !closing_ && !ConnectionsWorkingLocked()) {
+        cfg_.unavailable_after_ms > 0 && !lifetime_.draining() && !ConnectionsWorkingLocked()) {
       const int64_t at = std::max(outage_start_ns_, working_until_ns_) + cfg_.unavailable_after_ms * 1'000'000;
       s.cutoff_in_ms = std::max<int64_t>(0, (at - now) / 1'000'000);
     }
@@ -80,7 +80,7 @@ StatsSnapshot Pool::Snapshot() {
     };
     info(adapt_last_decision_, adapt_last_decision_ns_, &s.adaptive_last_decision);
     info(adapt_last_change_, adapt_last_change_ns_, &s.adaptive_last_change);
-    s.stalled = stall_.stalled && !closing_;
+    s.stalled = stall_.stalled && !lifetime_.draining();
     s.stalled_ms = s.stalled ? (now - stall_.since_ns) / 1'000'000 : 0;
     s.abandoned_calls = static_cast<uint64_t>(abandoned_calls_);
     s.has_last_error = last_error_ns_ >= 0;

@@ -1,5 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// EntryGate: "enter unless closed; closing waits until everyone inside has left", written once.
+// EntryGate: "enter unless closed; closing waits until everyone inside has left", written once,
+// and Phase, the lifecycle value every closable object in the library is in.
+//
+// Phases (forward only, one step at a time): kOpen, then kDraining (closed to new entries,
+// those inside finish), then kFreed (the closer's teardown is done). A gate walks exactly these
+// three: Close() begins draining, Finish() marks it freed. connpool::Lifetime (lifetime.h), the
+// pool's lifecycle, has two more between and after them: kStopping (background threads leave)
+// and kDeleting (the last user out deletes the pool).
 //
 // Why striped: a single in-flight counter is one cache line that every call on every thread
 // writes twice, so at 2 or more threads the line bounces between cores on each call (the
@@ -13,8 +20,12 @@
 // Close() stopped waiting. Every Leave() that sees `closed` takes the mutex to notify, so the
 // closer cannot miss the wake-up between its check and its wait.
 //
+// Finish(): a close() racing another close() must not return while the first is still tearing
+// down (its caller may destroy the object next), so a closer that lost the race waits in
+// WaitFinished() until the winner calls Finish().
+//
 // Header-only and free of library internals: the binding facade (built outside libconnpool,
-// which exports only connpool_*) uses it as well as the engine.
+// which exports only connpool_*) uses it as well as the engine (pool groups' members).
 #ifndef CONNPOOL_CORE_UTIL_ENTRY_GATE_H
 #define CONNPOOL_CORE_UTIL_ENTRY_GATE_H
 
@@ -24,6 +35,19 @@
 #include <mutex>
 
 namespace connpool_util {
+
+enum class Phase : unsigned char { kOpen, kDraining, kStopping, kFreed, kDeleting };
+
+inline const char* PhaseName(Phase p) {
+  switch (p) {
+    case Phase::kOpen: return "open";
+    case Phase::kDraining: return "draining";
+    case Phase::kStopping: return "stopping";
+    case Phase::kFreed: return "freed";
+    case Phase::kDeleting: return "deleting";
+  }
+  return "unknown";
+}
 
 class EntryGate {
  public:
@@ -51,9 +75,34 @@ class EntryGate {
     }
   }
 
-  // Stops new entries. True for the one call that closed it (it should then WaitEmpty()).
+  // Stops new entries (kOpen -> kDraining). True for the one call that closed it: it should
+  // then WaitEmpty(), tear down, and Finish(). False: another call closed it first.
   bool Close() { return !closed_.exchange(true, std::memory_order_seq_cst); }
   bool closed() const { return closed_.load(std::memory_order_acquire); }
+
+  // The closer's teardown is done (kDraining -> kFreed): wakes every WaitFinished().
+  void Finish() {
+    std::lock_guard<std::mutex> lk(mu_);
+    finished_ = true;
+    cv_.notify_all();
+  }
+  // For a closer that lost the race (Close() returned false): returns once the winner has
+  // called Finish().
+  void WaitFinished() {
+    std::unique_lock<std::mutex> lk(mu_);
+    cv_.wait(lk, [&] { return finished_; });
+  }
+  // For an object that failed to open: closed and finished at once, nobody ever inside.
+  void CloseFinished() {
+    Close();
+    Finish();
+  }
+
+  Phase phase() {
+    if (!closed()) return Phase::kOpen;
+    std::lock_guard<std::mutex> lk(mu_);
+    return finished_ ? Phase::kFreed : Phase::kDraining;
+  }
 
   // After Close(): returns once every caller that entered has left.
   void WaitEmpty() {
@@ -100,7 +149,8 @@ class EntryGate {
   Stripe stripes_[kStripes];
   std::atomic<bool> closed_{false};
   std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;  // a Leave() after Close(), or Finish()
+  bool finished_ = false;       // guarded by mu_
 };
 
 }  // namespace connpool_util

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -86,6 +87,49 @@ TEST(EntryGate, NoCallerIsInsideAfterWaitEmptyUnderContention) {
     EXPECT_FALSE(after_close_entry.load()) << "a caller entered after WaitEmpty()";
     EXPECT_EQ(g.Inside(), 0);
   }
+}
+
+// The phases a gate walks: open, draining (closed, callers inside finish), freed (Finish).
+TEST(EntryGate, WalksOpenDrainingFreed) {
+  EntryGate g;
+  EXPECT_EQ(g.phase(), connpool_util::Phase::kOpen);
+  ASSERT_TRUE(g.Close());
+  EXPECT_EQ(g.phase(), connpool_util::Phase::kDraining);
+  g.WaitEmpty();
+  g.Finish();
+  EXPECT_EQ(g.phase(), connpool_util::Phase::kFreed);
+  g.WaitFinished();  // returns at once once finished
+  EXPECT_EQ(std::string(connpool_util::PhaseName(g.phase())), "freed");
+}
+
+TEST(EntryGate, CloseFinishedIsForAnObjectThatNeverOpened) {
+  EntryGate g;
+  g.CloseFinished();
+  EXPECT_EQ(g.phase(), connpool_util::Phase::kFreed);
+  EXPECT_FALSE(g.Close()) << "a later close() is not the closer";
+  g.WaitFinished();
+  EntryGate::Scope s(g);
+  EXPECT_FALSE(s.entered());
+}
+
+// A close() that lost the race waits until the winner's teardown is done (Finish).
+TEST(EntryGate, TheLosingCloserWaitsForTheWinnerToFinish) {
+  EntryGate g;
+  ASSERT_TRUE(g.Close());  // the winner, now "tearing down"
+  std::atomic<bool> loser_closed{false}, loser_back{false}, torn_down{false};
+  std::thread loser([&] {
+    EXPECT_FALSE(g.Close());
+    loser_closed = true;
+    g.WaitFinished();
+    EXPECT_TRUE(torn_down.load()) << "WaitFinished returned before Finish()";
+    loser_back = true;
+  });
+  while (!loser_closed) std::this_thread::yield();
+  EXPECT_FALSE(loser_back.load());
+  torn_down = true;
+  g.Finish();
+  loser.join();
+  EXPECT_TRUE(loser_back.load());
 }
 
 }  // namespace
