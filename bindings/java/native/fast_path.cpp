@@ -36,12 +36,12 @@ extern "C" JNIEXPORT jlong JNICALL Java_org_connpool_FastPath_acquire(JNIEnv*, j
   }
 }
 
-// Pool::releaseHandle: CONNPOOL_OK, CONNPOOL_ESTALE (the handle holds no lease) or what
-// connpool_release returned.
+// Pool::releaseHandleOnce (org.connpool.Lease releases each lease once): CONNPOOL_OK,
+// CONNPOOL_ESTALE (the handle holds no lease) or what connpool_release returned.
 extern "C" JNIEXPORT jint JNICALL Java_org_connpool_FastPath_release(JNIEnv*, jclass, jlong pool, jlong handle,
                                                                     jint broken) {
   try {
-    return reinterpret_cast<Pool*>(static_cast<intptr_t>(pool))->releaseHandle(handle, broken != 0);
+    return reinterpret_cast<Pool*>(static_cast<intptr_t>(pool))->releaseHandleOnce(handle, broken != 0);
   } catch (...) {
     return CONNPOOL_EINTERNAL;
   }
