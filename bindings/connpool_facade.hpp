@@ -33,6 +33,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -318,6 +319,20 @@ class LeaseByHandle {
     uint64_t expected = 0;
     return chunk[handle % kChunk].lease.compare_exchange_strong(expected, lease, std::memory_order_relaxed);
   }
+  // Set() for a pool whose connections carry one lease at a time (max_leases_per_conn 1): a
+  // plain load and store instead of a compare-and-swap. Nothing else writes the entry of a
+  // handle that is not leased: the previous lease's owner emptied it before connpool_release
+  // (Take, TakeIf or TakeOwned), and the pool's hand-off of the connection to this acquire
+  // orders that store before this load. Still false for an entry that is not empty (a lease
+  // that never came back through the table), as Set().
+  bool SetExclusive(int64_t handle, uint64_t lease) {
+    Entry* chunk = Chunk(handle, /*make=*/true);
+    if (chunk == nullptr) return false;
+    std::atomic<uint64_t>& e = chunk[handle % kChunk].lease;
+    if (e.load(std::memory_order_relaxed) != 0) return false;
+    e.store(lease, std::memory_order_relaxed);
+    return true;
+  }
   // The handle's lease, now 0; 0 if it had none (a second release).
   uint64_t Take(int64_t handle) {
     Entry* chunk = Fits(handle) ? Chunk(handle, /*make=*/false) : nullptr;
@@ -329,6 +344,20 @@ class LeaseByHandle {
     Entry* chunk = Fits(handle) && lease != 0 ? Chunk(handle, /*make=*/false) : nullptr;
     return chunk != nullptr &&
            chunk[handle % kChunk].lease.compare_exchange_strong(lease, 0, std::memory_order_relaxed);
+  }
+  // Take() for a caller that gives each lease back exactly once (Java's Lease, whose close()
+  // is idempotent on its own): a plain load and store instead of an atomic exchange. Safe
+  // because nothing else writes a handle's entry while it holds a lease: Set() only succeeds
+  // on an empty entry (a shared connection's second lease spills, see Set), and the one owner
+  // empties it before it calls connpool_release, after which a new lease of the handle may
+  // be Set (ordered after this store by the pool's own hand-off of the connection).
+  uint64_t TakeOwned(int64_t handle) {
+    Entry* chunk = Fits(handle) ? Chunk(handle, /*make=*/false) : nullptr;
+    if (chunk == nullptr) return 0;
+    std::atomic<uint64_t>& e = chunk[handle % kChunk].lease;
+    const uint64_t lease = e.load(std::memory_order_relaxed);
+    if (lease != 0) e.store(0, std::memory_order_relaxed);
+    return lease;
   }
   uint64_t Peek(int64_t handle) {
     Entry* chunk = Fits(handle) ? Chunk(handle, /*make=*/false) : nullptr;
@@ -383,6 +412,7 @@ class Pool {
     if (factory->hasValidate()) connpool_factory_set_validate(f, &ValidateCb);
     if (factory->hasReset()) connpool_factory_set_reset(f, &ResetCb);
     factory_ = factory;
+    exclusive_ = LeasesPerConnection(config) == 1;
     status_ = connpool_pool_new(config != nullptr ? config->get() : nullptr, f, &pool_, err, sizeof err);
     if (status_ != CONNPOOL_OK) {
       error_ = err;
@@ -529,6 +559,18 @@ class Pool {
     if (lease == 0) return CONNPOOL_ESTALE;
     return release(static_cast<int64_t>(lease), broken);
   }
+#ifndef SWIG
+  // releaseHandle() for a caller that guarantees it gives each of acquireHandle()'s leases
+  // back once, never twice and never from two threads (Java's Lease: its close() and
+  // discard() let only the first call through): one plain load and store of the lease table
+  // instead of an atomic exchange (LeaseByHandle::TakeOwned). CONNPOOL_ESTALE if the handle
+  // holds no lease.
+  int releaseHandleOnce(int64_t handle, bool broken) {
+    const uint64_t lease = leases_.TakeOwned(handle);
+    if (lease == 0) return CONNPOOL_ESTALE;
+    return release(static_cast<int64_t>(lease), broken);
+  }
+#endif
   // The lease `handle` holds now (0: none), for logs.
   int64_t leaseOfHandle(int64_t handle) { return static_cast<int64_t>(leases_.Peek(handle)); }
 #ifndef SWIG
@@ -707,10 +749,27 @@ class Pool {
   std::string error_;
   connpool_util::EntryGate gate_;
   LeaseByHandle leases_;  // acquireHandle()'s leases, by handle
+  // max_leases_per_conn is 1: a connection has one lease at a time (LeaseByHandle::SetExclusive).
+  bool exclusive_ = false;
+  // The config's max_leases_per_conn (default 1), read from its JSON (the C ABI has no getter
+  // for one key); 0 when it cannot be read, which keeps the compare-and-swap path.
+  static long LeasesPerConnection(const Config* config) {
+    if (config == nullptr) return 1;
+    const std::string json = config->toJson();
+    static const char kKey[] = "\"max_leases_per_conn\":";
+    const size_t at = json.find(kKey);
+    if (at == std::string::npos) return 0;
+    char* end = nullptr;
+    const long n = std::strtol(json.c_str() + at + sizeof kKey - 1, &end, 10);
+    return end != json.c_str() + at + sizeof kKey - 1 ? n : 0;
+  }
   // acquireHandle()'s result for a served acquire: the handle, its lease kept here; or the
   // handle spilled with its lease parked for takeSpilledLease().
   int64_t KeepLease(int64_t lease, int64_t handle) {
-    if (LeaseByHandle::Fits(handle) && leases_.Set(handle, static_cast<uint64_t>(lease))) return handle;
+    if (LeaseByHandle::Fits(handle) &&
+        (exclusive_ ? leases_.SetExclusive(handle, static_cast<uint64_t>(lease))
+                    : leases_.Set(handle, static_cast<uint64_t>(lease))))
+      return handle;
     spilled_lease() = lease;
     return -((handle << 8) | kSpilled);
   }

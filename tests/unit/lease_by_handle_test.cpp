@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -71,6 +72,45 @@ TEST(LeaseByHandle, RacingSetsOnOneHandleNeverLoseALease) {
   if (t.Take(9) != 0) taken.fetch_add(1);
   EXPECT_EQ(set.load(), taken.load());
   EXPECT_GT(set.load(), 0);
+}
+
+// The plain-store pair (a pool whose connections carry one lease at a time, and a caller that
+// releases each lease once): handles go from thread to thread through a stand-in for the
+// pool's hand-off (a mutex-guarded free list), each holder sets its lease with SetExclusive
+// and takes it back with TakeOwned before handing the handle on; no lease is lost or seen by
+// a later holder, and a non-empty entry still refuses a new lease.
+TEST(LeaseByHandle, ExclusiveSetAndOwnedTakeThroughAHandOff) {
+  LeaseByHandle t;
+  ASSERT_TRUE(t.SetExclusive(11, 5));
+  EXPECT_FALSE(t.SetExclusive(11, 6)) << "an entry that holds a lease refuses another";
+  EXPECT_EQ(t.TakeOwned(11), 5u);
+  EXPECT_EQ(t.TakeOwned(11), 0u);
+  EXPECT_EQ(t.TakeOwned(4000), 0u) << "no chunk yet: nothing to take";
+
+  std::mutex mu;
+  std::vector<int64_t> idle = {1, 2, 3, 1500};  // one handle in a second chunk
+  std::atomic<int> lost{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      for (int r = 0; r < 20000; ++r) {
+        int64_t h;
+        {
+          std::lock_guard<std::mutex> lk(mu);
+          if (idle.empty()) continue;
+          h = idle.back();
+          idle.pop_back();
+        }
+        const uint64_t lease = (static_cast<uint64_t>(i + 1) << 32) | static_cast<uint64_t>(r + 1);
+        if (!t.SetExclusive(h, lease) || t.Peek(h) != lease || t.TakeOwned(h) != lease) lost.fetch_add(1);
+        std::lock_guard<std::mutex> lk(mu);
+        idle.push_back(h);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(lost.load(), 0);
+  for (int64_t h : idle) EXPECT_EQ(t.Peek(h), 0u);
 }
 
 }  // namespace

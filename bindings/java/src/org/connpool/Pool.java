@@ -36,6 +36,8 @@ public final class Pool<T> implements AutoCloseable {
   private static final Cleaner CLEANER = Cleaner.create();
 
   private final NativePool nat;
+  /** The native pool's address, for the hand-written JNI hot path (FastPath); nat keeps it alive. */
+  private final long ptr;
   private final FactoryAdapter<T> adapter;
 
   private Pool(NativeConfig config, ConnectionFactory<T> factory) {
@@ -52,6 +54,7 @@ public final class Pool<T> implements AutoCloseable {
       throw PoolException.of(rc, err);
     }
     nat = p;
+    ptr = FastPath.pointer(p);
     // Must not capture `this`: it runs once the pool is unreachable.
     CLEANER.register(this, new Release(p));
   }
@@ -103,6 +106,20 @@ public final class Pool<T> implements AutoCloseable {
   /** Per thread: its cancel token for blocking acquires, replaced once an interrupt triggered it. */
   private static final class ThreadState {
     CancelHandle cancel;
+    /** cancel's native token address (0: none), for FastPath.acquire. */
+    long cancelPtr;
+
+    CancelHandle renew() {
+      CancelHandle c = new CancelHandle();
+      cancel = c;
+      cancelPtr = FastPath.pointer(c.token());
+      return c;
+    }
+
+    void drop() {
+      cancel = null;
+      cancelPtr = 0;
+    }
   }
 
   private static final ThreadLocal<ThreadState> THREAD_STATE = ThreadLocal.withInitial(ThreadState::new);
@@ -112,16 +129,13 @@ public final class Pool<T> implements AutoCloseable {
     ThreadState state = THREAD_STATE.get();
     try {
       CancelHandle cancel = state.cancel;
-      if (cancel == null) {
-        cancel = new CancelHandle();
-        state.cancel = cancel;
-      }
+      if (cancel == null) cancel = state.renew();
       // The asynchronous call serves a free connection at once, like connpool_acquire; only a
       // wait goes through the dispatcher, so the waiting thread parks in Java, where an
       // interrupt reaches it (a thread blocked in native code would not notice one).
       // One number back: the connection's handle (its lease stays in the native facade until
       // releaseHandle), or minus the status with the ticket or the spilled handle above it.
-      long r = nat.acquireHandle(timeoutMs, priority, cancel.token());
+      long r = FastPath.acquire(ptr, timeoutMs, priority, state.cancelPtr);
       if (r > 0) return adoptHandle(r);
       long v = -r;
       int rc = (int) (v & 0xff);
@@ -156,13 +170,13 @@ public final class Pool<T> implements AutoCloseable {
       cancel.trigger();
       if (wait.abandon()) {
         // The outcome, when it comes, gives its lease back and frees the token.
-        state.cancel = null;
+        state.drop();
         throw new PoolInterruptedException("interrupted while waiting; " + nat.explain(CANCELED));
       }
       // The outcome arrived as we were interrupted: take it (the flag stays set).
     }
     if (cancel.triggered()) {  // spent: the next acquire of this thread needs a new token
-      state.cancel = null;
+      state.drop();
       cancel.free();
     }
     int rc = wait.status();
@@ -440,7 +454,7 @@ public final class Pool<T> implements AutoCloseable {
   void releaseHandle(long handle, boolean broken) {
     int rc;
     try {
-      rc = nat.releaseHandle(handle, broken);
+      rc = FastPath.release(ptr, handle, broken ? 1 : 0);
     } finally {
       Reference.reachabilityFence(this);
     }
