@@ -83,7 +83,7 @@ void Pool::RunMaintenance() {
     if (over_capacity_.load(std::memory_order_relaxed)) TrimIdleLocked(lk);  // adaptive limit lowered
     if (closing_) return;
     warm_floor = WarmFloorLocked();
-    canary = has_validate_ && capacity_limited_;
+    canary = has_validate_ && health_machine_.capacity_limited();
     FlushLogsLocked(lk);
   }
   const uint32_t cap = capacity_.load(std::memory_order_acquire);
