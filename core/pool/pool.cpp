@@ -129,7 +129,7 @@ bool Pool::SlotEmptiedLocked(uint32_t idx, Reason reason) {
     case Reason::kBroken:
     case Reason::kValidation: {
       closed_broken_.fetch_add(1, std::memory_order_relaxed);
-      // Evidence for the health logic: connections stop counting as working (pool_health.cpp).
+      // Evidence for the health logic: connections stop counting as working (health_machine.h).
       health_machine_.OnConnectionBroken(clock_->NowNs());
       break;
     }
