@@ -72,10 +72,7 @@ Pool::Pool(const Config& cfg, std::unique_ptr<Factory> factory, const PoolOption
       max_size_(cfg.max_size),
       min_idle_(cfg.min_idle),
       chunks_(new std::atomic<Slot*>[kMaxChunks]),
-      state_since_ns_(created_ns_),
-      schedule_{BackoffPolicy{cfg.retry_initial_ms, cfg.retry_max_ms, cfg.retry_multiplier, cfg.retry_jitter},
-                cfg.probe_interval_ms},
-      slow_start_(cfg.connect_concurrency),
+      health_machine_(cfg, created_ns_),
       rng_(opts.seed ? opts.seed : std::random_device{}()) {
   for (uint32_t i = 0; i < kMaxChunks; ++i) chunks_[i].store(nullptr, std::memory_order_relaxed);
   if (cfg.adaptive_sizing) adaptive_ = std::make_unique<AdaptiveSizer>(cfg.adaptive_target_wait_ms, cfg.min_idle);
@@ -132,10 +129,8 @@ bool Pool::SlotEmptiedLocked(uint32_t idx, Reason reason) {
     case Reason::kBroken:
     case Reason::kValidation: {
       closed_broken_.fetch_add(1, std::memory_order_relaxed);
-      // Evidence for the health logic: connections stop counting as working (pool_health.cpp).
-      const int64_t now = clock_->NowNs();
-      last_broken_ns_ = now;
-      if (capacity_limited_) working_until_ns_ = now;
+      // Evidence for the health logic: connections stop counting as working (health_machine.h).
+      health_machine_.OnConnectionBroken(clock_->NowNs());
       break;
     }
     case Reason::kIdle: closed_idle_.fetch_add(1, std::memory_order_relaxed); break;
@@ -150,8 +145,7 @@ bool Pool::SlotEmptiedLocked(uint32_t idx, Reason reason) {
   UpdateOverCapacityLocked();
   connector_cv_.notify_all();  // a replacement may be needed
   if (lifetime_.draining() && live_ + creating_ == 0) {
-    if (health_.load(std::memory_order_relaxed) == Health::kDraining)
-      SetHealthLocked(Health::kClosed, clock_->NowNs());
+    ApplyHealthLocked(health_machine_.OnClosed(clock_->NowNs()));  // no-op unless draining
     state_cv_.notify_all();
   }
   return ShouldDeleteLocked();
@@ -270,7 +264,7 @@ Status Pool::Drain(int64_t deadline_ms) {
   const int64_t deadline = SaturatingDeadline(now, std::max<int64_t>(deadline_ms, 0));
   if (lifetime_.BeginDrain()) {
     accepting_.store(false, std::memory_order_seq_cst);
-    SetHealthLocked(Health::kDraining, now);
+    ApplyHealthLocked(health_machine_.OnDraining(now));
     WakeAllWaitersLocked(Status::kECLOSED);
     NotifyWaitedLocked();  // acquirers waiting on a helper stop
     // Mark every slot so that no lock-free acquire or release can complete on it from now on.
@@ -283,7 +277,7 @@ Status Pool::Drain(int64_t deadline_ms) {
     }
     connector_cv_.notify_all();
     maintenance_cv_.notify_all();
-    if (live_ + creating_ == 0) SetHealthLocked(Health::kClosed, now);
+    if (live_ + creating_ == 0) ApplyHealthLocked(health_machine_.OnClosed(now));
   }
   if (!idle.empty()) {
     // Pinned: the pool stays alive while we destroy without the lock.

@@ -37,7 +37,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "health/recovery.h"
+#include "health/health_machine.h"
 #include "pool/cancel_token.h"
 #include "pool/factory.h"
 #include "pool/slot.h"
@@ -312,20 +312,19 @@ class Pool final : private ClockListener {
   // A pool thread's new connection that no acquire is waiting on: destroyed if the pool is
   // closing or has shrunk meanwhile, else handed to the best waiter or made idle.
   void KeepCreatedLocked(std::unique_lock<std::mutex>& lk, uint32_t idx);
-  void OnCreateSuccessLocked(int64_t now_ns);
-  // True while the pool holds connections that keep working: some are idle, or one came back
-  // unbroken since the outage began, and none broke since the last such proof. Creates failing
-  // then hit a capacity limit (e.g. "too many clients"), not an outage. O(pool size).
-  bool ConnectionsWorkingLocked() const;
-  // "outage", "capacity", "fatal", or nullptr when creates are not failing.
+  // One scan of the slots for the health machine: is a connection idle, and when was one last
+  // released (or created)? O(pool size).
+  ConnectionEvidence SeeConnectionsLocked() const;
+  // health_machine_.reason(), or "stalled"; nullptr once draining.
   const char* HealthReasonLocked() const;
-  // `started_ns`: when the failed create began; one that began before the outage did (a burst
-  // in flight when the backend went) does not move the first probe the outage scheduled.
+  // Feeds a failed create to health_machine_ (with what the slots show and a random value).
+  // `started_ns`: when the failed create began (see HealthMachine::OnCreateFailed).
   void OnCreateFailureLocked(int64_t now_ns, CreateResult r, const std::string& msg, int64_t started_ns);
   // Time-driven transitions (startup limit, unavailable cutoff); returns when to look again.
   int64_t UpdateHealthLocked(int64_t now_ns);
-  void SetHealthLocked(Health h, int64_t now_ns);
-  void SetLastErrorLocked(const std::string& msg, Status code, int64_t now_ns);
+  // Acts on what a health event did: publishes a new state into health_ and accepting_, wakes
+  // the waiters it concerns, queues the log line; wakes the connectors when creates may start.
+  void ApplyHealthLocked(const HealthMachine::Outcome& o);
   // Deletes the pool once every log batch already taken has been delivered (logs_).
   void DeleteSelf();
   double UnitRandomLocked();
@@ -460,19 +459,9 @@ class Pool final : private ClockListener {
     uint64_t timeouts_mark = 0;    // timeouts_ when last_change_ns last moved
   };
   StallWatch stall_;
-  int64_t state_since_ns_;                  // guarded by mu_
-  uint64_t consecutive_failures_ = 0;       // guarded by mu_
-  int64_t outage_start_ns_ = -1;            // guarded by mu_; -1: no outage
-  int64_t next_attempt_ns_ = 0;             // guarded by mu_; 0: none scheduled
-  bool ever_connected_ = false;             // guarded by mu_
-  const ProbeSchedule schedule_;            // delays after failures (recovery.h)
-  SlowStart slow_start_;                    // guarded by mu_: creates in flight after an outage
-  bool last_failure_fatal_ = false;         // guarded by mu_
-  // Guarded by mu_: the last create failure (or health check) found the connections working,
-  // so the failures are a capacity limit and the unavailable_after_ms clock is stopped.
-  bool capacity_limited_ = false;
-  int64_t working_until_ns_ = -1;           // guarded by mu_: last time they were seen working
-  int64_t last_broken_ns_ = -1;             // guarded by mu_: last connection destroyed as broken
+  // Health state, backoff, slow start, last error (health/health_machine.h); health_ above
+  // is its state published for the fast path.
+  HealthMachine health_machine_;            // guarded by mu_
   // Guarded by mu_: open -> draining (Drain) -> closing (Close: background threads exit) ->
   // freed (Close done) -> deleting, and the pins of threads that work on the pool unlocked
   // while it may be freed (slow acquires, cancel registrations, unlocked destroys).
@@ -480,9 +469,6 @@ class Pool final : private ClockListener {
   // Log lines made under mu_, delivered in order after unlocking: the sink is user code and
   // never runs under mu_. Its *Locked calls need mu_ (ordered_log_queue.h).
   OrderedLogQueue logs_;
-  std::string last_error_;                  // guarded by mu_ (already redacted)
-  int last_error_code_ = 0;                 // guarded by mu_
-  int64_t last_error_ns_ = -1;              // guarded by mu_
   std::mt19937_64 rng_;                     // guarded by mu_
   boost::condition_variable_any connector_cv_;
   boost::condition_variable_any maintenance_cv_;

@@ -62,7 +62,7 @@ void Pool::RunMaintenance() {
   int64_t warm_floor = 0;
   // At a capacity limit idle connections count as working until shown otherwise; without
   // traffic nothing would show it, so one idle connection per pass is validated as a canary
-  // (a dead server then fails it, and the pool sees an outage: pool_health.cpp).
+  // (a dead server then fails it, and the pool sees an outage: health/health_machine.h).
   bool canary = false;
   {
     std::unique_lock<std::mutex> lk(mu_);
@@ -83,7 +83,7 @@ void Pool::RunMaintenance() {
     if (over_capacity_.load(std::memory_order_relaxed)) TrimIdleLocked(lk);  // adaptive limit lowered
     if (lifetime_.draining()) return;
     warm_floor = WarmFloorLocked();
-    canary = has_validate_ && capacity_limited_;
+    canary = has_validate_ && health_machine_.capacity_limited();
     logs_.FlushLocked(lk);
   }
   const uint32_t cap = capacity_.load(std::memory_order_acquire);

@@ -1,50 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
-// Creating connections under backoff and connect_concurrency, and the health state machine
-// (DESIGN.md §4):
-//   starting --first create ok--> ready --create fails--> degraded --failing for
-//   unavailable_after_ms (or FATAL)--> unavailable --one create ok--> ready
-// An outage starts at the first failed create after the last success; while it lasts only
-// one probe is in flight at a time, each after a delay from the ProbeSchedule (backoff capped
-// by probe_interval_ms), so a crowd of callers never hammers a backend that is down; after
-// it, SlowStart ramps the creates in flight back up to connect_concurrency.
-// A create that fails while the pool's connections keep working is a capacity limit, not an
-// outage: the pool stays degraded and serves on what it has, retries growth on the plain
-// backoff, and the unavailable_after_ms clock does not run.
+// Creating connections under backoff and connect_concurrency, and the glue to the health
+// state machine (health/health_machine.h, DESIGN.md §4): the pool feeds it create results,
+// ticks and what its slots show, publishes its state into health_ for the fast path, and logs
+// and wakes on each transition.
 #include <algorithm>
-#include <limits>
 
 #include "pool/pool.h"
 #include "util/log.h"
-#include "util/redact.h"
 
 namespace connpool {
 
-namespace {
-constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
-
-// Creates that a pool may issue right now, given what is in flight and the backoff.
-bool BackoffAllows(uint64_t failures, int64_t creating, int64_t now_ns, int64_t next_ns, int64_t* wake_at) {
-  if (failures == 0) return true;
-  if (creating > 0) return false;  // one probe at a time during an outage
-  if (now_ns < next_ns) {
-    *wake_at = std::min(*wake_at, next_ns);
-    return false;
-  }
-  return true;
-}
-}  // namespace
-
 bool Pool::CanCreateNowLocked(int64_t now_ns, int64_t* wake_at) const {
-  *wake_at = kNever;
+  *wake_at = HealthMachine::kNever;
   if (lifetime_.draining() || lifetime_.stopping()) return false;
   // An abandoned create (pool_hang.cpp) still holds its slot.
   if (live_ + creating_ + abandoned_creates_ >= LiveCapLocked()) return false;
-  if (creating_ >= slow_start_.Limit()) return false;  // connect_concurrency, or less while ramping
-  return BackoffAllows(consecutive_failures_, creating_, now_ns, next_attempt_ns_, wake_at);
+  return health_machine_.MayCreate(now_ns, creating_, wake_at);  // slow start and backoff
 }
 
 bool Pool::ShouldCreateLocked(int64_t now_ns, int64_t* wake_at) const {
-  *wake_at = kNever;
+  *wake_at = HealthMachine::kNever;
   if (lifetime_.draining() || lifetime_.stopping() || live_ + creating_ + abandoned_creates_ >= LiveCapLocked())
     return false;
   int64_t idle = 0;
@@ -55,10 +30,8 @@ bool Pool::ShouldCreateLocked(int64_t now_ns, int64_t* wake_at) const {
   }
   // Each create in flight covers one waiter, or max_leases_per_conn of them when shared.
   bool demand = static_cast<int64_t>(queue_.Size()) > creating_ * cfg_.max_leases_per_conn ||
-                idle + creating_ < WarmFloorLocked() ||             // warm floor (HikariCP's minimumIdle)
-                (consecutive_failures_ > 0 && creating_ == 0) ||     // keep probing an outage
-                (!ever_connected_ && creating_ == 0);                // prove the backend at start,
-                                                                     // even with min_idle = 0
+                idle + creating_ < WarmFloorLocked() ||              // warm floor (HikariCP's minimumIdle)
+                (creating_ == 0 && health_machine_.WantsProbe());     // probe an outage, prove the backend
   if (!demand) return false;
   return CanCreateNowLocked(now_ns, wake_at);
 }
@@ -132,7 +105,7 @@ bool Pool::FinishCreateLocked(uint32_t idx, CreateResult r, void* conn, const st
   ++live_;
   UpdateOverCapacityLocked();  // a create that was in flight when the pool shrank
   created_.fetch_add(1, std::memory_order_relaxed);
-  OnCreateSuccessLocked(t1_ns);
+  ApplyHealthLocked(health_machine_.OnCreateSucceeded(t1_ns));
   return true;
 }
 
@@ -140,119 +113,51 @@ double Pool::UnitRandomLocked() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
 }
 
-bool Pool::ConnectionsWorkingLocked() const {
-  if (live_ == 0) return false;
-  bool idle = false;
-  int64_t proof = -1;  // the latest release (or create) of a connection still live
+ConnectionEvidence Pool::SeeConnectionsLocked() const {
+  ConnectionEvidence seen;
+  if (live_ == 0) return seen;
   uint32_t cap = capacity_.load(std::memory_order_relaxed);
   for (uint32_t i = 0; i < cap; ++i) {
     const Slot& s = SlotAt(i);
     uint64_t st = StateOf(s.word.load(std::memory_order_relaxed));
     if (st == kEmpty || st == kCreating) continue;
-    if (st == kIdle || st == kReserved) idle = true;
-    proof = std::max(proof, s.last_used_ns.load(std::memory_order_relaxed));
+    if (st == kIdle || st == kReserved) seen.idle = true;
+    seen.newest_use_ns = std::max(seen.newest_use_ns, s.last_used_ns.load(std::memory_order_relaxed));
   }
-  // A connection broke after the last proof: the others are suspect (an outage finds them
-  // broken one by one). Idle ones count until an acquire's validation says otherwise; leased
-  // ones only if one came back unbroken during the failures (a lease hung on a dead server
-  // must not keep the pool from failing fast).
-  if (proof < last_broken_ns_) return false;
-  return idle || (outage_start_ns_ >= 0 && proof > outage_start_ns_);
+  return seen;
 }
 
 const char* Pool::HealthReasonLocked() const {
   if (lifetime_.draining()) return nullptr;
+  if (const char* r = health_machine_.reason()) return r;
   // Creates succeed but no lease moves (pool_stall.cpp): the other way to be degraded.
-  if (consecutive_failures_ == 0) return stall_.stalled ? "stalled" : nullptr;
-  if (last_failure_fatal_) return "fatal";
-  return capacity_limited_ ? "capacity" : "outage";
-}
-
-void Pool::OnCreateSuccessLocked(int64_t now_ns) {
-  const int64_t limit = slow_start_.Limit();
-  slow_start_.OnSuccess();
-  // The finishing connector takes one create; the others sleep until told there is room.
-  if (slow_start_.Limit() > limit) connector_cv_.notify_all();
-  last_failure_fatal_ = false;
-  capacity_limited_ = false;
-  working_until_ns_ = -1;
-  consecutive_failures_ = 0;
-  outage_start_ns_ = -1;
-  next_attempt_ns_ = 0;
-  ever_connected_ = true;
-  Health h = health_.load(std::memory_order_relaxed);
-  if (h == Health::kStarting || h == Health::kDegraded || h == Health::kUnavailable)
-    SetHealthLocked(Health::kReady, now_ns);
+  return stall_.stalled ? "stalled" : nullptr;
 }
 
 void Pool::OnCreateFailureLocked(int64_t now_ns, CreateResult r, const std::string& msg, int64_t started_ns) {
-  // Up to connect_concurrency creates may be in flight when the backend goes; those that
-  // began before the first of them failed keep its schedule, so the outage's first probe keeps
-  // its random phase (a fleet's spread) instead of the next backoff step's fixed interval.
-  const bool burst = consecutive_failures_ > 0 && outage_start_ns_ >= 0 && started_ns < outage_start_ns_;
-  ++consecutive_failures_;
-  if (outage_start_ns_ < 0) outage_start_ns_ = now_ns;
-  slow_start_.OnFailure();
-  last_failure_fatal_ = r == CreateResult::kFatal;
-  capacity_limited_ = !last_failure_fatal_ && ConnectionsWorkingLocked();
-  if (capacity_limited_) working_until_ns_ = now_ns;
-  const double u = UnitRandomLocked();
-  int64_t delay_ms = last_failure_fatal_ ? schedule_.FatalDelayMs(u)
-                     : capacity_limited_ ? schedule_.CapacityDelayMs(consecutive_failures_, u)
-                                         : schedule_.OutageDelayMs(consecutive_failures_, u);
-  if (!burst || last_failure_fatal_ || capacity_limited_) next_attempt_ns_ = now_ns + delay_ms * 1'000'000;
-  SetLastErrorLocked(msg, Status::kEFACTORY, now_ns);
-  Health h = health_.load(std::memory_order_relaxed);
-  if (h == Health::kDraining || h == Health::kClosed) return;
-  if (r == CreateResult::kFatal) {
-    SetHealthLocked(Health::kUnavailable, now_ns);
-  } else if (h == Health::kReady) {
-    SetHealthLocked(Health::kDegraded, now_ns);
-  }
-  UpdateHealthLocked(now_ns);
+  const CreateFailure kind = r == CreateResult::kFatal ? CreateFailure::kFatal : CreateFailure::kOrdinary;
+  const ConnectionEvidence seen = SeeConnectionsLocked();
+  ApplyHealthLocked(health_machine_.OnCreateFailed(now_ns, kind, msg, started_ns, seen, UnitRandomLocked()));
 }
 
 int64_t Pool::UpdateHealthLocked(int64_t now_ns) {
-  Health h = health_.load(std::memory_order_relaxed);
-  if (lifetime_.draining() || consecutive_failures_ == 0) return kNever;
-  if (h == Health::kStarting && cfg_.startup_retry_ms >= 0) {
-    int64_t at = created_ns_ + cfg_.startup_retry_ms * 1'000'000;
-    if (now_ns < at) return at;
-    SetHealthLocked(Health::kUnavailable, now_ns);
-  } else if (h == Health::kDegraded && !last_failure_fatal_) {
-    if (ConnectionsWorkingLocked()) {
-      // A capacity limit: the clock stands still; a broken connection wakes the connectors
-      // (SlotEmptiedLocked) and maintenance looks again each interval.
-      capacity_limited_ = true;
-      working_until_ns_ = now_ns;
-      return kNever;
-    }
-    if (capacity_limited_) {
-      // The connections stopped working too: an outage after all. The growth retry may be far
-      // off on the plain backoff; probe within one interval instead (at a random point of it,
-      // as a first outage probe).
-      capacity_limited_ = false;
-      if (schedule_.probe_interval_ms > 0 && creating_ == 0) {
-        int64_t probe = now_ns + schedule_.OutageDelayMs(1, UnitRandomLocked()) * 1'000'000;
-        next_attempt_ns_ = std::min(next_attempt_ns_, probe);
-        connector_cv_.notify_all();
-      }
-    }
-    if (cfg_.unavailable_after_ms > 0) {
-      // Counted from the outage's start, or from when the connections last worked.
-      int64_t at = std::max(outage_start_ns_, working_until_ns_) + cfg_.unavailable_after_ms * 1'000'000;
-      if (now_ns < at) return at;
-      SetHealthLocked(Health::kUnavailable, now_ns);
-    }
+  // The scan costs O(pool size): only when the machine reads it (degraded by failing creates).
+  const ConnectionEvidence seen = health_machine_.WatchesConnections() ? SeeConnectionsLocked() : ConnectionEvidence{};
+  const HealthMachine::Outcome o = health_machine_.Tick(now_ns, seen, creating_ > 0);
+  if (o.probe_due) {
+    health_machine_.ProbeSoon(now_ns, UnitRandomLocked());
+    connector_cv_.notify_all();
   }
-  return kNever;
+  ApplyHealthLocked(o);
+  return o.look_again_ns;
 }
 
-void Pool::SetHealthLocked(Health h, int64_t now_ns) {
-  Health old = health_.load(std::memory_order_relaxed);
-  if (old == h) return;
+void Pool::ApplyHealthLocked(const HealthMachine::Outcome& o) {
+  // The finishing connector takes one create; the others sleep until told there is room.
+  if (o.more_creates) connector_cv_.notify_all();
+  if (!o.changed()) return;
+  const Health h = o.to;
   health_.store(h, std::memory_order_release);
-  state_since_ns_ = now_ns;
   accepting_.store(!lifetime_.draining() && (h == Health::kStarting || h == Health::kReady || h == Health::kDegraded),
                    std::memory_order_seq_cst);
   if (h == Health::kUnavailable) WakeAllWaitersLocked(Status::kEUNAVAILABLE);
@@ -261,9 +166,10 @@ void Pool::SetHealthLocked(Health h, int64_t now_ns) {
     int level = (h == Health::kUnavailable) ? CONNPOOL_LOG_ERROR
                 : (h == Health::kDegraded)  ? CONNPOOL_LOG_WARN
                                             : CONNPOOL_LOG_INFO;
-    std::string msg = "pool '" + cfg_.name + "': " + HealthName(old) + " -> " + HealthName(h);
-    if ((h == Health::kDegraded || h == Health::kUnavailable) && !last_error_.empty())
-      msg += " (last error: " + last_error_ + ")";
+    std::string msg = "pool '" + cfg_.name + "': " + HealthName(o.from) + " -> " + HealthName(h);
+    const std::string& last_error = health_machine_.last_error().message;
+    if ((h == Health::kDegraded || h == Health::kUnavailable) && !last_error.empty())
+      msg += " (last error: " + last_error + ")";
     logs_.AddLocked(level, std::move(msg));
   }
 }
@@ -278,13 +184,6 @@ void Pool::DeleteSelf() {
   }
   logs_.AwaitDelivered(issued);
   delete this;
-}
-
-void Pool::SetLastErrorLocked(const std::string& msg, Status code, int64_t now_ns) {
-  // Bounded so a factory that writes a huge message cannot bloat stats.
-  last_error_ = Redact(msg.size() > 1024 ? msg.substr(0, 1024) : msg);
-  last_error_code_ = ToInt(code);
-  last_error_ns_ = now_ns;
 }
 
 }  // namespace connpool

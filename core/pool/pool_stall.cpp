@@ -48,7 +48,6 @@ void Pool::CheckStallLocked(int64_t now_ns) {
                        now_ns - stall_.last_change_ns >= cfg_.stall_after_ms * 1'000'000;
   if (stalled == stall_.stalled) return;
   stall_.stalled = stalled;
-  const Health h = health_.load(std::memory_order_relaxed);
   if (stalled) {
     stall_.since_ns = now_ns;
     stalls_.fetch_add(1, std::memory_order_relaxed);
@@ -57,13 +56,13 @@ void Pool::CheckStallLocked(int64_t now_ns) {
                                    " connections leased, acquires waiting or timing out, and no lease back for " +
                                    std::to_string((now_ns - stall_.last_change_ns) / 1'000'000) +
                                    " ms (stall_after_ms=" + std::to_string(cfg_.stall_after_ms) + ")");
-    if (h == Health::kReady) SetHealthLocked(Health::kDegraded, now_ns);
+    ApplyHealthLocked(health_machine_.OnStalled(now_ns));  // ready -> degraded
     return;
   }
   logs_.AddLocked(CONNPOOL_LOG_INFO, "pool '" + cfg_.name + "': stall over after " +
                                                     std::to_string((now_ns - stall_.since_ns) / 1'000'000) + " ms");
-  // Degraded for a create outage as well: that one ends with a successful create.
-  if (h == Health::kDegraded && consecutive_failures_ == 0) SetHealthLocked(Health::kReady, now_ns);
+  // Back to ready, unless degraded for a create outage as well: that one ends with a successful create.
+  ApplyHealthLocked(health_machine_.OnStallOver(now_ns));
 }
 
 }  // namespace connpool

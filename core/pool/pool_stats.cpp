@@ -51,21 +51,16 @@ StatsSnapshot Pool::Snapshot() {
   s.uptime_ms = (now - created_ns_) / 1'000'000;
   {
     std::lock_guard<std::mutex> lk(mu_);
-    s.state = health_.load(std::memory_order_relaxed);
-    s.state_since_ms = (now - state_since_ns_) / 1'000'000;
+    const HealthMachine& hm = health_machine_;
+    s.state = hm.state();
+    s.state_since_ms = (now - hm.state_since_ns()) / 1'000'000;
     s.waiters = queue_.Size();
-    s.consecutive_failures = consecutive_failures_;
-    if (consecutive_failures_ > 0 && next_attempt_ns_ > 0 && !lifetime_.draining())
-      s.next_attempt_in_ms = std::max<int64_t>(0, (next_attempt_ns_ - now) / 1'000'000);
-    s.outage_ms = outage_start_ns_ >= 0 ? (now - outage_start_ns_) / 1'000'000 : 0;
+    s.consecutive_failures = hm.consecutive_failures();
+    s.next_attempt_in_ms = hm.NextAttemptInMs(now);
+    s.outage_ms = hm.OutageMs(now);
     s.health_reason = HealthReasonLocked();
-    s.create_limit = slow_start_.Limit();
-    // As UpdateHealthLocked decides it: working connections stop the clock.
-    if (s.state == Health::kDegraded && consecutive_failures_ > 0 && !last_failure_fatal_ &&
-        cfg_.unavailable_after_ms > 0 && !lifetime_.draining() && !ConnectionsWorkingLocked()) {
-      const int64_t at = std::max(outage_start_ns_, working_until_ns_) + cfg_.unavailable_after_ms * 1'000'000;
-      s.cutoff_in_ms = std::max<int64_t>(0, (at - now) / 1'000'000);
-    }
+    s.create_limit = hm.create_limit();
+    s.cutoff_in_ms = hm.CutoffInMs(now, hm.WatchesConnections() ? SeeConnectionsLocked() : ConnectionEvidence{});
     s.adaptive_enabled = adaptive_ != nullptr;
     s.adaptive_target_wait_ms = cfg_.adaptive_target_wait_ms;
     s.adaptive_floor = WarmFloorLocked();
@@ -83,11 +78,12 @@ StatsSnapshot Pool::Snapshot() {
     s.stalled = stall_.stalled && !lifetime_.draining();
     s.stalled_ms = s.stalled ? (now - stall_.since_ns) / 1'000'000 : 0;
     s.abandoned_calls = static_cast<uint64_t>(abandoned_calls_);
-    s.has_last_error = last_error_ns_ >= 0;
+    const HealthMachine::LastError& e = hm.last_error();
+    s.has_last_error = e.at_ns >= 0;
     if (s.has_last_error) {
-      s.last_error_message = last_error_;
-      s.last_error_code = last_error_code_;
-      s.last_error_age_ms = (now - last_error_ns_) / 1'000'000;
+      s.last_error_message = e.message;
+      s.last_error_code = e.code;
+      s.last_error_age_ms = (now - e.at_ns) / 1'000'000;
     }
   }
   // One pass over the slot words: the gauges are consistent with each other by construction.
