@@ -41,6 +41,7 @@
 #include "pool/cancel_token.h"
 #include "pool/factory.h"
 #include "pool/slot.h"
+#include "pool/slot_table.h"
 #include "pool/waiter_queue.h"
 #include "sizing/adaptive_sizer.h"
 #include "stats/counters.h"
@@ -185,8 +186,9 @@ class Pool final : private ClockListener {
 
   enum class Reason { kNone, kBroken, kIdle, kLifetime, kMaxUses, kValidation, kShrink };
 
-  // --- slots (pool.cpp)
-  Slot& SlotAt(uint32_t idx) const;
+  // --- slots (pool.cpp); the words themselves are SlotTable's (slot_table.h)
+  Slot& SlotAt(uint32_t idx) const { return slots_.At(idx); }
+  // An empty slot for a create (from SlotTable), with its reset job when resets are offloaded.
   bool ReserveSlotLocked(uint32_t* idx);
   // Slot `idx` (owned by the caller, connection destroyed) becomes empty. Returns true when
   // the caller must delete the pool after unlocking.
@@ -204,7 +206,6 @@ class Pool final : private ClockListener {
   void OnClockAdvanced() override;
 
   // --- hot path (pool_acquire.cpp)
-  bool TryClaimIdle(bool mark_returning, uint32_t* idx, uint64_t* gen);
   // Checks a just-claimed connection (lifetime, validation). True: the lease is issued.
   // `fresh`: created for this very claim, so validation is skipped.
   // `*start_ns` and `timeout_ms` give the acquire's deadline, which bounds a validation; a
@@ -429,12 +430,8 @@ class Pool final : private ClockListener {
   std::atomic<int64_t> max_size_;
   std::atomic<int64_t> min_idle_;
   alignas(64) std::atomic<uint64_t> waiters_count_{0};  // written under mu_, read lock-free
-  alignas(64) std::atomic<uint32_t> capacity_{0};       // slot indices handed out so far
-
-  static constexpr uint32_t kChunkSlots = 64;
-  static constexpr uint32_t kMaxChunks =
-      static_cast<uint32_t>((kMaxPoolSize + kChunkSlots - 1) / kChunkSlots);
-  std::unique_ptr<std::atomic<Slot*>[]> chunks_;  // kMaxChunks entries, filled on demand
+  // The slots and their words; its free list is guarded by mu_ (the *Locked members).
+  SlotTable slots_;
 
   std::atomic<uint64_t> failed_claims_{0};  // generation bumps that did not become a lease
   mutable std::atomic<uint64_t> acquired_reported_{0};  // keeps `acquired` monotonic
@@ -454,7 +451,6 @@ class Pool final : private ClockListener {
   mutable std::mutex mu_;
   WaiterQueue queue_;                       // guarded by mu_
   uint64_t next_seq_ = 0;                   // guarded by mu_
-  std::vector<uint32_t> free_list_;         // guarded by mu_: empty slot indices
   int64_t live_ = 0;                        // guarded by mu_: slots holding a connection
   int64_t creating_ = 0;                    // guarded by mu_: creates in flight
   int64_t slow_callers_ = 0;                // guarded by mu_: threads inside AcquireSlow

@@ -47,12 +47,7 @@ bool Pool::ShouldCreateLocked(int64_t now_ns, int64_t* wake_at) const {
   *wake_at = kNever;
   if (closing_ || stopping_ || live_ + creating_ + abandoned_creates_ >= LiveCapLocked())
     return false;
-  int64_t idle = 0;
-  uint32_t cap = capacity_.load(std::memory_order_relaxed);
-  for (uint32_t i = 0; i < cap; ++i) {
-    uint64_t st = StateOf(SlotAt(i).word.load(std::memory_order_relaxed));
-    if (st == kIdle || st == kReserved) ++idle;
-  }
+  const int64_t idle = static_cast<int64_t>(slots_.Count().idle_or_reserved());
   // Each create in flight covers one waiter, or max_leases_per_conn of them when shared.
   bool demand = static_cast<int64_t>(queue_.Size()) > creating_ * cfg_.max_leases_per_conn ||
                 idle + creating_ < WarmFloorLocked() ||             // warm floor (HikariCP's minimumIdle)
@@ -66,9 +61,7 @@ bool Pool::ShouldCreateLocked(int64_t now_ns, int64_t* wake_at) const {
 uint32_t Pool::BeginCreateLocked() {
   uint32_t idx = 0;
   ReserveSlotLocked(&idx);  // cannot fail: live_ + creating_ < max_size <= kMaxPoolSize
-  Slot& s = SlotAt(idx);
-  uint64_t w = s.word.load(std::memory_order_relaxed);
-  s.word.store(MakeWord(GenOf(w), 0, kCreating), std::memory_order_release);
+  slots_.BeginCreate(idx);
   ++creating_;
   return idx;
 }
@@ -110,9 +103,7 @@ bool Pool::FinishCreateLocked(uint32_t idx, CreateResult r, void* conn, const st
   }
   if (r != CreateResult::kOk) {
     if (why.empty()) why = r == CreateResult::kFatal ? "create failed permanently" : "create failed";
-    uint64_t w = s.word.load(std::memory_order_relaxed);
-    s.word.store(MakeWord(GenOf(w), FlagsOf(w) & kClosing, kEmpty), std::memory_order_release);
-    free_list_.push_back(idx);
+    slots_.FreeLocked(idx);
     create_failures_.fetch_add(1, std::memory_order_relaxed);
     OnCreateFailureLocked(t1_ns, r, why, t0_ns);
     if (closing_ && live_ + creating_ == 0) state_cv_.notify_all();
@@ -144,14 +135,11 @@ bool Pool::ConnectionsWorkingLocked() const {
   if (live_ == 0) return false;
   bool idle = false;
   int64_t proof = -1;  // the latest release (or create) of a connection still live
-  uint32_t cap = capacity_.load(std::memory_order_relaxed);
-  for (uint32_t i = 0; i < cap; ++i) {
-    const Slot& s = SlotAt(i);
-    uint64_t st = StateOf(s.word.load(std::memory_order_relaxed));
-    if (st == kEmpty || st == kCreating) continue;
-    if (st == kIdle || st == kReserved) idle = true;
+  slots_.ForEach([&](uint32_t, SlotWord w, const Slot& s) {
+    if (w.state() == kEmpty || w.state() == kCreating) return;
+    if (w.idle_or_reserved()) idle = true;
     proof = std::max(proof, s.last_used_ns.load(std::memory_order_relaxed));
-  }
+  });
   // A connection broke after the last proof: the others are suspect (an outage finds them
   // broken one by one). Idle ones count until an acquire's validation says otherwise; leased
   // ones only if one came back unbroken during the failures (a lease hung on a dead server
