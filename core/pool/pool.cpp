@@ -63,6 +63,7 @@ Pool::Pool(const Config& cfg, std::unique_ptr<Factory> factory, const PoolOption
     : cfg_(cfg),
       factory_(std::move(factory)),
       clock_(opts.clock ? opts.clock : const_cast<Clock*>(SteadyClock::Instance())),
+      steady_clock_(clock_ == SteadyClock::Instance()),
       tag_(NextTag()),
       created_ns_(clock_->NowNs()),
       has_validate_(factory_->HasValidate()),

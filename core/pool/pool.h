@@ -206,6 +206,7 @@ class Pool final : private ClockListener {
   void OnClockAdvanced() override;
 
   // --- hot path (pool_acquire.cpp)
+  int64_t CoarseNowNs() const { return steady_clock_ ? ReadCoarseMonotonicNs() : clock_->CoarseNowNs(); }
   // Checks a just-claimed connection (lifetime, validation). True: the lease is issued.
   // `fresh`: created for this very claim, so validation is skipped.
   // `*start_ns` and `timeout_ms` give the acquire's deadline, which bounds a validation; a
@@ -218,6 +219,9 @@ class Pool final : private ClockListener {
   // The end of every successful claim: records the holder and the wait, makes the lease.
   void IssueLease(uint32_t idx, uint64_t gen, int priority, int64_t now_ns, int64_t start_ns,
                   uint64_t* lease_out, void** conn_out);
+  // The same, defined inline in pool_acquire.cpp for its fast path only.
+  inline void IssueLeaseInline(uint32_t idx, uint64_t gen, int priority, int64_t now_ns, int64_t start_ns,
+                               uint64_t* lease_out, void** conn_out);
   // Counts an acquire that ended with `st` (timeouts, unavailable, overload, closed, canceled).
   void CountFailure(Status st);
   // `pins`: failed claims this call already made (each left slow_callers_ one higher).
@@ -411,6 +415,7 @@ class Pool final : private ClockListener {
   const Config cfg_;
   const std::unique_ptr<Factory> factory_;
   Clock* const clock_;
+  const bool steady_clock_;  // clock_ is the SteadyClock: CoarseNowNs() reads it inline
   const uint64_t tag_;
   const int64_t created_ns_;
   const bool has_validate_;

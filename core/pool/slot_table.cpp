@@ -6,17 +6,6 @@
 
 namespace connpool {
 
-namespace {
-
-// Last slot this thread claimed, per table: the next claim tries it first.
-struct Hint {
-  const SlotTable* table = nullptr;
-  uint32_t idx = 0;
-};
-thread_local Hint t_hint;
-
-}  // namespace
-
 SlotTable::SlotTable(uint32_t max_slots)
     : max_slots_(max_slots),
       max_chunks_((max_slots + kChunkSlots - 1) / kChunkSlots),
@@ -73,17 +62,7 @@ void SlotTable::MakeIdleOwnedLocked(uint32_t idx) {
   word.store(MakeWord(GenOf(w), 0, kIdle), std::memory_order_seq_cst);
 }
 
-bool SlotTable::IsClosing(uint32_t idx) const {
-  return (At(idx).word.load(std::memory_order_acquire) & kClosing) != 0;
-}
-
-SlotWord SlotTable::Read(uint32_t idx) const { return SlotWord{At(idx).word.load(std::memory_order_acquire)}; }
-
-bool SlotTable::ClaimIdle(bool mark_wanted, uint32_t* idx_out, uint64_t* gen_out) {
-  const uint32_t cap = capacity_.load(std::memory_order_acquire);
-  if (cap == 0) return false;
-  Hint& hint = t_hint;  // one thread-local lookup for the read and the write below
-  const uint32_t start = (hint.table == this && hint.idx < cap) ? hint.idx : ThreadStripe() % cap;
+bool SlotTable::ClaimScan(bool mark_wanted, uint32_t start, uint32_t cap, uint32_t* idx_out, uint64_t* gen_out) {
   for (uint32_t i = 0; i < cap; ++i) {
     const uint32_t idx = start + i < cap ? start + i : start + i - cap;
     std::atomic<uint64_t>& word = At(idx).word;
@@ -94,8 +73,8 @@ bool SlotTable::ClaimIdle(bool mark_wanted, uint32_t* idx_out, uint64_t* gen_out
     if ((w & (kStateMask | kFlagMask)) == kIdle) {
       const uint64_t gen = GenOf(w) + 1;
       if (word.compare_exchange_strong(w, MakeWord(gen, 0, kLeased), std::memory_order_seq_cst)) {
-        hint.table = this;
-        hint.idx = idx;
+        t_hint.table = this;
+        t_hint.idx = idx;
         *idx_out = idx;
         *gen_out = gen;
         return true;
@@ -107,28 +86,13 @@ bool SlotTable::ClaimIdle(bool mark_wanted, uint32_t* idx_out, uint64_t* gen_out
   return false;
 }
 
+uint32_t SlotTable::StripeStart(uint32_t cap) { return ThreadStripe() % cap; }
+
 bool SlotTable::ReserveIdle(uint32_t idx) {
   std::atomic<uint64_t>& word = At(idx).word;
   uint64_t w = word.load(std::memory_order_acquire);
   if ((w & (kStateMask | kFlagMask)) != kIdle) return false;
   return word.compare_exchange_strong(w, MakeWord(GenOf(w), 0, kReserved), std::memory_order_seq_cst);
-}
-
-void SlotTable::SetHint(uint32_t idx) {
-  t_hint.table = this;
-  t_hint.idx = idx;
-}
-
-bool SlotTable::HoldsLease(uint32_t idx, uint64_t lease_gen, SlotWord* out) const {
-  const uint64_t w = At(idx).word.load(std::memory_order_acquire);
-  out->w = w;
-  return StateOf(w) == kLeased && (GenOf(w) & kLeaseGenMask) == lease_gen;
-}
-
-bool SlotTable::TryGiveBack(uint32_t idx, SlotWord seen) {
-  uint64_t w = seen.w;
-  if (FlagsOf(w) != 0 || StateOf(w) != kLeased) return false;
-  return At(idx).word.compare_exchange_strong(w, MakeWord(GenOf(w), 0, kIdle), std::memory_order_seq_cst);
 }
 
 bool SlotTable::TakeBack(uint32_t idx, uint64_t lease_gen, SlotWord* out) {

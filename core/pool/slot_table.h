@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "pool/slot.h"
+#include "util/thread_stripe.h"
 
 namespace connpool {
 
@@ -90,30 +91,59 @@ class SlotTable {
   // ordered with the waiters' count and scans like the CAS of a give-back (pool_acquire.cpp).
   void MakeIdleOwnedLocked(uint32_t idx);
   // True once drain marked the slot: nothing may be lent from it any more.
-  bool IsClosing(uint32_t idx) const;
+  bool IsClosing(uint32_t idx) const { return (At(idx).word.load(std::memory_order_acquire) & kClosing) != 0; }
   // The slot's current word (generation, flags, state), for owners deciding and for tests.
-  SlotWord Read(uint32_t idx) const;
+  SlotWord Read(uint32_t idx) const { return SlotWord{At(idx).word.load(std::memory_order_acquire)}; }
 
   // --- claims
   // Claims an idle unmarked slot: kIdle -> kLeased, generation + 1 (the CAS is the lease).
   // `mark_wanted`: a queued waiter's scan; it also marks every unmarked kLeased/kReturning
   // slot kWanted, so that its give-back CAS fails and the releaser hands off (seq_cst, see
   // pool_acquire.cpp). On success sets this thread's hint to the slot.
-  bool ClaimIdle(bool mark_wanted, uint32_t* idx, uint64_t* gen);
+  // Inline (as the give-back below): it is half of the uncontended cycle, and a call into
+  // another object file costs that cycle a tenth.
+  bool ClaimIdle(bool mark_wanted, uint32_t* idx, uint64_t* gen) {
+    const uint32_t cap = capacity_.load(std::memory_order_acquire);
+    const Hint hint = t_hint;
+    const bool hinted = hint.table == this && hint.idx < cap;
+    if (hinted && !mark_wanted) {  // the hinted slot first, without the loop (the hint stays)
+      std::atomic<uint64_t>& word = At(hint.idx).word;
+      uint64_t w = word.load(std::memory_order_relaxed);
+      const uint64_t next = GenOf(w) + 1;
+      if ((w & (kStateMask | kFlagMask)) == kIdle &&
+          word.compare_exchange_strong(w, MakeWord(next, 0, kLeased), std::memory_order_seq_cst)) {
+        *idx = hint.idx;
+        *gen = next;
+        return true;
+      }
+    }
+    if (cap == 0) return false;
+    return ClaimScan(mark_wanted, hinted ? hint.idx : StripeStart(cap), cap, idx, gen);
+  }
   // Takes an idle unmarked slot for maintenance or a shrink: kIdle -> kReserved (same
   // generation: no lease). False if it is not idle or someone else won it.
   bool ReserveIdle(uint32_t idx);
   // This thread's next claim starts at `idx` (a slot handed to it by a releaser).
-  void SetHint(uint32_t idx);
+  void SetHint(uint32_t idx) {
+    t_hint.table = this;
+    t_hint.idx = idx;
+  }
 
   // --- give-back of a lease (idx < Capacity() checked by the caller)
   // True when slot `idx` is kLeased with the lease's generation (`lease_gen`, kLeaseGenBits
   // of it); *w is the word seen, to pass to TryGiveBack.
-  bool HoldsLease(uint32_t idx, uint64_t lease_gen, SlotWord* w) const;
+  bool HoldsLease(uint32_t idx, uint64_t lease_gen, SlotWord* w) const {
+    w->w = At(idx).word.load(std::memory_order_acquire);
+    return w->state() == kLeased && (w->gen() & kLeaseGenMask) == lease_gen;
+  }
   // The one-CAS give-back: kLeased (exactly `w`, no flags) -> kIdle. Fails if a waiter or
   // drain marked the slot meanwhile, or a racing release of the same lease won. seq_cst: the
   // proof in pool_acquire.cpp orders it against the waiters' count.
-  bool TryGiveBack(uint32_t idx, SlotWord w);
+  bool TryGiveBack(uint32_t idx, SlotWord seen) {
+    uint64_t w = seen.w;
+    if (FlagsOf(w) != 0 || StateOf(w) != kLeased) return false;
+    return At(idx).word.compare_exchange_strong(w, MakeWord(GenOf(w), 0, kIdle), std::memory_order_seq_cst);
+  }
   // Takes the slot back from its lease: kLeased (lease_gen) -> kReturning, keeping flags; the
   // caller owns the slot then. False: the lease is stale (*w is what was seen).
   bool TakeBack(uint32_t idx, uint64_t lease_gen, SlotWord* w);
@@ -145,6 +175,19 @@ class SlotTable {
   }
 
  private:
+  // Last slot this thread claimed, in which table: the next claim tries it first. One per
+  // thread, not per table: a thread cycling on one pool is the case worth making fast.
+  struct Hint {
+    const SlotTable* table;
+    uint32_t idx;
+  };
+  CONNPOOL_TLS_HOT static inline thread_local Hint t_hint{nullptr, 0};
+
+  // ClaimIdle's loop, from slot `start` round the `cap` slots.
+  bool ClaimScan(bool mark_wanted, uint32_t start, uint32_t cap, uint32_t* idx, uint64_t* gen);
+  // The first slot to try for a thread without a hint: its stripe (util/thread_stripe.h).
+  static uint32_t StripeStart(uint32_t cap);
+
   const uint32_t max_slots_;
   const uint32_t max_chunks_;
   std::unique_ptr<std::atomic<Slot*>[]> chunks_;  // max_chunks_ entries, filled on demand
