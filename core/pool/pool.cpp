@@ -63,6 +63,7 @@ Pool::Pool(const Config& cfg, std::unique_ptr<Factory> factory, const PoolOption
     : cfg_(cfg),
       factory_(std::move(factory)),
       clock_(opts.clock ? opts.clock : const_cast<Clock*>(SteadyClock::Instance())),
+      steady_clock_(clock_ == SteadyClock::Instance()),
       tag_(NextTag()),
       created_ns_(clock_->NowNs()),
       has_validate_(factory_->HasValidate()),
@@ -71,58 +72,38 @@ Pool::Pool(const Config& cfg, std::unique_ptr<Factory> factory, const PoolOption
       mux_(cfg.max_leases_per_conn > 1),
       max_size_(cfg.max_size),
       min_idle_(cfg.min_idle),
-      chunks_(new std::atomic<Slot*>[kMaxChunks]),
+      slots_(static_cast<uint32_t>(kMaxPoolSize)),
       health_machine_(cfg, created_ns_),
       rng_(opts.seed ? opts.seed : std::random_device{}()) {
-  for (uint32_t i = 0; i < kMaxChunks; ++i) chunks_[i].store(nullptr, std::memory_order_relaxed);
   if (cfg.adaptive_sizing) adaptive_ = std::make_unique<AdaptiveSizer>(cfg.adaptive_target_wait_ms, cfg.min_idle);
   clock_->AddListener(this);
 }
 
 Pool::~Pool() {
   clock_->RemoveListener(this);
-  uint32_t cap = capacity_.load(std::memory_order_acquire);
-  for (uint32_t i = 0; i < cap; ++i) {
-    Slot& s = SlotAt(i);
+  slots_.ForEach([this](uint32_t, SlotWord, Slot& s) {
     if (s.conn != nullptr) SafeDestroy(s.conn);  // only reachable if Create failed half-way
-  }
-  for (uint32_t c = 0; c < kMaxChunks; ++c) delete[] chunks_[c].load(std::memory_order_relaxed);
+  });
   for (OffloadJob* j : reset_jobs_) delete j;
 }
 
-Slot& Pool::SlotAt(uint32_t idx) const {
-  return chunks_[idx / kChunkSlots].load(std::memory_order_acquire)[idx % kChunkSlots];
-}
-
 bool Pool::ReserveSlotLocked(uint32_t* idx) {
-  if (!free_list_.empty()) {
-    *idx = free_list_.back();
-    free_list_.pop_back();
-    return true;
-  }
-  uint32_t next = capacity_.load(std::memory_order_relaxed);
-  if (next >= kMaxPoolSize) return false;
-  std::atomic<Slot*>& chunk = chunks_[next / kChunkSlots];
-  if (chunk.load(std::memory_order_relaxed) == nullptr) {
-    chunk.store(new Slot[kChunkSlots], std::memory_order_release);
-  }
-  // Made here, off the release path, so that offloading a reset allocates nothing there.
-  if (reset_on_release_ && cfg_.reset_timeout_ms > 0) reset_jobs_.push_back(new OffloadJob(OffloadJob::kReset, next));
-  // Publishing the index after the chunk lets lock-free scanners trust every index < capacity_.
-  capacity_.store(next + 1, std::memory_order_release);
-  *idx = next;
+  bool is_new = false;
+  if (!slots_.ReserveLocked(idx, &is_new)) return false;
+  // Made with the slot, off the release path, so that offloading a reset allocates nothing
+  // there. Indices are handed out in order, so reset_jobs_[i] is slot i's.
+  if (is_new && reset_on_release_ && cfg_.reset_timeout_ms > 0)
+    reset_jobs_.push_back(new OffloadJob(OffloadJob::kReset, *idx));
   return true;
 }
 
 bool Pool::SlotEmptiedLocked(uint32_t idx, Reason reason) {
   Slot& s = SlotAt(idx);
-  uint64_t w = s.word.load(std::memory_order_relaxed);
   s.conn = nullptr;
   s.uses = 0;
   s.expires_ns = 0;
   s.holder_thread.store(0, std::memory_order_relaxed);
-  s.word.store(MakeWord(GenOf(w), FlagsOf(w) & kClosing, kEmpty), std::memory_order_release);
-  free_list_.push_back(idx);
+  slots_.FreeLocked(idx);
   --live_;
   destroyed_.fetch_add(1, std::memory_order_relaxed);
   switch (reason) {
@@ -171,12 +152,11 @@ void Pool::RetireOwned(uint32_t idx, Reason reason) {
 
 void Pool::HandToWaiterLocked(uint32_t idx, Waiter* w, bool fresh) {
   Slot& s = SlotAt(idx);
-  uint64_t gen = GenOf(s.word.load(std::memory_order_relaxed)) + 1;
   queue_.Remove(w);
   waiters_count_.fetch_sub(1, std::memory_order_seq_cst);
   s.holder_thread.store(w->thread_id, std::memory_order_relaxed);
   s.holder_priority.store(w->priority, std::memory_order_relaxed);
-  s.word.store(MakeWord(gen, 0, kLeased), std::memory_order_release);
+  const uint64_t gen = slots_.LeaseOwnedLocked(idx);  // publishes the holder fields
   w->slot = idx;
   w->lease = MakeLease(tag_, idx, gen);
   w->status = Status::kOK;
@@ -196,10 +176,8 @@ void Pool::PutBackLocked(uint32_t idx, bool fresh) {
     HandToWaiterLocked(idx, w, fresh);
     return;
   }
-  Slot& s = SlotAt(idx);
-  uint64_t word = s.word.load(std::memory_order_relaxed);
-  // Under mu_ nobody else changes an owned slot's flags, so a plain store is safe.
-  s.word.store(MakeWord(GenOf(word), 0, kIdle), std::memory_order_seq_cst);
+  // Under mu_ nobody else changes an owned slot's flags, so a store is safe.
+  slots_.MakeIdleOwnedLocked(idx);
 }
 
 void Pool::WakeAllWaitersLocked(Status st) {
@@ -268,13 +246,7 @@ Status Pool::Drain(int64_t deadline_ms) {
     WakeAllWaitersLocked(Status::kECLOSED);
     NotifyWaitedLocked();  // acquirers waiting on a helper stop
     // Mark every slot so that no lock-free acquire or release can complete on it from now on.
-    uint32_t cap = capacity_.load(std::memory_order_relaxed);
-    for (uint32_t i = 0; i < cap; ++i) {
-      Slot& s = SlotAt(i);
-      uint64_t w = s.word.fetch_or(kClosing, std::memory_order_seq_cst) | kClosing;
-      if (StateOf(w) == kIdle && s.word.compare_exchange_strong(w, MakeWord(GenOf(w), kClosing, kReserved)))
-        idle.push_back(i);
-    }
+    slots_.MarkAllClosingLocked(&idle);
     connector_cv_.notify_all();
     maintenance_cv_.notify_all();
     if (live_ + creating_ == 0) ApplyHealthLocked(health_machine_.OnClosed(now));

@@ -41,6 +41,7 @@
 #include "pool/cancel_token.h"
 #include "pool/factory.h"
 #include "pool/slot.h"
+#include "pool/slot_table.h"
 #include "pool/waiter_queue.h"
 #include "sizing/adaptive_sizer.h"
 #include "stats/counters.h"
@@ -187,8 +188,9 @@ class Pool final : private ClockListener {
 
   enum class Reason { kNone, kBroken, kIdle, kLifetime, kMaxUses, kValidation, kShrink };
 
-  // --- slots (pool.cpp)
-  Slot& SlotAt(uint32_t idx) const;
+  // --- slots (pool.cpp); the words themselves are SlotTable's (slot_table.h)
+  Slot& SlotAt(uint32_t idx) const { return slots_.At(idx); }
+  // An empty slot for a create (from SlotTable), with its reset job when resets are offloaded.
   bool ReserveSlotLocked(uint32_t* idx);
   // Slot `idx` (owned by the caller, connection destroyed) becomes empty. Returns true when
   // the caller must delete the pool after unlocking.
@@ -206,7 +208,7 @@ class Pool final : private ClockListener {
   void OnClockAdvanced() override;
 
   // --- hot path (pool_acquire.cpp)
-  bool TryClaimIdle(bool mark_returning, uint32_t* idx, uint64_t* gen);
+  int64_t CoarseNowNs() const { return steady_clock_ ? ReadCoarseMonotonicNs() : clock_->CoarseNowNs(); }
   // Checks a just-claimed connection (lifetime, validation). True: the lease is issued.
   // `fresh`: created for this very claim, so validation is skipped.
   // `*start_ns` and `timeout_ms` give the acquire's deadline, which bounds a validation; a
@@ -219,6 +221,9 @@ class Pool final : private ClockListener {
   // The end of every successful claim: records the holder and the wait, makes the lease.
   void IssueLease(uint32_t idx, uint64_t gen, int priority, int64_t now_ns, int64_t start_ns,
                   uint64_t* lease_out, void** conn_out);
+  // The same, defined inline in pool_acquire.cpp for its fast path only.
+  inline void IssueLeaseInline(uint32_t idx, uint64_t gen, int priority, int64_t now_ns, int64_t start_ns,
+                               uint64_t* lease_out, void** conn_out);
   // Counts an acquire that ended with `st` (timeouts, unavailable, overload, closed, canceled).
   void CountFailure(Status st);
   // `pins`: failed claims this call already made (each left the pool pinned once more, lifetime_).
@@ -399,6 +404,7 @@ class Pool final : private ClockListener {
   const Config cfg_;
   const std::unique_ptr<Factory> factory_;
   Clock* const clock_;
+  const bool steady_clock_;  // clock_ is the SteadyClock: CoarseNowNs() reads it inline
   const uint64_t tag_;
   const int64_t created_ns_;
   const bool has_validate_;
@@ -418,12 +424,8 @@ class Pool final : private ClockListener {
   std::atomic<int64_t> max_size_;
   std::atomic<int64_t> min_idle_;
   alignas(64) std::atomic<uint64_t> waiters_count_{0};  // written under mu_, read lock-free
-  alignas(64) std::atomic<uint32_t> capacity_{0};       // slot indices handed out so far
-
-  static constexpr uint32_t kChunkSlots = 64;
-  static constexpr uint32_t kMaxChunks =
-      static_cast<uint32_t>((kMaxPoolSize + kChunkSlots - 1) / kChunkSlots);
-  std::unique_ptr<std::atomic<Slot*>[]> chunks_;  // kMaxChunks entries, filled on demand
+  // The slots and their words; its free list is guarded by mu_ (the *Locked members).
+  SlotTable slots_;
 
   std::atomic<uint64_t> failed_claims_{0};  // generation bumps that did not become a lease
   mutable std::atomic<uint64_t> acquired_reported_{0};  // keeps `acquired` monotonic
@@ -443,7 +445,6 @@ class Pool final : private ClockListener {
   mutable std::mutex mu_;
   WaiterQueue queue_;                       // guarded by mu_
   uint64_t next_seq_ = 0;                   // guarded by mu_
-  std::vector<uint32_t> free_list_;         // guarded by mu_: empty slot indices
   int64_t live_ = 0;                        // guarded by mu_: slots holding a connection
   int64_t creating_ = 0;                    // guarded by mu_: creates in flight
   int64_t shrink_pending_ = 0;              // guarded by mu_: kShrink retirements under way

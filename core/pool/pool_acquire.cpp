@@ -24,19 +24,15 @@ namespace connpool {
 
 namespace {
 
-// Last slot this thread got, per pool: the next acquire tries it first (ConcurrentBag's
-// thread-local list, reduced to one index).
-struct Hint {
-  const void* pool = nullptr;
-  uint32_t idx = 0;
-};
-thread_local Hint t_hint;
 // This thread's budget of precisely timed leases per coarse tick (lease_timing.h).
-thread_local LeaseTimingBudget t_lease_timing;
+CONNPOOL_TLS_HOT thread_local LeaseTimingBudget t_lease_timing;
+// 0 until this thread's first lease: zero-initialised, so reading it needs no guard.
+CONNPOOL_TLS_HOT thread_local uint64_t t_thread_id = 0;
 
 // The kernel's thread id, as gdb, top -H and /proc show it, so a leak report can be matched.
 uint64_t ThisThreadId() {
-  thread_local uint64_t id = static_cast<uint64_t>(syscall(SYS_gettid));
+  uint64_t id = t_thread_id;
+  if (__builtin_expect(id == 0, 0)) t_thread_id = id = static_cast<uint64_t>(syscall(SYS_gettid));
   return id;
 }
 
@@ -45,28 +41,6 @@ uint64_t ThisThreadId() {
 constexpr int kSpinYields = 16;
 
 }  // namespace
-
-bool Pool::TryClaimIdle(bool mark_returning, uint32_t* idx_out, uint64_t* gen_out) {
-  const uint32_t cap = capacity_.load(std::memory_order_acquire);
-  if (cap == 0) return false;
-  uint32_t start = (t_hint.pool == this && t_hint.idx < cap) ? t_hint.idx : ThreadStripe() % cap;
-  for (uint32_t i = 0; i < cap; ++i) {
-    uint32_t idx = start + i < cap ? start + i : start + i - cap;
-    Slot& s = SlotAt(idx);
-    uint64_t w = s.word.load(mark_returning ? std::memory_order_seq_cst : std::memory_order_relaxed);
-    if ((w & (kStateMask | kFlagMask)) == kIdle) {
-      uint64_t gen = GenOf(w) + 1;
-      if (s.word.compare_exchange_strong(w, MakeWord(gen, 0, kLeased), std::memory_order_seq_cst)) {
-        *idx_out = idx;
-        *gen_out = gen;
-        return true;
-      }
-    } else if (mark_returning && (StateOf(w) == kReturning || StateOf(w) == kLeased) && !(w & kWanted)) {
-      s.word.compare_exchange_strong(w, w | kWanted, std::memory_order_seq_cst);
-    }
-  }
-  return false;
-}
 
 bool Pool::NeedsValidation(const Slot& s, int64_t now, bool fresh) const {
   if (!has_validate_ || fresh) return false;
@@ -81,7 +55,7 @@ bool Pool::NeedsValidation(const Slot& s, int64_t now, bool fresh) const {
 bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t* start_ns, int64_t timeout_ms,
                        bool fresh, uint64_t* lease_out, void** conn_out) {
   Slot& s = SlotAt(idx);
-  const int64_t now = clock_->CoarseNowNs();
+  const int64_t now = CoarseNowNs();
   if (s.expires_ns != 0 && now >= s.expires_ns) {
     failed_claims_.fetch_add(1, std::memory_order_relaxed);
     RetireClaimed(idx, Reason::kLifetime);
@@ -114,7 +88,7 @@ bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t* start_
     s.checked_ns = now;
   }
   // Drain may have begun while we held the slot: do not lend from a closing pool.
-  if (s.word.load(std::memory_order_acquire) & kClosing) {
+  if (slots_.IsClosing(idx)) {
     failed_claims_.fetch_add(1, std::memory_order_relaxed);
     RetireClaimed(idx, Reason::kNone);
     return false;
@@ -125,13 +99,19 @@ bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t* start_
 
 void Pool::IssueLease(uint32_t idx, uint64_t gen, int priority, int64_t now, int64_t start_ns,
                       uint64_t* lease_out, void** conn_out) {
+  IssueLeaseInline(idx, gen, priority, now, start_ns, lease_out, conn_out);
+}
+
+// IssueLease's body, inlined into Acquire's fast path (a call there costs a dozen register
+// saves and restores per cycle); the other acquires call IssueLease.
+__attribute__((always_inline)) inline void Pool::IssueLeaseInline(uint32_t idx, uint64_t gen, int priority,
+                                                                  int64_t now, int64_t start_ns,
+                                                                  uint64_t* lease_out, void** conn_out) {
   Slot& s = SlotAt(idx);
   s.lease_start_ns.store(TakeLeaseTiming(t_lease_timing, now) ? TimedStart(clock_->NowNs()) : UntimedStart(now),
                          std::memory_order_relaxed);
   s.holder_thread.store(ThisThreadId(), std::memory_order_relaxed);
   s.holder_priority.store(priority, std::memory_order_relaxed);
-  t_hint.pool = this;
-  t_hint.idx = idx;
   if (start_ns != 0) {  // zero-wait acquires are derived in Snapshot(), not counted here
     int64_t waited = clock_->NowNs() - start_ns;
     acquire_wait_us_.Record(waited > 0 ? static_cast<uint64_t>(waited / 1000) : 0);
@@ -162,7 +142,15 @@ Status Pool::Acquire(int priority, int64_t timeout_ms, uint64_t* lease, void** c
   if (accepting_.load(std::memory_order_acquire)) {
     uint32_t idx;
     uint64_t gen;
-    if (TryClaimIdle(false, &idx, &gen)) {
+    if (slots_.ClaimIdle(false, &idx, &gen)) {
+      // The common case inline: not expired, no validation due, no drain begun, so the lease
+      // is issued here. FinishClaim makes the same checks in the same order for the rest.
+      Slot& s = SlotAt(idx);
+      const int64_t now = CoarseNowNs();
+      if ((s.expires_ns == 0 || now < s.expires_ns) && !NeedsValidation(s, now, false) && !slots_.IsClosing(idx)) {
+        IssueLeaseInline(idx, gen, priority, now, 0, lease, conn);
+        return Status::kOK;
+      }
       if (FinishClaim(idx, gen, priority, &start, timeout_ms, false, lease, conn)) return Status::kOK;
       pins = 1;
     }
@@ -234,7 +222,7 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int
       std::this_thread::yield();
       uint32_t idx;
       uint64_t gen;
-      if (!TryClaimIdle(false, &idx, &gen)) continue;
+      if (!slots_.ClaimIdle(false, &idx, &gen)) continue;
       if (FinishClaim(idx, gen, priority, &start, timeout_ms, false, lease, conn)) {
         if (pins > 0) {  // we hold a lease, so the pool cannot be due for deletion
           std::lock_guard<std::mutex> lk(mu_);
@@ -257,7 +245,7 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int
     if (cancel != nullptr && cancel->Triggered()) return leave(Status::kECANCELED);
     uint32_t idx;
     uint64_t gen;
-    if (TryClaimIdle(false, &idx, &gen)) {
+    if (slots_.ClaimIdle(false, &idx, &gen)) {
       lk.unlock();
       if (FinishClaim(idx, gen, priority, &start, timeout_ms, false, lease, conn)) {
         lk.lock();
@@ -278,7 +266,7 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int
     w.cancel = cancel;
     queue_.Push(&w);
     waiters_count_.fetch_add(1, std::memory_order_seq_cst);
-    if (TryClaimIdle(true, &idx, &gen)) {
+    if (slots_.ClaimIdle(true, &idx, &gen)) {
       queue_.Remove(&w);
       waiters_count_.fetch_sub(1, std::memory_order_seq_cst);
       lk.unlock();
@@ -294,6 +282,7 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int
     if (w.status != Status::kOK) return leave(w.status);
     lk.unlock();
     bool ok = FinishClaim(w.slot, LeaseGen(w.lease), priority, &start, timeout_ms, w.fresh, lease, conn);
+    if (ok) slots_.SetHint(w.slot);  // as a claim of our own would: our next acquire starts there
     lk.lock();
     if (ok) return leave(Status::kOK);
     lifetime_.Unpin();  // the failed claim's pin
@@ -320,8 +309,7 @@ Status Pool::CreateForCaller(std::unique_lock<std::mutex>& lk, int priority, int
     SlotEmptiedLocked(idx, Reason::kNone);
     return Status::kECLOSED;
   }
-  uint64_t gen = GenOf(s.word.load(std::memory_order_relaxed)) + 1;
-  s.word.store(MakeWord(gen, 0, kLeased), std::memory_order_release);
+  const uint64_t gen = slots_.LeaseOwnedLocked(idx);
   lk.unlock();
   bool ok = FinishClaim(idx, gen, priority, &start_ns, 0, true, lease, conn);
   lk.lock();
@@ -331,31 +319,32 @@ Status Pool::CreateForCaller(std::unique_lock<std::mutex>& lk, int priority, int
 
 Status Pool::Release(uint64_t lease, bool broken) {
   if (mux_) return ReleaseMux(lease, broken);  // pool_mux.cpp
-  if (LeaseTag(lease) != tag_ || LeaseIndex(lease) >= capacity_.load(std::memory_order_acquire)) {
+  if (LeaseTag(lease) != tag_ || LeaseIndex(lease) >= slots_.Capacity()) {
     stale_releases_.fetch_add(1, std::memory_order_relaxed);
     return Status::kESTALE;
   }
   const uint32_t idx = static_cast<uint32_t>(LeaseIndex(lease));
   Slot& s = SlotAt(idx);
-  uint64_t w = s.word.load(std::memory_order_acquire);
-  if (StateOf(w) != kLeased || (GenOf(w) & kLeaseGenMask) != LeaseGen(lease)) {
+  SlotWord w;
+  if (!slots_.HoldsLease(idx, LeaseGen(lease), &w)) {
     stale_releases_.fetch_add(1, std::memory_order_relaxed);
     return Status::kESTALE;
   }
-  const int64_t now = clock_->CoarseNowNs();
+  const int64_t now = CoarseNowNs();
   // Only timed leases (lease_timing.h: at most 16 per thread per coarse tick) and untimed ones
   // held two ticks or more touch the shared histogram; Snapshot() counts the rest as 0.
   const int64_t start = s.lease_start_ns.load(std::memory_order_relaxed);
-  if (IsTimedStart(start) || now - start > 0) {
+  // An untimed start is the coarse reading with bit 0 cleared, so within one tick now - start
+  // is 0 or 1; HeldUs records nothing for that (under two ticks) and is skipped.
+  if (IsTimedStart(start) || now - start > 1) {
     const int64_t held_us = HeldUs(start, now, clock_->CoarseTickNs(), [this] { return clock_->NowNs(); });
     if (held_us >= 0) lease_hold_us_.Record(static_cast<uint64_t>(held_us));
   }
-  if (!broken && !exclusive_release_ && FlagsOf(w) == 0 && (s.expires_ns == 0 || now < s.expires_ns) &&
+  if (!broken && !exclusive_release_ && !w.flagged() && (s.expires_ns == 0 || now < s.expires_ns) &&
       !over_capacity_.load(std::memory_order_relaxed) && waiters_count_.load(std::memory_order_seq_cst) == 0) {
     s.last_used_ns.store(now, std::memory_order_relaxed);
     // The last touch of pool memory: after it the slot may be leased again, or the pool freed.
-    if (s.word.compare_exchange_strong(w, MakeWord(GenOf(w), 0, kIdle), std::memory_order_seq_cst))
-      return Status::kOK;
+    if (slots_.TryGiveBack(idx, w)) return Status::kOK;
     // A waiter or drain marked the slot, or a racing release of the same lease won.
   }
   return ReleaseExclusive(lease, broken, now);
@@ -364,20 +353,16 @@ Status Pool::Release(uint64_t lease, bool broken) {
 Status Pool::ReleaseExclusive(uint64_t lease, bool broken, int64_t now) {
   const uint32_t idx = static_cast<uint32_t>(LeaseIndex(lease));
   Slot& s = SlotAt(idx);
-  uint64_t w = s.word.load(std::memory_order_acquire);
-  for (;;) {
-    if (StateOf(w) != kLeased || (GenOf(w) & kLeaseGenMask) != LeaseGen(lease)) {
-      stale_releases_.fetch_add(1, std::memory_order_relaxed);
-      return Status::kESTALE;
-    }
-    if (s.word.compare_exchange_weak(w, (w & ~kStateMask) | kReturning, std::memory_order_seq_cst))
-      break;
+  SlotWord w;
+  if (!slots_.TakeBack(idx, LeaseGen(lease), &w)) {
+    stale_releases_.fetch_add(1, std::memory_order_relaxed);
+    return Status::kESTALE;
   }
   // The slot is ours now.
   Reason retire = broken ? Reason::kBroken : Reason::kNone;
   if (retire == Reason::kNone && cfg_.max_uses > 0 && ++s.uses >= cfg_.max_uses) retire = Reason::kMaxUses;
   if (retire == Reason::kNone && s.expires_ns != 0 && now >= s.expires_ns) retire = Reason::kLifetime;
-  bool closing = (w & kClosing) != 0;
+  bool closing = w.closing();
   if (retire == Reason::kNone && !closing && over_capacity_.load(std::memory_order_seq_cst)) {
     std::lock_guard<std::mutex> lk(mu_);  // the pool shrank: this connection may be one too many
     if (TakeShrinkLocked()) retire = Reason::kShrink;
@@ -398,12 +383,9 @@ Status Pool::ReleaseExclusive(uint64_t lease, bool broken, int64_t now) {
     return Status::kOK;
   }
   s.last_used_ns.store(now, std::memory_order_relaxed);
-  if (waiters_count_.load(std::memory_order_seq_cst) == 0) {
-    uint64_t expected = MakeWord(GenOf(w), 0, kReturning);
-    // Fails if a waiter set kWanted or drain set kClosing meanwhile: then go the slow way.
-    if (s.word.compare_exchange_strong(expected, MakeWord(GenOf(w), 0, kIdle), std::memory_order_seq_cst))
-      return Status::kOK;
-  }
+  // Fails if a waiter set kWanted or drain set kClosing meanwhile: then go the slow way.
+  if (waiters_count_.load(std::memory_order_seq_cst) == 0 && slots_.TryIdleFromReturning(idx, w.gen()))
+    return Status::kOK;
   ReturnSlow(idx);
   return Status::kOK;
 }

@@ -43,13 +43,13 @@ Status Pool::AcquireAsync(int priority, int64_t timeout_ms, CancelToken* cancel,
   if (timeout_ms < 0) timeout_ms = cfg_.acquire_timeout_ms;
   uint32_t idx;
   uint64_t gen;
-  if (!mux_ && accepting_.load(std::memory_order_acquire) && TryClaimIdle(false, &idx, &gen)) {
+  if (!mux_ && accepting_.load(std::memory_order_acquire) && slots_.ClaimIdle(false, &idx, &gen)) {
     Slot& s = SlotAt(idx);
     const int64_t now = clock_->CoarseNowNs();
     // Lifetime, validation and a drain that began all need a factory callback, which must not
     // run here: those go to the dispatcher like a queued acquire.
     if ((s.expires_ns == 0 || now < s.expires_ns) && !NeedsValidation(s, now, false) &&
-        !(s.word.load(std::memory_order_acquire) & kClosing)) {
+        !slots_.IsClosing(idx)) {
       IssueLease(idx, gen, priority, now, 0, lease, conn);
       return Status::kOK;
     }
@@ -143,7 +143,7 @@ Status Pool::QueueAsyncLocked(Waiter* w) {
   if (clock_->NowNs() >= w->deadline_ns) return Status::kETIMEOUT;
   uint32_t idx;
   uint64_t gen;
-  if (TryClaimIdle(false, &idx, &gen)) {
+  if (slots_.ClaimIdle(false, &idx, &gen)) {
     ReadyClaimedLocked(w, idx, gen);
     return Status::kOK;
   }
@@ -158,7 +158,7 @@ Status Pool::QueueAsyncLocked(Waiter* w) {
   queue_.Push(w);
   waiters_count_.fetch_add(1, std::memory_order_seq_cst);
   // The lock-free releaser's race, as in AcquireSlow: mark what is leased, take what is idle.
-  if (TryClaimIdle(true, &idx, &gen)) {
+  if (slots_.ClaimIdle(true, &idx, &gen)) {
     queue_.Remove(w);
     waiters_count_.fetch_sub(1, std::memory_order_seq_cst);
     ReadyClaimedLocked(w, idx, gen);

@@ -72,13 +72,9 @@ void Pool::RunMaintenance() {
     // A release that raced a shrink may have left an idle connection above max_size.
     if (over_capacity_.load(std::memory_order_relaxed)) TrimIdleLocked(lk);
     if (lifetime_.draining()) return;
-    uint64_t in_use = 0;
-    uint32_t cap = capacity_.load(std::memory_order_relaxed);
-    for (uint32_t i = 0; i < cap; ++i) {
-      uint64_t st = StateOf(SlotAt(i).word.load(std::memory_order_relaxed));
-      if (st == kIdle) ++idle_count;
-      if (st == kLeased || st == kReturning) ++in_use;
-    }
+    const SlotTable::Counts counts = slots_.Count();
+    idle_count = static_cast<int64_t>(counts.idle);
+    const uint64_t in_use = counts.in_use();
     AdaptLocked(now, in_use);
     if (over_capacity_.load(std::memory_order_relaxed)) TrimIdleLocked(lk);  // adaptive limit lowered
     if (lifetime_.draining()) return;
@@ -86,14 +82,11 @@ void Pool::RunMaintenance() {
     canary = has_validate_ && health_machine_.capacity_limited();
     logs_.FlushLocked(lk);
   }
-  const uint32_t cap = capacity_.load(std::memory_order_acquire);
+  const uint32_t cap = slots_.Capacity();
   for (uint32_t i = 0; i < cap; ++i) {
-    Slot& s = SlotAt(i);
-    uint64_t w = s.word.load(std::memory_order_acquire);
-    if ((w & (kStateMask | kFlagMask)) != kIdle) continue;
     // Claim it before reading its plain fields.
-    if (!s.word.compare_exchange_strong(w, MakeWord(GenOf(w), 0, kReserved), std::memory_order_seq_cst))
-      continue;
+    if (!slots_.ReserveIdle(i)) continue;
+    Slot& s = SlotAt(i);
     int64_t idle_for = now - s.last_used_ns.load(std::memory_order_relaxed);
     Reason retire = Reason::kNone;
     if (s.expires_ns != 0 && now >= s.expires_ns) {
@@ -147,22 +140,20 @@ void Pool::RunMaintenance() {
 
 void Pool::LogLeaks(int64_t now_ns) {
   if (cfg_.leak_threshold_ms <= 0 || mux_) return;  // shared connections: not reported yet
-  const uint32_t cap = capacity_.load(std::memory_order_acquire);
+  const uint32_t cap = slots_.Capacity();
   if (leak_logged_.size() < cap) leak_logged_.resize(cap, 0);
   const int64_t threshold = cfg_.leak_threshold_ms * 1'000'000;
-  for (uint32_t i = 0; i < cap; ++i) {
-    Slot& s = SlotAt(i);
-    uint64_t w = s.word.load(std::memory_order_acquire);
-    if (StateOf(w) != kLeased) continue;
+  slots_.ForEach([&](uint32_t i, SlotWord w, const Slot& s) {
+    if (i >= cap || w.state() != kLeased) return;  // a slot made since: next pass
     int64_t held = now_ns - StartNs(s.lease_start_ns.load(std::memory_order_relaxed));
-    uint64_t lease = MakeLease(tag_, i, GenOf(w));
-    if (held < threshold || leak_logged_[i] == lease) continue;
+    uint64_t lease = MakeLease(tag_, i, w.gen());
+    if (held < threshold || leak_logged_[i] == lease) return;
     leak_logged_[i] = lease;  // once per lease
     Log(CONNPOOL_LOG_WARN, "pool '" + cfg_.name + "': lease " + std::to_string(lease) + " held for " +
                                std::to_string(held / 1'000'000) + " ms by thread " +
                                std::to_string(s.holder_thread.load(std::memory_order_relaxed)) +
                                " (leak_threshold_ms=" + std::to_string(cfg_.leak_threshold_ms) + ")");
-  }
+  });
 }
 
 }  // namespace connpool

@@ -30,7 +30,7 @@ Status Pool::AcquireCancellable(int priority, int64_t timeout_ms, CancelToken* c
   if (!mux_ && accepting_.load(std::memory_order_acquire)) {
     uint32_t idx;
     uint64_t gen;
-    if (TryClaimIdle(false, &idx, &gen)) {
+    if (slots_.ClaimIdle(false, &idx, &gen)) {
       if (FinishClaim(idx, gen, priority, &start, timeout_ms, false, lease, conn)) return Status::kOK;
       pins = 1;  // as in Acquire: the failed claim left the pool pinned for AcquireSlow
     }

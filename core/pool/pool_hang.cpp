@@ -68,9 +68,7 @@ void Pool::FinishAbandonedCreateLocked(std::unique_lock<std::mutex>& lk, uint32_
     SlotEmptiedLocked(idx, Reason::kNone);  // only a helper gets here: Close() joins it first
     return;
   }
-  uint64_t w = s.word.load(std::memory_order_relaxed);
-  s.word.store(MakeWord(GenOf(w), FlagsOf(w) & kClosing, kEmpty), std::memory_order_release);
-  free_list_.push_back(idx);
+  slots_.FreeLocked(idx);
   connector_cv_.notify_all();  // the slot no longer counts against max_size
 }
 

@@ -22,12 +22,7 @@ bool Pool::ShouldCreateLocked(int64_t now_ns, int64_t* wake_at) const {
   *wake_at = HealthMachine::kNever;
   if (lifetime_.draining() || lifetime_.stopping() || live_ + creating_ + abandoned_creates_ >= LiveCapLocked())
     return false;
-  int64_t idle = 0;
-  uint32_t cap = capacity_.load(std::memory_order_relaxed);
-  for (uint32_t i = 0; i < cap; ++i) {
-    uint64_t st = StateOf(SlotAt(i).word.load(std::memory_order_relaxed));
-    if (st == kIdle || st == kReserved) ++idle;
-  }
+  const int64_t idle = static_cast<int64_t>(slots_.Count().idle_or_reserved());
   // Each create in flight covers one waiter, or max_leases_per_conn of them when shared.
   bool demand = static_cast<int64_t>(queue_.Size()) > creating_ * cfg_.max_leases_per_conn ||
                 idle + creating_ < WarmFloorLocked() ||              // warm floor (HikariCP's minimumIdle)
@@ -39,9 +34,7 @@ bool Pool::ShouldCreateLocked(int64_t now_ns, int64_t* wake_at) const {
 uint32_t Pool::BeginCreateLocked() {
   uint32_t idx = 0;
   ReserveSlotLocked(&idx);  // cannot fail: live_ + creating_ < max_size <= kMaxPoolSize
-  Slot& s = SlotAt(idx);
-  uint64_t w = s.word.load(std::memory_order_relaxed);
-  s.word.store(MakeWord(GenOf(w), 0, kCreating), std::memory_order_release);
+  slots_.BeginCreate(idx);
   ++creating_;
   return idx;
 }
@@ -83,9 +76,7 @@ bool Pool::FinishCreateLocked(uint32_t idx, CreateResult r, void* conn, const st
   }
   if (r != CreateResult::kOk) {
     if (why.empty()) why = r == CreateResult::kFatal ? "create failed permanently" : "create failed";
-    uint64_t w = s.word.load(std::memory_order_relaxed);
-    s.word.store(MakeWord(GenOf(w), FlagsOf(w) & kClosing, kEmpty), std::memory_order_release);
-    free_list_.push_back(idx);
+    slots_.FreeLocked(idx);
     create_failures_.fetch_add(1, std::memory_order_relaxed);
     OnCreateFailureLocked(t1_ns, r, why, t0_ns);
     if (lifetime_.draining() && live_ + creating_ == 0) state_cv_.notify_all();
@@ -116,14 +107,11 @@ double Pool::UnitRandomLocked() {
 ConnectionEvidence Pool::SeeConnectionsLocked() const {
   ConnectionEvidence seen;
   if (live_ == 0) return seen;
-  uint32_t cap = capacity_.load(std::memory_order_relaxed);
-  for (uint32_t i = 0; i < cap; ++i) {
-    const Slot& s = SlotAt(i);
-    uint64_t st = StateOf(s.word.load(std::memory_order_relaxed));
-    if (st == kEmpty || st == kCreating) continue;
-    if (st == kIdle || st == kReserved) seen.idle = true;
+  slots_.ForEach([&](uint32_t, SlotWord w, const Slot& s) {
+    if (w.state() == kEmpty || w.state() == kCreating) return;
+    if (w.idle_or_reserved()) seen.idle = true;
     seen.newest_use_ns = std::max(seen.newest_use_ns, s.last_used_ns.load(std::memory_order_relaxed));
-  }
+  });
   return seen;
 }
 

@@ -27,7 +27,7 @@ int64_t Pool::PickSharedLocked() const {
   for (size_t i = 0; i < mux_conns_.size(); ++i) {
     const MuxConn& m = mux_conns_[i];
     if (!m.adopted || m.broken || m.leases.size() >= static_cast<size_t>(cfg_.max_leases_per_conn)) continue;
-    if (SlotAt(static_cast<uint32_t>(i)).word.load(std::memory_order_relaxed) & kClosing) continue;
+    if (slots_.IsClosing(static_cast<uint32_t>(i))) continue;
     if (best < 0 || m.leases.size() < best_load) {
       best = static_cast<int64_t>(i);
       best_load = m.leases.size();
@@ -68,14 +68,14 @@ Status Pool::AcquireMuxNowLocked(Waiter* w, uint64_t* lease, void** conn) {
   if (w->cancel != nullptr && w->cancel->Triggered()) return Status::kECANCELED;
   uint32_t idx;
   uint64_t gen;
-  if (TryClaimIdle(false, &idx, &gen)) {
+  if (slots_.ClaimIdle(false, &idx, &gen)) {
     Slot& s = SlotAt(idx);
     const int64_t now = clock_->CoarseNowNs();
     // As the non-shared fast path: a connection that needs no factory callback is adopted
     // here; one that needs a check (lifetime, validation, a drain that began) goes to the
     // dispatcher, which checks and adopts it off this caller's stack.
     if ((s.expires_ns == 0 || now < s.expires_ns) && !NeedsValidation(s, now, false) &&
-        !(s.word.load(std::memory_order_acquire) & kClosing)) {
+        !slots_.IsClosing(idx)) {
       uint64_t slot_lease = 0;
       void* c = nullptr;
       IssueLease(idx, gen, w->priority, now, 0, &slot_lease, &c);
@@ -157,7 +157,7 @@ Status Pool::AcquireMux(int priority, int64_t timeout_ms, uint64_t* lease, void*
     if (cancel != nullptr && cancel->Triggered()) return leave(Status::kECANCELED);
     uint32_t idx;
     uint64_t gen;
-    if (TryClaimIdle(false, &idx, &gen)) {
+    if (slots_.ClaimIdle(false, &idx, &gen)) {
       if (adopt(idx, gen, false)) return leave(Status::kOK);
       continue;
     }
@@ -204,7 +204,7 @@ Status Pool::AcquireMux(int priority, int64_t timeout_ms, uint64_t* lease, void*
 }
 
 Status Pool::ReleaseMux(uint64_t lease, bool broken) {
-  if (LeaseTag(lease) != tag_ || LeaseIndex(lease) >= capacity_.load(std::memory_order_acquire)) {
+  if (LeaseTag(lease) != tag_ || LeaseIndex(lease) >= slots_.Capacity()) {
     stale_releases_.fetch_add(1, std::memory_order_relaxed);
     return Status::kESTALE;
   }

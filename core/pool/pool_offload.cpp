@@ -208,9 +208,7 @@ void Pool::RunJobLocked(std::unique_lock<std::mutex>& lk, HelperSeat& seat, Offl
     if (lifetime_.draining() && job->abandoned == OffloadJob::kPoolClosed) {  // nobody wants it any more
       delete job;
       --creating_;
-      uint64_t w = s.word.load(std::memory_order_relaxed);
-      s.word.store(MakeWord(GenOf(w), FlagsOf(w) & kClosing, kEmpty), std::memory_order_release);
-      free_list_.push_back(idx);
+      slots_.FreeLocked(idx);
       if (live_ + creating_ == 0) state_cv_.notify_all();
       return;
     }

@@ -87,14 +87,10 @@ bool Pool::TakeShrinkLocked() {
 
 void Pool::TrimIdleLocked(std::unique_lock<std::mutex>& lk) {
   std::vector<uint32_t> taken;
-  const uint32_t cap = capacity_.load(std::memory_order_relaxed);
+  const uint32_t cap = slots_.Capacity();
   // From the top, so the low slot indices (which acquires scan first) stay populated.
   for (uint32_t i = cap; i-- > 0 && live_ - shrink_pending_ > LiveCapLocked();) {
-    Slot& s = SlotAt(i);
-    uint64_t w = s.word.load(std::memory_order_acquire);
-    if ((w & (kStateMask | kFlagMask)) != kIdle) continue;
-    if (!s.word.compare_exchange_strong(w, MakeWord(GenOf(w), 0, kReserved), std::memory_order_seq_cst))
-      continue;
+    if (!slots_.ReserveIdle(i)) continue;
     taken.push_back(i);
     ++shrink_pending_;
   }

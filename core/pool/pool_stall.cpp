@@ -26,18 +26,15 @@ void Pool::CheckStallLocked(int64_t now_ns) {
   if (cfg_.stall_after_ms <= 0 || mux_ || lifetime_.draining()) return;
   int64_t newest = -1;
   uint64_t idle = 0, out = 0;
-  const uint32_t cap = capacity_.load(std::memory_order_acquire);
-  for (uint32_t i = 0; i < cap; ++i) {
-    const Slot& s = SlotAt(i);
-    const uint64_t st = StateOf(s.word.load(std::memory_order_acquire));
-    if (st == kEmpty || st == kCreating) continue;
-    if (st == kIdle || st == kReserved) ++idle;
-    if (st == kLeased || st == kReturning) {
+  slots_.ForEach([&](uint32_t, SlotWord w, const Slot& s) {
+    if (w.state() == kEmpty || w.state() == kCreating) return;
+    if (w.idle_or_reserved()) ++idle;
+    if (w.in_use()) {
       ++out;
       newest = std::max(newest, StartNs(s.lease_start_ns.load(std::memory_order_relaxed)));
     }
     newest = std::max(newest, s.last_used_ns.load(std::memory_order_relaxed));
-  }
+  });
   const uint64_t timeouts = timeouts_.load(std::memory_order_relaxed);
   if (newest > stall_.last_change_ns) {
     stall_.last_change_ns = newest;

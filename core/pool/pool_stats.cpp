@@ -21,8 +21,7 @@ uint64_t Pool::MonotonicAcquired(uint64_t generations, uint64_t failed_claims) c
 uint64_t Pool::AcquiredTotal() const {
   const uint64_t failed_claims = failed_claims_.load(std::memory_order_acquire);
   uint64_t generations = mux_extra_acquires_.load(std::memory_order_acquire);
-  const uint32_t cap = capacity_.load(std::memory_order_acquire);
-  for (uint32_t i = 0; i < cap; ++i) generations += GenOf(SlotAt(i).word.load(std::memory_order_acquire));
+  generations += slots_.Count().generations;
   return MonotonicAcquired(generations, failed_claims);
 }
 
@@ -87,25 +86,22 @@ StatsSnapshot Pool::Snapshot() {
     }
   }
   // One pass over the slot words: the gauges are consistent with each other by construction.
-  const uint32_t cap = capacity_.load(std::memory_order_acquire);
   // Leak reports name leases; a shared connection's slot lease is not one (not reported yet).
   const int64_t threshold = mux_ ? 0 : cfg_.leak_threshold_ms * 1'000'000;
   const uint64_t failed_claims = failed_claims_.load(std::memory_order_acquire);
   uint64_t generations = mux_extra_acquires_.load(std::memory_order_acquire);
-  for (uint32_t i = 0; i < cap; ++i) {
-    Slot& slot = SlotAt(i);
-    uint64_t w = slot.word.load(std::memory_order_acquire);
-    generations += GenOf(w);
-    switch (StateOf(w)) {
+  slots_.ForEach([&](uint32_t i, SlotWord w, const Slot& slot) {
+    generations += w.gen();
+    switch (w.state()) {
       case kIdle:
       case kReserved: ++s.idle; break;
       case kLeased:
       case kReturning: {
         ++s.in_use;
-        if (threshold > 0 && StateOf(w) == kLeased) {
+        if (threshold > 0 && w.state() == kLeased) {
           int64_t held = coarse - StartNs(slot.lease_start_ns.load(std::memory_order_relaxed));
           if (held >= threshold)
-            s.leaks.push_back({MakeLease(tag_, i, GenOf(w)), held / 1'000'000,
+            s.leaks.push_back({MakeLease(tag_, i, w.gen()), held / 1'000'000,
                                slot.holder_thread.load(std::memory_order_relaxed),
                                slot.holder_priority.load(std::memory_order_relaxed)});
         }
@@ -114,7 +110,7 @@ StatsSnapshot Pool::Snapshot() {
       case kCreating: ++s.creating; break;
       default: break;
     }
-  }
+  });
   s.total = s.idle + s.in_use + s.creating;
   s.busy = s.in_use;
   s.max_leases_per_conn = cfg_.max_leases_per_conn;

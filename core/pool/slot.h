@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // A slot holds at most one connection and is the unit of leasing.
 //
-// Each slot's state lives in one 64-bit word, changed only by compare-and-swap:
+// Each slot's state lives in one 64-bit word, changed by compare-and-swap (or by a store of the
+// slot's owner where nobody else may change the word, see slot_table.h):
 //     bits 16..63  generation: bumped every time the slot is leased
 //     bits  8..15  flags (kWanted, kClosing)
 //     bits  0..7   state (kEmpty ... kReserved)
@@ -11,6 +12,9 @@
 // Ownership: whoever moved the word into kCreating, kLeased, kReturning or kReserved owns the
 // plain fields below until it moves the word on; the CAS (acq_rel) publishes them. Fields that
 // stats read at any time are atomics (relaxed).
+//
+// The word itself is private: only SlotTable (slot_table.h) reads or changes it, so the
+// protocol has one home.
 #ifndef CONNPOOL_CORE_SLOT_H
 #define CONNPOOL_CORE_SLOT_H
 
@@ -61,8 +65,8 @@ inline uint64_t LeaseIndex(uint64_t lease) { return (lease >> kLeaseGenBits) & k
 inline uint64_t LeaseGen(uint64_t lease) { return lease & kLeaseGenMask; }
 
 // One cache line per slot, so threads working on different slots never share a line.
+class SlotTable;
 struct alignas(64) Slot {
-  std::atomic<uint64_t> word{0};
   void* conn = nullptr;                  // owned as described above
   int64_t expires_ns = 0;                // lifetime end with jitter; 0 = never
   int64_t checked_ns = 0;                // last validation or use (keepalive)
@@ -71,6 +75,10 @@ struct alignas(64) Slot {
   std::atomic<uint64_t> holder_thread{0};
   std::atomic<int32_t> holder_priority{0};
   uint32_t uses = 0;
+
+ private:
+  friend class SlotTable;
+  std::atomic<uint64_t> word{0};
 };
 static_assert(sizeof(Slot) == 64, "one cache line per slot");
 

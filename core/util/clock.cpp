@@ -19,7 +19,7 @@ int64_t SteadyClock::NowNs() const { return ReadNs(CLOCK_MONOTONIC); }
 // CLOCK_MONOTONIC_COARSE is served from the vDSO without reading the TSC: a few ns instead of
 // ~26 ns for a precise read on this VM's kvm-clock, at the cost of tick (1-4 ms) resolution.
 // It runs on the same scale as CLOCK_MONOTONIC, only lagging it by under one tick.
-int64_t SteadyClock::CoarseNowNs() const { return ReadNs(CLOCK_MONOTONIC_COARSE); }
+int64_t SteadyClock::CoarseNowNs() const { return ReadCoarseMonotonicNs(); }
 
 int64_t SteadyClock::CoarseTickNs() const {
   static const int64_t tick = [] {

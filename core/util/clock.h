@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <ctime>
 #include <mutex>
 #include <vector>
 
@@ -47,6 +48,15 @@ class Clock {
   virtual void AddListener(ClockListener*) {}
   virtual void RemoveListener(ClockListener*) {}
 };
+
+// CLOCK_MONOTONIC_COARSE in ns: what SteadyClock::CoarseNowNs returns, inline, so that a pool
+// on the SteadyClock reads it on its hot path without a virtual call and two call levels
+// (together a third of the cost of the read itself).
+inline int64_t ReadCoarseMonotonicNs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
 
 class SteadyClock final : public Clock {
  public:
