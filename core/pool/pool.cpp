@@ -105,20 +105,20 @@ bool Pool::SlotEmptiedLocked(uint32_t idx, Reason reason) {
   s.holder_thread.store(0, std::memory_order_relaxed);
   slots_.FreeLocked(idx);
   --live_;
-  destroyed_.fetch_add(1, std::memory_order_relaxed);
+  counters_.destroyed.fetch_add(1, std::memory_order_relaxed);
   switch (reason) {
     case Reason::kBroken:
     case Reason::kValidation: {
-      closed_broken_.fetch_add(1, std::memory_order_relaxed);
+      counters_.closed_broken.fetch_add(1, std::memory_order_relaxed);
       // Evidence for the health logic: connections stop counting as working (health_machine.h).
       health_machine_.OnConnectionBroken(clock_->NowNs());
       break;
     }
-    case Reason::kIdle: closed_idle_.fetch_add(1, std::memory_order_relaxed); break;
-    case Reason::kLifetime: closed_lifetime_.fetch_add(1, std::memory_order_relaxed); break;
-    case Reason::kMaxUses: closed_max_uses_.fetch_add(1, std::memory_order_relaxed); break;
+    case Reason::kIdle: counters_.closed_idle.fetch_add(1, std::memory_order_relaxed); break;
+    case Reason::kLifetime: counters_.closed_lifetime.fetch_add(1, std::memory_order_relaxed); break;
+    case Reason::kMaxUses: counters_.closed_max_uses.fetch_add(1, std::memory_order_relaxed); break;
     case Reason::kShrink:
-      closed_shrink_.fetch_add(1, std::memory_order_relaxed);
+      counters_.closed_shrink.fetch_add(1, std::memory_order_relaxed);
       --shrink_pending_;
       break;
     case Reason::kNone: break;

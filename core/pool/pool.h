@@ -430,14 +430,8 @@ class Pool final : private ClockListener {
   std::atomic<uint64_t> failed_claims_{0};  // generation bumps that did not become a lease
   mutable std::atomic<uint64_t> acquired_reported_{0};  // keeps `acquired` monotonic
   mutable std::atomic<uint64_t> zero_wait_reported_{0};  // keeps zero_wait_acquires() monotonic
-  std::atomic<uint64_t> timeouts_{0}, unavailable_{0}, overload_{0}, closed_rejected_{0};
-  std::atomic<uint64_t> created_{0}, create_failures_{0}, destroyed_{0};
-  std::atomic<uint64_t> validation_failures_{0}, reset_failures_{0};
-  std::atomic<uint64_t> closed_idle_{0}, closed_lifetime_{0}, closed_broken_{0};
-  std::atomic<uint64_t> closed_max_uses_{0}, stale_releases_{0}, closed_shrink_{0};
-  std::atomic<uint64_t> canceled_{0};
-  std::atomic<uint64_t> creates_abandoned_{0}, validations_abandoned_{0}, resets_abandoned_{0};
-  std::atomic<uint64_t> stalls_{0};
+  // The monotonic counts bumped off the fast path, one per row of stats/counters.h.
+  PoolCounters counters_;
   Histogram acquire_wait_us_;
   Histogram lease_hold_us_;
   Histogram create_us_;
@@ -457,7 +451,7 @@ class Pool final : private ClockListener {
     bool stalled = false;
     int64_t since_ns = 0;          // when the current stall was declared
     int64_t last_change_ns = -1;   // newest lease start or return seen; -1: none seen yet
-    uint64_t timeouts_mark = 0;    // timeouts_ when last_change_ns last moved
+    uint64_t timeouts_mark = 0;    // counters_.timeouts when last_change_ns last moved
   };
   StallWatch stall_;
   // Health state, backoff, slow start, last error (health/health_machine.h); health_ above

@@ -73,7 +73,7 @@ bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t* start_
       case Checked::kValid:
         break;
       case Checked::kInvalid:
-        validation_failures_.fetch_add(1, std::memory_order_relaxed);
+        counters_.validation_failures.fetch_add(1, std::memory_order_relaxed);
         failed_claims_.fetch_add(1, std::memory_order_relaxed);
         RetireClaimed(idx, Reason::kValidation);
         return false;
@@ -169,11 +169,11 @@ Status Pool::AdmissionLocked() const {
 // Unlocks `lk`; the caller must not touch the pool afterwards.
 void Pool::CountFailure(Status st) {
   switch (st) {
-    case Status::kETIMEOUT: timeouts_.fetch_add(1, std::memory_order_relaxed); break;
-    case Status::kEUNAVAILABLE: unavailable_.fetch_add(1, std::memory_order_relaxed); break;
-    case Status::kEOVERLOAD: overload_.fetch_add(1, std::memory_order_relaxed); break;
-    case Status::kECLOSED: closed_rejected_.fetch_add(1, std::memory_order_relaxed); break;
-    case Status::kECANCELED: canceled_.fetch_add(1, std::memory_order_relaxed); break;
+    case Status::kETIMEOUT: counters_.timeouts.fetch_add(1, std::memory_order_relaxed); break;
+    case Status::kEUNAVAILABLE: counters_.unavailable.fetch_add(1, std::memory_order_relaxed); break;
+    case Status::kEOVERLOAD: counters_.overload.fetch_add(1, std::memory_order_relaxed); break;
+    case Status::kECLOSED: counters_.closed_rejected.fetch_add(1, std::memory_order_relaxed); break;
+    case Status::kECANCELED: counters_.canceled.fetch_add(1, std::memory_order_relaxed); break;
     default: break;
   }
 }
@@ -320,14 +320,14 @@ Status Pool::CreateForCaller(std::unique_lock<std::mutex>& lk, int priority, int
 Status Pool::Release(uint64_t lease, bool broken) {
   if (mux_) return ReleaseMux(lease, broken);  // pool_mux.cpp
   if (LeaseTag(lease) != tag_ || LeaseIndex(lease) >= slots_.Capacity()) {
-    stale_releases_.fetch_add(1, std::memory_order_relaxed);
+    counters_.stale_releases.fetch_add(1, std::memory_order_relaxed);
     return Status::kESTALE;
   }
   const uint32_t idx = static_cast<uint32_t>(LeaseIndex(lease));
   Slot& s = SlotAt(idx);
   SlotWord w;
   if (!slots_.HoldsLease(idx, LeaseGen(lease), &w)) {
-    stale_releases_.fetch_add(1, std::memory_order_relaxed);
+    counters_.stale_releases.fetch_add(1, std::memory_order_relaxed);
     return Status::kESTALE;
   }
   const int64_t now = CoarseNowNs();
@@ -355,7 +355,7 @@ Status Pool::ReleaseExclusive(uint64_t lease, bool broken, int64_t now) {
   Slot& s = SlotAt(idx);
   SlotWord w;
   if (!slots_.TakeBack(idx, LeaseGen(lease), &w)) {
-    stale_releases_.fetch_add(1, std::memory_order_relaxed);
+    counters_.stale_releases.fetch_add(1, std::memory_order_relaxed);
     return Status::kESTALE;
   }
   // The slot is ours now.
@@ -371,7 +371,7 @@ Status Pool::ReleaseExclusive(uint64_t lease, bool broken, int64_t now) {
     switch (ResetForRelease(idx)) {  // bounded by reset_timeout_ms (pool_hang.cpp)
       case ResetOutcome::kUsable: break;
       case ResetOutcome::kFailed:
-        reset_failures_.fetch_add(1, std::memory_order_relaxed);
+        counters_.reset_failures.fetch_add(1, std::memory_order_relaxed);
         retire = Reason::kBroken;
         break;
       case ResetOutcome::kPoolClosing: closing = true; break;

@@ -37,7 +37,7 @@ thread_local const void* t_dispatching = nullptr;
 Status Pool::AcquireAsync(int priority, int64_t timeout_ms, CancelToken* cancel, AsyncAcquireCallback cb,
                           void* ud, uint64_t* lease, void** conn) {
   if (cancel != nullptr && cancel->Triggered()) {  // refused even when a connection is idle
-    canceled_.fetch_add(1, std::memory_order_relaxed);
+    counters_.canceled.fetch_add(1, std::memory_order_relaxed);
     return Status::kECANCELED;
   }
   if (timeout_ms < 0) timeout_ms = cfg_.acquire_timeout_ms;

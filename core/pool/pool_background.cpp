@@ -116,7 +116,7 @@ void Pool::RunMaintenance() {
       if (c == Checked::kValid) {
         s.checked_ns = now;
       } else {
-        validation_failures_.fetch_add(1, std::memory_order_relaxed);
+        counters_.validation_failures.fetch_add(1, std::memory_order_relaxed);
         retire = Reason::kValidation;
       }
     }

@@ -21,7 +21,7 @@ Status Pool::AcquireCancellable(int priority, int64_t timeout_ms, CancelToken* c
                                 void** conn) {
   if (cancel == nullptr) return Acquire(priority, timeout_ms, lease, conn);
   if (cancel->Triggered()) {  // already triggered: refused even when a connection is idle
-    canceled_.fetch_add(1, std::memory_order_relaxed);
+    counters_.canceled.fetch_add(1, std::memory_order_relaxed);
     return Status::kECANCELED;
   }
   if (timeout_ms < 0) timeout_ms = cfg_.acquire_timeout_ms;

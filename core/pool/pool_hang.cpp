@@ -40,8 +40,8 @@ void Pool::AbandonCreateLocked(int64_t now_ns) {
   --creating_;
   ++abandoned_creates_;
   ++abandoned_calls_;
-  creates_abandoned_.fetch_add(1, std::memory_order_relaxed);
-  create_failures_.fetch_add(1, std::memory_order_relaxed);
+  counters_.creates_abandoned.fetch_add(1, std::memory_order_relaxed);
+  counters_.create_failures.fetch_add(1, std::memory_order_relaxed);
   // A silent backend is an outage like a refused connection: backoff, degraded, and after
   // unavailable_after_ms unavailable, so acquires fail fast instead of waiting out their timeout.
   // Treated as started now, so it schedules the next probe itself (it never counts as one of
@@ -59,7 +59,7 @@ void Pool::FinishAbandonedCreateLocked(std::unique_lock<std::mutex>& lk, uint32_
   Slot& s = SlotAt(idx);
   if (r == CreateResult::kOk && conn != nullptr) {
     // Counted as made and destroyed, so created - destroyed stays the live count.
-    created_.fetch_add(1, std::memory_order_relaxed);
+    counters_.created.fetch_add(1, std::memory_order_relaxed);
     ++live_;
     s.conn = conn;
     lk.unlock();
@@ -91,7 +91,7 @@ Pool::ResetOutcome Pool::ResetForRelease(uint32_t idx) {
   if (AwaitLocked(lk, job, SaturatingDeadline(clock_->NowNs(), cfg_.reset_timeout_ms), OffloadJob::kResetTimeout,
                   /*abandon_on_close=*/false))
     return job->ok ? ResetOutcome::kUsable : ResetOutcome::kFailed;
-  resets_abandoned_.fetch_add(1, std::memory_order_relaxed);
+  counters_.resets_abandoned.fetch_add(1, std::memory_order_relaxed);
   ++abandoned_calls_;
   logs_.AddLocked(CONNPOOL_LOG_WARN, "pool '" + cfg_.name + "': reset did not return within reset_timeout_ms (" +
                                                     std::to_string(cfg_.reset_timeout_ms) +

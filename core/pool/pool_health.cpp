@@ -77,7 +77,7 @@ bool Pool::FinishCreateLocked(uint32_t idx, CreateResult r, void* conn, const st
   if (r != CreateResult::kOk) {
     if (why.empty()) why = r == CreateResult::kFatal ? "create failed permanently" : "create failed";
     slots_.FreeLocked(idx);
-    create_failures_.fetch_add(1, std::memory_order_relaxed);
+    counters_.create_failures.fetch_add(1, std::memory_order_relaxed);
     OnCreateFailureLocked(t1_ns, r, why, t0_ns);
     if (lifetime_.draining() && live_ + creating_ == 0) state_cv_.notify_all();
     return false;
@@ -95,7 +95,7 @@ bool Pool::FinishCreateLocked(uint32_t idx, CreateResult r, void* conn, const st
   }
   ++live_;
   UpdateOverCapacityLocked();  // a create that was in flight when the pool shrank
-  created_.fetch_add(1, std::memory_order_relaxed);
+  counters_.created.fetch_add(1, std::memory_order_relaxed);
   ApplyHealthLocked(health_machine_.OnCreateSucceeded(t1_ns));
   return true;
 }

@@ -205,14 +205,14 @@ Status Pool::AcquireMux(int priority, int64_t timeout_ms, uint64_t* lease, void*
 
 Status Pool::ReleaseMux(uint64_t lease, bool broken) {
   if (LeaseTag(lease) != tag_ || LeaseIndex(lease) >= slots_.Capacity()) {
-    stale_releases_.fetch_add(1, std::memory_order_relaxed);
+    counters_.stale_releases.fetch_add(1, std::memory_order_relaxed);
     return Status::kESTALE;
   }
   const uint32_t idx = static_cast<uint32_t>(LeaseIndex(lease));
   const uint64_t token = LeaseGen(lease);
   std::unique_lock<std::mutex> lk(mu_);
   auto stale = [&] {
-    stale_releases_.fetch_add(1, std::memory_order_relaxed);
+    counters_.stale_releases.fetch_add(1, std::memory_order_relaxed);
     return Status::kESTALE;
   };
   if (idx >= mux_conns_.size() || !mux_conns_[idx].adopted) return stale();
@@ -252,7 +252,7 @@ Status Pool::ReleaseMux(uint64_t lease, bool broken) {
     switch (ResetForRelease(idx)) {  // bounded by reset_timeout_ms (pool_hang.cpp)
       case ResetOutcome::kUsable: break;
       case ResetOutcome::kFailed:
-        reset_failures_.fetch_add(1, std::memory_order_relaxed);
+        counters_.reset_failures.fetch_add(1, std::memory_order_relaxed);
         RetireOwned(idx, Reason::kBroken);
         return Status::kOK;
       case ResetOutcome::kPoolClosing: RetireOwned(idx, Reason::kNone); return Status::kOK;

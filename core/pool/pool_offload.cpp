@@ -123,8 +123,8 @@ Pool::Checked Pool::ValidateForAcquire(uint32_t idx, int64_t until_ns, bool vali
     return ok ? Checked::kValid : Checked::kInvalid;
   }
   if (job->abandoned == OffloadJob::kValidationTimeout) {
-    validation_failures_.fetch_add(1, std::memory_order_relaxed);
-    validations_abandoned_.fetch_add(1, std::memory_order_relaxed);
+    counters_.validation_failures.fetch_add(1, std::memory_order_relaxed);
+    counters_.validations_abandoned.fetch_add(1, std::memory_order_relaxed);
     ++abandoned_calls_;
     logs_.AddLocked(CONNPOOL_LOG_WARN,
                                "pool '" + cfg_.name + "': validate did not answer within validation_timeout_ms (" +
@@ -280,7 +280,7 @@ void Pool::RunJobLocked(std::unique_lock<std::mutex>& lk, HelperSeat& seat, Offl
   }
   // A failed validate nobody saw yet is counted here (a timed-out one was, by the acquirer).
   const bool failed = why == OffloadJob::kCallerDeadline && !lifetime_.draining();
-  if (failed) validation_failures_.fetch_add(1, std::memory_order_relaxed);
+  if (failed) counters_.validation_failures.fetch_add(1, std::memory_order_relaxed);
   lk.unlock();
   SafeDestroy(s.conn);
   lk.lock();

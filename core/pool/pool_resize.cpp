@@ -32,7 +32,7 @@ void Pool::AdaptLocked(int64_t now_ns, uint64_t in_use) {
   if (!adaptive_) return;
   const uint64_t acquired = AcquiredTotal();
   const uint64_t wait_us = acquire_wait_us_.Sum();
-  const uint64_t timeouts = timeouts_.load(std::memory_order_relaxed);
+  const uint64_t timeouts = counters_.timeouts.load(std::memory_order_relaxed);
   // Leases given back so far: issued minus out now (as Snapshot() counts lease holds); their
   // hold times are in lease_hold_us_ (a lease over its thread's timing budget counts as 0).
   const uint64_t out = mux_ ? static_cast<uint64_t>(mux_leases_out_) : in_use;

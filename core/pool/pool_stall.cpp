@@ -35,7 +35,7 @@ void Pool::CheckStallLocked(int64_t now_ns) {
     }
     newest = std::max(newest, s.last_used_ns.load(std::memory_order_relaxed));
   });
-  const uint64_t timeouts = timeouts_.load(std::memory_order_relaxed);
+  const uint64_t timeouts = counters_.timeouts.load(std::memory_order_relaxed);
   if (newest > stall_.last_change_ns) {
     stall_.last_change_ns = newest;
     stall_.timeouts_mark = timeouts;
@@ -47,7 +47,7 @@ void Pool::CheckStallLocked(int64_t now_ns) {
   stall_.stalled = stalled;
   if (stalled) {
     stall_.since_ns = now_ns;
-    stalls_.fetch_add(1, std::memory_order_relaxed);
+    counters_.stalls.fetch_add(1, std::memory_order_relaxed);
     logs_.AddLocked(CONNPOOL_LOG_WARN,
                                "pool '" + cfg_.name + "': stalled: all " + std::to_string(out) +
                                    " connections leased, acquires waiting or timing out, and no lease back for " +

@@ -119,26 +119,7 @@ StatsSnapshot Pool::Snapshot() {
     s.in_use = static_cast<uint64_t>(mux_leases_out_);
   }
   s.acquired = MonotonicAcquired(generations, failed_claims);
-  s.timeouts = timeouts_.load(std::memory_order_relaxed);
-  s.unavailable = unavailable_.load(std::memory_order_relaxed);
-  s.overload = overload_.load(std::memory_order_relaxed);
-  s.closed_rejected = closed_rejected_.load(std::memory_order_relaxed);
-  s.canceled = canceled_.load(std::memory_order_relaxed);
-  s.created = created_.load(std::memory_order_relaxed);
-  s.create_failures = create_failures_.load(std::memory_order_relaxed);
-  s.destroyed = destroyed_.load(std::memory_order_relaxed);
-  s.validation_failures = validation_failures_.load(std::memory_order_relaxed);
-  s.reset_failures = reset_failures_.load(std::memory_order_relaxed);
-  s.closed_idle = closed_idle_.load(std::memory_order_relaxed);
-  s.closed_lifetime = closed_lifetime_.load(std::memory_order_relaxed);
-  s.closed_broken = closed_broken_.load(std::memory_order_relaxed);
-  s.closed_max_uses = closed_max_uses_.load(std::memory_order_relaxed);
-  s.stale_releases = stale_releases_.load(std::memory_order_relaxed);
-  s.closed_shrink = closed_shrink_.load(std::memory_order_relaxed);
-  s.creates_abandoned = creates_abandoned_.load(std::memory_order_relaxed);
-  s.validations_abandoned = validations_abandoned_.load(std::memory_order_relaxed);
-  s.resets_abandoned = resets_abandoned_.load(std::memory_order_relaxed);
-  s.stalls = stalls_.load(std::memory_order_relaxed);
+  counters_.CopyTo(&s);
   s.stall_after_ms = cfg_.stall_after_ms;
   // Fast-path acquires and the holds of leases over a thread's timing budget (lease_timing.h)
   // are not recorded one by one (that would put shared atomics and precise clock reads on the

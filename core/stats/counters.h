@@ -12,13 +12,22 @@
 #ifndef CONNPOOL_CORE_STATS_COUNTERS_H
 #define CONNPOOL_CORE_STATS_COUNTERS_H
 
+#include <atomic>
+#include <cstdint>
+
 // X(field, prometheus_name, prometheus_label, help)
 //   field             StatsSnapshot member and key under "counters" in the stats JSON
 //   prometheus_name   metric name; rows sharing it form one family
 //   prometheus_label  "" for a plain counter, else the sample's label of its family
 //   help              HELP text (for a family: on its first row, nullptr on the others)
-#define CONNPOOL_POOL_COUNTERS(X)                                                                                \
-  X(acquired, "connpool_acquired_total", "", "Acquires that returned a lease.")                                 \
+#define CONNPOOL_POOL_COUNTERS(X)                                                \
+  X(acquired, "connpool_acquired_total", "", "Acquires that returned a lease.") \
+  CONNPOOL_POOL_BUMPED_COUNTERS(X)
+
+// The rows after `acquired`: the counts the pool bumps, one relaxed atomic each in
+// PoolCounters. `acquired` is not among them because the hot path bumps no shared counter: it is
+// derived from the slot generations (Pool::AcquiredTotal).
+#define CONNPOOL_POOL_BUMPED_COUNTERS(X)                                                                         \
   X(timeouts, "connpool_timeouts_total", "", "Acquires that ended with ETIMEOUT.")                              \
   X(unavailable, "connpool_unavailable_total", "", "Acquires that ended with EUNAVAILABLE.")                    \
   X(overload, "connpool_overload_total", "", "Acquires that ended with EOVERLOAD.")                             \
@@ -62,6 +71,23 @@ inline constexpr CounterRow kPoolCounterRows[] = {
 #define CONNPOOL_COUNTER_ROW(field, name, label, help) {#field, name, label, help},
     CONNPOOL_POOL_COUNTERS(CONNPOOL_COUNTER_ROW)
 #undef CONNPOOL_COUNTER_ROW
+};
+
+// The live counts behind the bumped rows, one per row and named as the row: `counters_.timeouts`
+// is what StatsSnapshot::timeouts reads. Relaxed: each is a monotonic count read on its own, and
+// no other data is published through it.
+struct PoolCounters {
+#define CONNPOOL_COUNTER_ATOMIC(field, name, label, help) std::atomic<uint64_t> field{0};
+  CONNPOOL_POOL_BUMPED_COUNTERS(CONNPOOL_COUNTER_ATOMIC)
+#undef CONNPOOL_COUNTER_ATOMIC
+
+  // Copies every count into the same-named field of `out` (a StatsSnapshot).
+  template <typename Snapshot>
+  void CopyTo(Snapshot* out) const {
+#define CONNPOOL_COUNTER_COPY(field, name, label, help) out->field = field.load(std::memory_order_relaxed);
+    CONNPOOL_POOL_BUMPED_COUNTERS(CONNPOOL_COUNTER_COPY)
+#undef CONNPOOL_COUNTER_COPY
+  }
 };
 
 }  // namespace connpool
