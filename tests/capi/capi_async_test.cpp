@@ -93,10 +93,13 @@ struct Outcomes {
   connpool_pool_t* pool = nullptr;
   bool release = true;  // release an OK lease inside the callback
   std::vector<connpool_lease_t> kept;
+  // Callbacks that have returned from their work, the release of their lease included: a test
+  // that reads in_use after WaitFor must not see the last callback's lease still out.
+  size_t finished = 0;
 
   bool WaitFor(size_t n) {
     std::unique_lock<std::mutex> lk(mu);
-    return cv.wait_for(lk, std::chrono::seconds(30), [&] { return statuses.size() >= n; });
+    return cv.wait_for(lk, std::chrono::seconds(30), [&] { return finished >= n; });
   }
   size_t Count() {
     std::lock_guard<std::mutex> lk(mu);
@@ -132,6 +135,10 @@ void OnAcquired(void* ud, int status, connpool_lease_t lease, void* conn) {
   // must then run after this one returns, not inside it.
   if (release) {
     EXPECT_EQ(connpool_release(o->pool, lease), CONNPOOL_OK);
+  }
+  {
+    std::lock_guard<std::mutex> lk(o->mu);
+    ++o->finished;
   }
   o->cv.notify_all();
   --t_depth;
@@ -292,6 +299,10 @@ TEST(CapiAsync, OneFifoForBothKinds) {
         o.statuses.push_back(CONNPOOL_OK);
       }
       EXPECT_EQ(connpool_release(p, l), CONNPOOL_OK);
+      {
+        std::lock_guard<std::mutex> lk(o.mu);
+        ++o.finished;
+      }
       o.cv.notify_all();
     });
   };
