@@ -75,7 +75,7 @@ Pool::Pool(const Config& cfg, std::unique_ptr<Factory> factory, const PoolOption
       slots_(static_cast<uint32_t>(kMaxPoolSize)),
       health_machine_(cfg, created_ns_),
       rng_(opts.seed ? opts.seed : std::random_device{}()) {
-  if (cfg.adaptive_sizing) adaptive_ = std::make_unique<AdaptiveSizer>(cfg.adaptive_target_wait_ms, cfg.min_idle);
+  if (cfg.adaptive_sizing) adaptive_ = std::make_unique<AdaptiveFeed>(cfg.adaptive_target_wait_ms, cfg.min_idle);
   clock_->AddListener(this);
 }
 
@@ -84,16 +84,16 @@ Pool::~Pool() {
   slots_.ForEach([this](uint32_t, SlotWord, Slot& s) {
     if (s.conn != nullptr) SafeDestroy(s.conn);  // only reachable if Create failed half-way
   });
-  for (OffloadJob* j : reset_jobs_) delete j;
+  for (OffloadJob* j : offload_.reset_jobs) delete j;
 }
 
 bool Pool::ReserveSlotLocked(uint32_t* idx) {
   bool is_new = false;
   if (!slots_.ReserveLocked(idx, &is_new)) return false;
   // Made with the slot, off the release path, so that offloading a reset allocates nothing
-  // there. Indices are handed out in order, so reset_jobs_[i] is slot i's.
+  // there. Indices are handed out in order, so offload_.reset_jobs[i] is slot i's.
   if (is_new && reset_on_release_ && cfg_.reset_timeout_ms > 0)
-    reset_jobs_.push_back(new OffloadJob(OffloadJob::kReset, *idx));
+    offload_.reset_jobs.push_back(new OffloadJob(OffloadJob::kReset, *idx));
   return true;
 }
 
@@ -219,7 +219,7 @@ void Pool::OnClockAdvanced() {
   connector_cv_.notify_all();
   maintenance_cv_.notify_all();
   state_cv_.notify_all();
-  helper_done_cv_.notify_all();
+  offload_.done_cv.notify_all();
 }
 
 Status Pool::WaitReady(int64_t timeout_ms) {
@@ -275,7 +275,7 @@ void Pool::Close() {
     lifetime_.BeginStop();
     connector_cv_.notify_all();
     maintenance_cv_.notify_all();
-    helper_cv_.notify_all();
+    offload_.cv.notify_all();
     async_.cv.notify_all();
   }
   {
@@ -293,7 +293,7 @@ void Pool::Close() {
   // still queued (a create a connector submitted just before closing must give its slot back,
   // or creating_ never reaches 0 and the pool is never deleted) and leaves once the queue is
   // empty; the notify_all above woke those that were waiting.
-  for (auto& helper : helper_threads_) {
+  for (auto& helper : offload_.threads) {
     if (helper.first.joinable()) helper.first.join();
   }
   bool del;

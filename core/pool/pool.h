@@ -43,7 +43,7 @@
 #include "pool/slot.h"
 #include "pool/slot_table.h"
 #include "pool/waiter_queue.h"
-#include "sizing/adaptive_sizer.h"
+#include "sizing/adaptive_feed.h"
 #include "stats/counters.h"
 #include "stats/histogram.h"
 #include "util/clock.h"
@@ -469,19 +469,18 @@ class Pool final : private ClockListener {
   boost::condition_variable_any maintenance_cv_;
   std::condition_variable state_cv_;        // health changes, drain progress
 
-  // Adaptive sizing, guarded by mu_; adaptive_ is null when adaptive_sizing is off.
-  std::unique_ptr<AdaptiveSizer> adaptive_;
-  uint64_t adapt_prev_acquired_ = 0, adapt_prev_wait_us_ = 0, adapt_prev_timeouts_ = 0;
-  uint64_t adapt_prev_completed_ = 0, adapt_prev_hold_us_ = 0;
-  int64_t adapt_prev_ns_ = -1;
-  AdaptiveSizer::Decision adapt_last_decision_, adapt_last_change_;
-  int64_t adapt_last_decision_ns_ = -1, adapt_last_change_ns_ = -1;
+  // Adaptive sizing (sizing/adaptive_feed.h), guarded by mu_; null when adaptive_sizing is off.
+  std::unique_ptr<AdaptiveFeed> adaptive_;
 
   // Multiplexed leases, guarded by mu_.
-  std::vector<MuxConn> mux_conns_;     // by slot index
-  uint64_t mux_next_token_ = 0;
-  int64_t mux_leases_out_ = 0;
-  std::atomic<uint64_t> mux_extra_acquires_{0};  // leases that did not bump a slot generation
+  struct SharedLeases {
+    std::vector<MuxConn> conns;  // by slot index
+    uint64_t next_token = 0;
+    int64_t leases_out = 0;
+    // Leases that did not bump a slot generation; atomic, as stats read it without mu_.
+    std::atomic<uint64_t> extra_acquires{0};
+  };
+  SharedLeases shared_;
 
   // Asynchronous acquires, guarded by mu_: the dispatcher thread sleeps on cv until the first
   // deadline or until a waiter is decided (ready); it is the only thread that calls callbacks
@@ -496,23 +495,28 @@ class Pool final : private ClockListener {
   };
   AsyncAcquires async_;
 
-  // Intrusive lists (OffloadJob::next, ::prev_waited/next_waited), so that offloading a reset
-  // allocates nothing on the releasing thread.
-  OffloadJob* queue_head_ = nullptr;        // guarded by mu_: jobs no helper has taken yet
-  OffloadJob* queue_tail_ = nullptr;        // guarded by mu_
-  OffloadJob* waited_head_ = nullptr;       // guarded by mu_: jobs a thread waits on
-  // Each slot's reset job, made with the slot (ReserveSlotLocked) when resets are offloaded;
-  // a slot has at most one reset in flight. Guarded by mu_; deleted by ~Pool.
-  std::vector<OffloadJob*> reset_jobs_;
-  // Helpers idle or starting; SpawnHelperLocked counts a new one at once, and a helper that
-  // takes the last idle place starts a spare, so submitting rarely has to start a thread.
-  size_t idle_helpers_ = 0;                 // guarded by mu_
-  size_t helpers_ = 0;                      // guarded by mu_: helper threads started
-  boost::condition_variable_any helper_cv_;
-  // Helper threads with their seats (pool_offload.cpp), appended under mu_ until lifetime_.stopping();
-  // Close() joins them (or cuts loose one stuck in a callback past close_wait_ms).
-  std::vector<std::pair<boost::thread, std::shared_ptr<HelperSeat>>> helper_threads_;
-  std::condition_variable helper_done_cv_;  // a helper left a callback (Close waits on it)
+  // The helper threads that run callbacks for acquires, connectors and releases
+  // (pool_offload.cpp), and their jobs; all guarded by mu_.
+  struct Offload {
+    // Intrusive lists (OffloadJob::next, ::prev_waited/next_waited), so that offloading a reset
+    // allocates nothing on the releasing thread.
+    OffloadJob* queue_head = nullptr;  // jobs no helper has taken yet
+    OffloadJob* queue_tail = nullptr;
+    OffloadJob* waited_head = nullptr;  // jobs a thread waits on
+    // Each slot's reset job, made with the slot (ReserveSlotLocked) when resets are offloaded;
+    // a slot has at most one reset in flight. Deleted by ~Pool.
+    std::vector<OffloadJob*> reset_jobs;
+    // Helpers idle or starting; SpawnHelperLocked counts a new one at once, and a helper that
+    // takes the last idle place starts a spare, so submitting rarely has to start a thread.
+    size_t idle_helpers = 0;
+    size_t helpers = 0;  // helper threads started
+    boost::condition_variable_any cv;
+    // Helper threads with their seats, appended until lifetime_.stopping(); Close() joins them
+    // (or cuts loose one stuck in a callback past close_wait_ms).
+    std::vector<std::pair<boost::thread, std::shared_ptr<HelperSeat>>> threads;
+    std::condition_variable done_cv;  // a helper left a callback (Close waits on it)
+  };
+  Offload offload_;
 
   // Connectors and maintenance from Create(), the dispatcher appended under mu_.
   std::vector<boost::thread> threads_;

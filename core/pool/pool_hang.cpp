@@ -79,7 +79,7 @@ Pool::ResetOutcome Pool::ResetForRelease(uint32_t idx) {
   if (lifetime_.draining()) return ResetOutcome::kPoolClosing;
   // The slot's own job: no allocation here. It is free, since we own the slot: a helper that
   // owned it for an abandoned reset has emptied the slot since.
-  OffloadJob* job = reset_jobs_[idx];
+  OffloadJob* job = offload_.reset_jobs[idx];
   job->abandoned = OffloadJob::kNo;
   job->done = false;
   job->ok = false;
@@ -109,7 +109,7 @@ void Pool::AwaitHelpersLocked(std::unique_lock<std::mutex>& lk) {
   const int64_t until = SaturatingDeadline(clock_->NowNs(), cfg_.close_wait_ms);
   for (;;) {
     bool busy = false;
-    for (auto& helper : helper_threads_) {
+    for (auto& helper : offload_.threads) {
       const HelperSeat& seat = *helper.second;
       // A reset its releaser still waits for is the releaser's business, as it was when reset
       // ran on the releasing thread: free never waited for it.
@@ -117,7 +117,7 @@ void Pool::AwaitHelpersLocked(std::unique_lock<std::mutex>& lk) {
         busy = true;
     }
     if (!busy || clock_->NowNs() >= until) break;
-    WaitLocked(helper_done_cv_, lk, until);
+    WaitLocked(offload_.done_cv, lk, until);
   }
   // Only a helper inside a callback is detached. One past its callback (destroying, doing the
   // books) is joined: it is done soon, and Close() then frees the pool itself, as before. One
@@ -126,7 +126,7 @@ void Pool::AwaitHelpersLocked(std::unique_lock<std::mutex>& lk) {
   // under one hold of mu_), so none of the joined ones is about to start a callback for a job
   // it has.
   int detached = 0;
-  for (auto& helper : helper_threads_) {
+  for (auto& helper : offload_.threads) {
     HelperSeat& seat = *helper.second;
     if (!seat.in_call) continue;
     seat.detached = true;

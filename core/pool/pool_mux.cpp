@@ -24,8 +24,8 @@ namespace connpool {
 int64_t Pool::PickSharedLocked() const {
   int64_t best = -1;
   size_t best_load = 0;
-  for (size_t i = 0; i < mux_conns_.size(); ++i) {
-    const MuxConn& m = mux_conns_[i];
+  for (size_t i = 0; i < shared_.conns.size(); ++i) {
+    const MuxConn& m = shared_.conns[i];
     if (!m.adopted || m.broken || m.leases.size() >= static_cast<size_t>(cfg_.max_leases_per_conn)) continue;
     if (slots_.IsClosing(static_cast<uint32_t>(i))) continue;
     if (best < 0 || m.leases.size() < best_load) {
@@ -37,21 +37,21 @@ int64_t Pool::PickSharedLocked() const {
 }
 
 void Pool::AdoptLocked(uint32_t idx) {
-  if (mux_conns_.size() <= idx) mux_conns_.resize(idx + 1);
-  MuxConn& m = mux_conns_[idx];
+  if (shared_.conns.size() <= idx) shared_.conns.resize(idx + 1);
+  MuxConn& m = shared_.conns[idx];
   m.adopted = true;
   m.broken = false;
   m.leases.clear();
 }
 
 uint64_t Pool::IssueMuxLeaseLocked(uint32_t idx, bool first) {
-  mux_next_token_ = (mux_next_token_ % kLeaseGenMask) + 1;  // 1 .. 2^33-1, never 0
+  shared_.next_token = (shared_.next_token % kLeaseGenMask) + 1;  // 1 .. 2^33-1, never 0
   // Under mu_ already, so every shared lease is timed with the precise clock.
-  mux_conns_[idx].leases.emplace_back(mux_next_token_, clock_->NowNs());
-  ++mux_leases_out_;
+  shared_.conns[idx].leases.emplace_back(shared_.next_token, clock_->NowNs());
+  ++shared_.leases_out;
   // The first lease on a claimed slot bumped its generation, which `acquired` counts already.
-  if (!first) mux_extra_acquires_.fetch_add(1, std::memory_order_relaxed);
-  return MakeLease(tag_, idx, mux_next_token_);
+  if (!first) shared_.extra_acquires.fetch_add(1, std::memory_order_relaxed);
+  return MakeLease(tag_, idx, shared_.next_token);
 }
 
 void Pool::ReadySharedLocked(Waiter* w, uint32_t idx) {
@@ -103,7 +103,7 @@ Status Pool::AcquireMuxNowLocked(Waiter* w, uint64_t* lease, void** conn) {
 }
 
 void Pool::ServeMuxWaitersLocked(uint32_t idx) {
-  const MuxConn& m = mux_conns_[idx];
+  const MuxConn& m = shared_.conns[idx];
   Slot& s = SlotAt(idx);
   while (Waiter* w = queue_.Front()) {
     if (m.broken || m.leases.size() >= static_cast<size_t>(cfg_.max_leases_per_conn) || lifetime_.draining()) return;
@@ -215,15 +215,15 @@ Status Pool::ReleaseMux(uint64_t lease, bool broken) {
     counters_.stale_releases.fetch_add(1, std::memory_order_relaxed);
     return Status::kESTALE;
   };
-  if (idx >= mux_conns_.size() || !mux_conns_[idx].adopted) return stale();
-  MuxConn& m = mux_conns_[idx];
+  if (idx >= shared_.conns.size() || !shared_.conns[idx].adopted) return stale();
+  MuxConn& m = shared_.conns[idx];
   auto it = std::find_if(m.leases.begin(), m.leases.end(), [&](const auto& l) { return l.first == token; });
   if (it == m.leases.end()) return stale();
   const int64_t held = clock_->NowNs() - it->second;
   lease_hold_us_.Record(held > 0 ? static_cast<uint64_t>(held / 1000) : 0);
   const int64_t now = clock_->CoarseNowNs();
   m.leases.erase(it);
-  --mux_leases_out_;
+  --shared_.leases_out;
   Slot& s = SlotAt(idx);
   ++s.uses;  // the slot is ours (kLeased, adopted) while mu_ is held
   if (broken) m.broken = true;

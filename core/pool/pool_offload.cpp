@@ -47,13 +47,13 @@ void CallOffLock(std::unique_lock<std::mutex>& lk, HelperSeat& seat, std::condit
 void Pool::NotifyJob(OffloadJob* job) { job->cv.notify_one(); }
 
 void Pool::NotifyWaitedLocked() {
-  for (OffloadJob* j = waited_head_; j != nullptr; j = j->next_waited) NotifyJob(j);
+  for (OffloadJob* j = offload_.waited_head; j != nullptr; j = j->next_waited) NotifyJob(j);
 }
 
 bool Pool::SpawnHelperLocked() {
   try {
     auto seat = std::make_shared<HelperSeat>();
-    helper_threads_.emplace_back(boost::thread([this, seat] {
+    offload_.threads.emplace_back(boost::thread([this, seat] {
                                    pthread_setname_np(pthread_self(), "connpool-call");
                                    HelperLoop(seat);
                                  }),
@@ -61,36 +61,36 @@ bool Pool::SpawnHelperLocked() {
   } catch (const std::exception&) {
     return false;
   }
-  ++helpers_;
-  ++idle_helpers_;  // counted from now: it takes a job as soon as it runs
+  ++offload_.helpers;
+  ++offload_.idle_helpers;  // counted from now: it takes a job as soon as it runs
   return true;
 }
 
 bool Pool::SubmitLocked(OffloadJob* job) {
   if (lifetime_.stopping()) return false;
   // Normally a spare is idle or starting already (HelperLoop keeps one).
-  if (idle_helpers_ == 0 && !SpawnHelperLocked() && helpers_ == 0) return false;
+  if (offload_.idle_helpers == 0 && !SpawnHelperLocked() && offload_.helpers == 0) return false;
   job->next = nullptr;
-  if (queue_tail_ != nullptr) {
-    queue_tail_->next = job;
+  if (offload_.queue_tail != nullptr) {
+    offload_.queue_tail->next = job;
   } else {
-    queue_head_ = job;
+    offload_.queue_head = job;
   }
-  queue_tail_ = job;
-  helper_cv_.notify_one();
+  offload_.queue_tail = job;
+  offload_.cv.notify_one();
   return true;
 }
 
 bool Pool::AwaitLocked(std::unique_lock<std::mutex>& lk, OffloadJob* job, int64_t until_ns, int on_timeout,
                        bool abandon_on_close) {
   job->prev_waited = nullptr;
-  job->next_waited = waited_head_;
-  if (waited_head_ != nullptr) waited_head_->prev_waited = job;
-  waited_head_ = job;
+  job->next_waited = offload_.waited_head;
+  if (offload_.waited_head != nullptr) offload_.waited_head->prev_waited = job;
+  offload_.waited_head = job;
   while (!job->done) {
     if (lifetime_.draining() && abandon_on_close) {
       job->abandoned = OffloadJob::kPoolClosed;
-      helper_done_cv_.notify_all();  // Close() waits for the helper, no longer for this waiter
+      offload_.done_cv.notify_all();  // Close() waits for the helper, no longer for this waiter
       break;
     }
     if (clock_->NowNs() >= until_ns) {
@@ -102,7 +102,7 @@ bool Pool::AwaitLocked(std::unique_lock<std::mutex>& lk, OffloadJob* job, int64_
   if (job->prev_waited != nullptr) {
     job->prev_waited->next_waited = job->next_waited;
   } else {
-    waited_head_ = job->next_waited;
+    offload_.waited_head = job->next_waited;
   }
   if (job->next_waited != nullptr) job->next_waited->prev_waited = job->prev_waited;
   return job->done;
@@ -165,27 +165,27 @@ void Pool::HelperLoop(const std::shared_ptr<HelperSeat>& seat) {
   // Nothing interrupts a helper: Close() wakes the idle ones and lets every helper finish the
   // jobs still queued (their slots must be emptied), so a helper only leaves here.
   for (;;) {
-    while (queue_head_ == nullptr) {
+    while (offload_.queue_head == nullptr) {
       if (lifetime_.stopping()) {
-        if (counted) --idle_helpers_;
+        if (counted) --offload_.idle_helpers;
         return;
       }
       if (!counted) {
-        ++idle_helpers_;
+        ++offload_.idle_helpers;
         counted = true;
       }
-      helper_cv_.wait(lk);
+      offload_.cv.wait(lk);
     }
-    OffloadJob* job = queue_head_;
-    queue_head_ = job->next;
-    if (queue_head_ == nullptr) queue_tail_ = nullptr;
+    OffloadJob* job = offload_.queue_head;
+    offload_.queue_head = job->next;
+    if (offload_.queue_head == nullptr) offload_.queue_tail = nullptr;
     if (counted) {
-      --idle_helpers_;
+      --offload_.idle_helpers;
       counted = false;
     }
     // Keep a spare, so that no job waits behind a callback that hangs and no submitter has
     // to start a thread. Failing to start one is not fatal: a helper will be free later.
-    if (idle_helpers_ == 0 && !lifetime_.stopping()) SpawnHelperLocked();
+    if (offload_.idle_helpers == 0 && !lifetime_.stopping()) SpawnHelperLocked();
     seat->job = job;
     const bool was_deleting = lifetime_.deleting();
     RunJobLocked(lk, *seat, job);
@@ -217,7 +217,7 @@ void Pool::RunJobLocked(std::unique_lock<std::mutex>& lk, HelperSeat& seat, Offl
     CreateResult r = CreateResult::kRetry;
     const int64_t t0 = clock_->NowNs();
     if (job->abandoned != OffloadJob::kCreateTimeout)  // given up on before it began: skip it
-      CallOffLock(lk, seat, helper_done_cv_, [&] { r = SafeCreate(&conn, &err); });
+      CallOffLock(lk, seat, offload_.done_cv, [&] { r = SafeCreate(&conn, &err); });
     const int64_t t1 = clock_->NowNs();
     if (job->abandoned == OffloadJob::kCreateTimeout) {
       delete job;
@@ -240,11 +240,11 @@ void Pool::RunJobLocked(std::unique_lock<std::mutex>& lk, HelperSeat& seat, Offl
     return;
   }
 
-  if (job->kind == OffloadJob::kReset) {  // the slot's own job (reset_jobs_): never deleted
+  if (job->kind == OffloadJob::kReset) {  // the slot's own job (offload_.reset_jobs): never deleted
     // An abandoned reset's connection is destroyed anyway: no round trip for it.
     bool usable = false;
     if (job->abandoned == OffloadJob::kNo)
-      CallOffLock(lk, seat, helper_done_cv_, [&] { usable = SafeReset(s.conn); });
+      CallOffLock(lk, seat, offload_.done_cv, [&] { usable = SafeReset(s.conn); });
     if (job->abandoned == OffloadJob::kNo) {
       job->ok = usable;
       job->done = true;
@@ -263,7 +263,7 @@ void Pool::RunJobLocked(std::unique_lock<std::mutex>& lk, HelperSeat& seat, Offl
   // Validate. Not worth a round trip when the answer can no longer be used.
   const bool wanted = job->abandoned == OffloadJob::kNo || job->abandoned == OffloadJob::kCallerDeadline;
   bool valid = false;
-  if (wanted && !lifetime_.draining()) CallOffLock(lk, seat, helper_done_cv_, [&] { valid = SafeValidate(s.conn); });
+  if (wanted && !lifetime_.draining()) CallOffLock(lk, seat, offload_.done_cv, [&] { valid = SafeValidate(s.conn); });
   if (job->abandoned == OffloadJob::kNo) {
     job->ok = valid;
     job->done = true;

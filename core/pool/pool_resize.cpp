@@ -19,13 +19,13 @@ namespace connpool {
 
 int64_t Pool::WarmFloorLocked() const {
   int64_t floor = min_idle_.load(std::memory_order_relaxed);
-  if (adaptive_) floor = std::max(floor, adaptive_->floor());
+  if (adaptive_) floor = std::max(floor, adaptive_->sizer().floor());
   return std::min(floor, max_size_.load(std::memory_order_relaxed));
 }
 
 int64_t Pool::LiveCapLocked() const {
   const int64_t max = max_size_.load(std::memory_order_relaxed);
-  return adaptive_ ? std::min(max, adaptive_->limit()) : max;
+  return adaptive_ ? std::min(max, adaptive_->sizer().limit()) : max;
 }
 
 void Pool::AdaptLocked(int64_t now_ns, uint64_t in_use) {
@@ -35,32 +35,22 @@ void Pool::AdaptLocked(int64_t now_ns, uint64_t in_use) {
   const uint64_t timeouts = counters_.timeouts.load(std::memory_order_relaxed);
   // Leases given back so far: issued minus out now (as Snapshot() counts lease holds); their
   // hold times are in lease_hold_us_ (a lease over its thread's timing budget counts as 0).
-  const uint64_t out = mux_ ? static_cast<uint64_t>(mux_leases_out_) : in_use;
+  const uint64_t out = mux_ ? static_cast<uint64_t>(shared_.leases_out) : in_use;
   const uint64_t completed = acquired - std::min(acquired, out);
   const uint64_t hold_us = lease_hold_us_.Sum();
-  AdaptiveSizer::Sample s;
-  s.acquires = acquired - std::min(acquired, adapt_prev_acquired_);
-  s.wait_us_sum = wait_us - std::min(wait_us, adapt_prev_wait_us_);
-  s.timeouts = timeouts - std::min(timeouts, adapt_prev_timeouts_);
-  s.waiters = queue_.Size();
-  s.in_use = out;
-  s.completed = completed - std::min(completed, adapt_prev_completed_);
-  s.hold_us_sum = hold_us - std::min(hold_us, adapt_prev_hold_us_);
-  s.elapsed_ns = adapt_prev_ns_ >= 0 ? now_ns - adapt_prev_ns_ : 0;
-  s.min_idle = min_idle_.load(std::memory_order_relaxed);
-  s.max_size = max_size_.load(std::memory_order_relaxed);
-  adapt_prev_acquired_ = acquired;
-  adapt_prev_wait_us_ = wait_us;
-  adapt_prev_timeouts_ = timeouts;
-  adapt_prev_completed_ = completed;
-  adapt_prev_hold_us_ = hold_us;
-  adapt_prev_ns_ = now_ns;
-  AdaptiveSizer::Decision d = adaptive_->Step(s);
-  adapt_last_decision_ = d;
-  adapt_last_decision_ns_ = now_ns;
+  AdaptiveFeed::Totals totals;
+  totals.acquired = acquired;
+  totals.wait_us = wait_us;
+  totals.timeouts = timeouts;
+  totals.completed = completed;
+  totals.hold_us = hold_us;
+  AdaptiveFeed::Now seen;
+  seen.waiters = queue_.Size();
+  seen.in_use = out;
+  seen.min_idle = min_idle_.load(std::memory_order_relaxed);
+  seen.max_size = max_size_.load(std::memory_order_relaxed);
+  const AdaptiveSizer::Decision d = adaptive_->Step(now_ns, totals, seen);
   if (d.from == d.to) return;
-  adapt_last_change_ = d;
-  adapt_last_change_ns_ = now_ns;
   // A lower limit leaves the pool over its cap: releases retire the extra connections, and
   // the maintenance pass closes idle ones (never a lease). A higher one is filled at once.
   UpdateOverCapacityLocked();
@@ -128,7 +118,7 @@ Status Pool::Resize(int64_t min_idle, int64_t max_size, std::string* err) {
   max_size_.store(max_size, std::memory_order_relaxed);
   min_idle_.store(min_idle, std::memory_order_relaxed);
   UpdateOverCapacityLocked();
-  if (adaptive_) adaptive_->Clamp(min_idle, max_size);
+  if (adaptive_) adaptive_->sizer().Clamp(min_idle, max_size);
   if (LogEnabled())
     logs_.AddLocked(CONNPOOL_LOG_INFO, "pool '" + cfg_.name + "': resized min_idle " + std::to_string(old_min) +
                                                       " -> " + std::to_string(min_idle) + ", max_size " +

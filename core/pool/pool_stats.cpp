@@ -20,7 +20,7 @@ uint64_t Pool::MonotonicAcquired(uint64_t generations, uint64_t failed_claims) c
 
 uint64_t Pool::AcquiredTotal() const {
   const uint64_t failed_claims = failed_claims_.load(std::memory_order_acquire);
-  uint64_t generations = mux_extra_acquires_.load(std::memory_order_acquire);
+  uint64_t generations = shared_.extra_acquires.load(std::memory_order_acquire);
   generations += slots_.Count().generations;
   return MonotonicAcquired(generations, failed_claims);
 }
@@ -63,17 +63,20 @@ StatsSnapshot Pool::Snapshot() {
     s.adaptive_enabled = adaptive_ != nullptr;
     s.adaptive_target_wait_ms = cfg_.adaptive_target_wait_ms;
     s.adaptive_floor = WarmFloorLocked();
-    auto info = [&](const AdaptiveSizer::Decision& d, int64_t at_ns, StatsSnapshot::AdaptiveDecisionInfo* out) {
-      if (at_ns < 0) return;
+    auto info = [&](const AdaptiveFeed::Recorded& r, StatsSnapshot::AdaptiveDecisionInfo* out) {
+      if (r.at_ns < 0) return;
+      const AdaptiveSizer::Decision& d = r.decision;
       out->valid = true;
       out->action = AdaptiveSizer::ActionName(d.action);
       out->reason = d.reason;
       out->from = d.from;
       out->to = d.to;
-      out->age_ms = (now - at_ns) / 1'000'000;
+      out->age_ms = (now - r.at_ns) / 1'000'000;
     };
-    info(adapt_last_decision_, adapt_last_decision_ns_, &s.adaptive_last_decision);
-    info(adapt_last_change_, adapt_last_change_ns_, &s.adaptive_last_change);
+    if (adaptive_) {
+      info(adaptive_->last_decision(), &s.adaptive_last_decision);
+      info(adaptive_->last_change(), &s.adaptive_last_change);
+    }
     s.stalled = stall_.stalled && !lifetime_.draining();
     s.stalled_ms = s.stalled ? (now - stall_.since_ns) / 1'000'000 : 0;
     s.abandoned_calls = static_cast<uint64_t>(abandoned_calls_);
@@ -89,7 +92,7 @@ StatsSnapshot Pool::Snapshot() {
   // Leak reports name leases; a shared connection's slot lease is not one (not reported yet).
   const int64_t threshold = mux_ ? 0 : cfg_.leak_threshold_ms * 1'000'000;
   const uint64_t failed_claims = failed_claims_.load(std::memory_order_acquire);
-  uint64_t generations = mux_extra_acquires_.load(std::memory_order_acquire);
+  uint64_t generations = shared_.extra_acquires.load(std::memory_order_acquire);
   slots_.ForEach([&](uint32_t i, SlotWord w, const Slot& slot) {
     generations += w.gen();
     switch (w.state()) {
@@ -116,7 +119,7 @@ StatsSnapshot Pool::Snapshot() {
   s.max_leases_per_conn = cfg_.max_leases_per_conn;
   if (mux_) {
     std::lock_guard<std::mutex> lk(mu_);
-    s.in_use = static_cast<uint64_t>(mux_leases_out_);
+    s.in_use = static_cast<uint64_t>(shared_.leases_out);
   }
   s.acquired = MonotonicAcquired(generations, failed_claims);
   counters_.CopyTo(&s);
