@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -20,16 +22,31 @@ namespace {
 using AdaptiveTest = PoolTest;
 
 std::mutex g_mu;
+std::condition_variable g_logged;
 std::vector<std::string> g_logs;
 void Collect(void*, int, const char* msg) {
-  std::lock_guard<std::mutex> lk(g_mu);
-  g_logs.push_back(msg);
+  {
+    std::lock_guard<std::mutex> lk(g_mu);
+    g_logs.push_back(msg);
+  }
+  g_logged.notify_all();
 }
-int CountLogs(const std::string& needle) {
-  std::lock_guard<std::mutex> lk(g_mu);
+int CountLogsLocked(const std::string& needle) {
   int n = 0;
   for (const std::string& m : g_logs) n += m.find(needle) != std::string::npos;
   return n;
+}
+int CountLogs(const std::string& needle) {
+  std::lock_guard<std::mutex> lk(g_mu);
+  return CountLogsLocked(needle);
+}
+// A line made under the pool lock reaches the sink on whichever thread takes its batch: the
+// maintenance pass that made it, or a connector that unlocked in between (the lowered limit
+// retires an idle connection, which unlocks). Wait for it rather than assume it is already
+// there.
+bool WaitLogs(const std::string& needle, int n) {
+  std::unique_lock<std::mutex> lk(g_mu);
+  return g_logged.wait_for(lk, std::chrono::seconds(10), [&] { return CountLogsLocked(needle) >= n; });
 }
 
 Config AdaptiveConfig() {
@@ -92,6 +109,7 @@ TEST_F(AdaptiveTest, WaitsProbeARaiseCalmLowersItAndStatsShowWhy) {
   EXPECT_NE(text.find(R"("adaptive":{"enabled":true,"target_wait_ms":10,"floor":1,"last_decision":{"action":"lower","from":2,"to":1,)"),
             std::string::npos)
       << text;
+  EXPECT_TRUE(WaitLogs("adaptive sizing", 2));
   SetLogCallback(nullptr, nullptr);
   EXPECT_EQ(CountLogs("pool 'adaptive': adaptive sizing raises the warm floor 0 -> 2"), 1);
   EXPECT_EQ(CountLogs("pool 'adaptive': adaptive sizing lowers the warm floor 2 -> 1"), 1);
