@@ -12,7 +12,7 @@
 namespace connpool_it {
 
 struct OutageResult {
-  double down_ms = 0;            // pg_ctl stop returned -> pg_ctl start began: surely down
+  double down_ms = 0;            // outage seen by the pool, no create in flight -> pg_ctl start began
   int64_t attempts_down = 0;     // creates (failed or not) completed in that window
   int64_t attempts_total = 0;    // from pg_ctl stop began to the first successful acquire
   double recovery_ms = 0;        // pg_ctl start returned -> first acquire + query that worked
