@@ -30,20 +30,15 @@ int64_t Pool::LiveCapLocked() const {
 
 void Pool::AdaptLocked(int64_t now_ns, uint64_t in_use) {
   if (!adaptive_) return;
-  const uint64_t acquired = AcquiredTotal();
-  const uint64_t wait_us = acquire_wait_us_.Sum();
-  const uint64_t timeouts = counters_.timeouts.load(std::memory_order_relaxed);
+  AdaptiveFeed::Totals totals;
+  totals.acquired = AcquiredTotal();
+  totals.wait_us = acquire_wait_us_.Sum();
+  totals.timeouts = counters_.timeouts.load(std::memory_order_relaxed);
   // Leases given back so far: issued minus out now (as Snapshot() counts lease holds); their
   // hold times are in lease_hold_us_ (a lease over its thread's timing budget counts as 0).
   const uint64_t out = mux_ ? static_cast<uint64_t>(shared_.leases_out) : in_use;
-  const uint64_t completed = acquired - std::min(acquired, out);
-  const uint64_t hold_us = lease_hold_us_.Sum();
-  AdaptiveFeed::Totals totals;
-  totals.acquired = acquired;
-  totals.wait_us = wait_us;
-  totals.timeouts = timeouts;
-  totals.completed = completed;
-  totals.hold_us = hold_us;
+  totals.completed = totals.acquired - std::min(totals.acquired, out);
+  totals.hold_us = lease_hold_us_.Sum();
   AdaptiveFeed::Now seen;
   seen.waiters = queue_.Size();
   seen.in_use = out;
