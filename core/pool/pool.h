@@ -40,6 +40,7 @@
 #include "health/health_machine.h"
 #include "pool/cancel_token.h"
 #include "pool/factory.h"
+#include "pool/shared_leases.h"
 #include "pool/slot.h"
 #include "pool/slot_table.h"
 #include "pool/waiter_queue.h"
@@ -181,6 +182,7 @@ class Pool final : private ClockListener {
 
  private:
   friend struct HelperSeat;  // names the job a helper runs
+  friend class SharedLeases;
   Pool(const Config& cfg, std::unique_ptr<Factory> factory, const PoolOptions& opts);
   ~Pool();
   Pool(const Pool&) = delete;
@@ -354,29 +356,6 @@ class Pool final : private ClockListener {
   // One adaptive sizing step from what happened since the last one (maintenance pass).
   void AdaptLocked(int64_t now_ns, uint64_t in_use);
 
-  // --- multiplexed leases, max_leases_per_conn > 1 (pool_mux.cpp): a separate path under mu_
-  struct MuxConn {
-    bool adopted = false;  // the slot is leased by the mux layer and carries `leases`
-    bool broken = false;   // a lease was released broken: retire once the last is back
-    std::vector<std::pair<uint64_t, int64_t>> leases;  // (token, lease start) of each lease out
-  };
-  Status AcquireMux(int priority, int64_t timeout_ms, uint64_t* lease, void** conn,
-                    const CancelToken* cancel = nullptr);
-  Status ReleaseMux(uint64_t lease, bool broken);
-  // Least-loaded adopted connection that can take one more lease; -1 if none.
-  int64_t PickSharedLocked() const;
-  // Makes the slot (owned by the caller, checked) a shared connection with no lease yet.
-  void AdoptLocked(uint32_t idx);
-  uint64_t IssueMuxLeaseLocked(uint32_t idx, bool first);
-  // Gives waiters shares of connection `idx` while it has room.
-  void ServeMuxWaitersLocked(uint32_t idx);
-  // Async waiter `w` (off the queue) gets a share of adopted connection `idx`.
-  void ReadySharedLocked(Waiter* w, uint32_t idx);
-  // connpool_acquire_async before it queues: kOK served now (lease, conn set; `w` unused),
-  // kPENDING readied for the dispatcher with an idle connection to check (`w` owned by it),
-  // kETIMEOUT nothing to take now, else the refusal.
-  Status AcquireMuxNowLocked(Waiter* w, uint64_t* lease, void** conn);
-
   // --- asynchronous acquires (pool_async.cpp); all guarded by mu_
   // Starts the dispatcher thread on first use. False if it cannot be started.
   bool StartDispatcherLocked();
@@ -472,15 +451,8 @@ class Pool final : private ClockListener {
   // Adaptive sizing (sizing/adaptive_feed.h), guarded by mu_; null when adaptive_sizing is off.
   std::unique_ptr<AdaptiveFeed> adaptive_;
 
-  // Multiplexed leases, guarded by mu_.
-  struct SharedLeases {
-    std::vector<MuxConn> conns;  // by slot index
-    uint64_t next_token = 0;
-    int64_t leases_out = 0;
-    // Leases that did not bump a slot generation; atomic, as stats read it without mu_.
-    std::atomic<uint64_t> extra_acquires{0};
-  };
-  SharedLeases shared_;
+  // Multiplexed leases (pool/shared_leases.h), guarded by mu_.
+  SharedLeases shared_{*this};
 
   // Asynchronous acquires, guarded by mu_: the dispatcher thread sleeps on cv until the first
   // deadline or until a waiter is decided (ready); it is the only thread that calls callbacks

@@ -136,7 +136,7 @@ void Pool::RetireClaimed(uint32_t idx, Reason reason) {
 
 Status Pool::Acquire(int priority, int64_t timeout_ms, uint64_t* lease, void** conn) {
   if (timeout_ms < 0) timeout_ms = cfg_.acquire_timeout_ms;
-  if (mux_) return AcquireMux(priority, timeout_ms, lease, conn);  // pool_mux.cpp
+  if (mux_) return shared_.AcquireMux(priority, timeout_ms, lease, conn);  // shared_leases.cpp
   int pins = 0;
   int64_t start = 0;  // read from the clock only if the claim needs a validation
   if (accepting_.load(std::memory_order_acquire)) {
@@ -318,7 +318,7 @@ Status Pool::CreateForCaller(std::unique_lock<std::mutex>& lk, int priority, int
 }
 
 Status Pool::Release(uint64_t lease, bool broken) {
-  if (mux_) return ReleaseMux(lease, broken);  // pool_mux.cpp
+  if (mux_) return shared_.ReleaseMux(lease, broken);  // shared_leases.cpp
   if (LeaseTag(lease) != tag_ || LeaseIndex(lease) >= slots_.Capacity()) {
     counters_.stale_releases.fetch_add(1, std::memory_order_relaxed);
     return Status::kESTALE;

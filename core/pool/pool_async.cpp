@@ -92,8 +92,8 @@ Status Pool::AcquireAsync(int priority, int64_t timeout_ms, CancelToken* cancel,
   }
   w->seq = next_seq_++;
   Status st = Status::kETIMEOUT;
-  if (mux_) {  // shared connections are served under mu_ (pool_mux.cpp)
-    st = AcquireMuxNowLocked(w, lease, conn);
+  if (mux_) {  // shared connections are served under mu_ (shared_leases.cpp)
+    st = shared_.AcquireMuxNowLocked(w, lease, conn);
     if (st == Status::kOK) {
       LeaveAcquireLocked(lk, Status::kOK);  // we hold a lease: the pool stays
       if (cancel != nullptr) cancel->Unregister(&w->reg);
@@ -148,9 +148,9 @@ Status Pool::QueueAsyncLocked(Waiter* w) {
     return Status::kOK;
   }
   if (mux_) {
-    int64_t shared = PickSharedLocked();
+    int64_t shared = shared_.PickSharedLocked();
     if (shared >= 0) {
-      ReadySharedLocked(w, static_cast<uint32_t>(shared));
+      shared_.ReadySharedLocked(w, static_cast<uint32_t>(shared));
       return Status::kOK;
     }
   }
@@ -252,9 +252,9 @@ void Pool::DeliverLocked(std::unique_lock<std::mutex>& lk, Waiter* w) {
     }
     if (st == Status::kOK && mux_) {  // the checked connection becomes a shared one
       lk.lock();
-      AdoptLocked(w->slot);
-      lease = IssueMuxLeaseLocked(w->slot, true);
-      ServeMuxWaitersLocked(w->slot);
+      shared_.AdoptLocked(w->slot);
+      lease = shared_.IssueMuxLeaseLocked(w->slot, true);
+      shared_.ServeMuxWaitersLocked(w->slot);
       lk.unlock();
     }
   }

@@ -42,7 +42,7 @@ Status Pool::AcquireCancellable(int priority, int64_t timeout_ms, CancelToken* c
   CancelToken::Registration reg;
   reg.pool = this;
   cancel->Register(&reg);
-  Status st = mux_ ? AcquireMux(priority, timeout_ms, lease, conn, cancel)
+  Status st = mux_ ? shared_.AcquireMux(priority, timeout_ms, lease, conn, cancel)
                    : AcquireSlow(priority, timeout_ms, start, pins, lease, conn, cancel);
   cancel->Unregister(&reg);
   bool del;

@@ -36,7 +36,7 @@ void Pool::AdaptLocked(int64_t now_ns, uint64_t in_use) {
   totals.timeouts = counters_.timeouts.load(std::memory_order_relaxed);
   // Leases given back so far: issued minus out now (as Snapshot() counts lease holds); their
   // hold times are in lease_hold_us_ (a lease over its thread's timing budget counts as 0).
-  const uint64_t out = mux_ ? static_cast<uint64_t>(shared_.leases_out) : in_use;
+  const uint64_t out = mux_ ? static_cast<uint64_t>(shared_.leases_out_locked()) : in_use;
   totals.completed = totals.acquired - std::min(totals.acquired, out);
   totals.hold_us = lease_hold_us_.Sum();
   AdaptiveFeed::Now seen;

@@ -20,7 +20,7 @@ uint64_t Pool::MonotonicAcquired(uint64_t generations, uint64_t failed_claims) c
 
 uint64_t Pool::AcquiredTotal() const {
   const uint64_t failed_claims = failed_claims_.load(std::memory_order_acquire);
-  uint64_t generations = shared_.extra_acquires.load(std::memory_order_acquire);
+  uint64_t generations = shared_.extra_acquires();
   generations += slots_.Count().generations;
   return MonotonicAcquired(generations, failed_claims);
 }
@@ -92,7 +92,7 @@ StatsSnapshot Pool::Snapshot() {
   // Leak reports name leases; a shared connection's slot lease is not one (not reported yet).
   const int64_t threshold = mux_ ? 0 : cfg_.leak_threshold_ms * 1'000'000;
   const uint64_t failed_claims = failed_claims_.load(std::memory_order_acquire);
-  uint64_t generations = shared_.extra_acquires.load(std::memory_order_acquire);
+  uint64_t generations = shared_.extra_acquires();
   slots_.ForEach([&](uint32_t i, SlotWord w, const Slot& slot) {
     generations += w.gen();
     switch (w.state()) {
@@ -119,7 +119,7 @@ StatsSnapshot Pool::Snapshot() {
   s.max_leases_per_conn = cfg_.max_leases_per_conn;
   if (mux_) {
     std::lock_guard<std::mutex> lk(mu_);
-    s.in_use = static_cast<uint64_t>(shared_.leases_out);
+    s.in_use = static_cast<uint64_t>(shared_.leases_out_locked());
   }
   s.acquired = MonotonicAcquired(generations, failed_claims);
   counters_.CopyTo(&s);

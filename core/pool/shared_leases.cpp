@@ -21,13 +21,13 @@
 
 namespace connpool {
 
-int64_t Pool::PickSharedLocked() const {
+int64_t SharedLeases::PickSharedLocked() const {
   int64_t best = -1;
   size_t best_load = 0;
-  for (size_t i = 0; i < shared_.conns.size(); ++i) {
-    const MuxConn& m = shared_.conns[i];
-    if (!m.adopted || m.broken || m.leases.size() >= static_cast<size_t>(cfg_.max_leases_per_conn)) continue;
-    if (slots_.IsClosing(static_cast<uint32_t>(i))) continue;
+  for (size_t i = 0; i < conns_.size(); ++i) {
+    const MuxConn& m = conns_[i];
+    if (!m.adopted || m.broken || m.leases.size() >= static_cast<size_t>(pool_.cfg_.max_leases_per_conn)) continue;
+    if (pool_.slots_.IsClosing(static_cast<uint32_t>(i))) continue;
     if (best < 0 || m.leases.size() < best_load) {
       best = static_cast<int64_t>(i);
       best_load = m.leases.size();
@@ -36,84 +36,86 @@ int64_t Pool::PickSharedLocked() const {
   return best;
 }
 
-void Pool::AdoptLocked(uint32_t idx) {
-  if (shared_.conns.size() <= idx) shared_.conns.resize(idx + 1);
-  MuxConn& m = shared_.conns[idx];
+void SharedLeases::AdoptLocked(uint32_t idx) {
+  if (conns_.size() <= idx) conns_.resize(idx + 1);
+  MuxConn& m = conns_[idx];
   m.adopted = true;
   m.broken = false;
   m.leases.clear();
 }
 
-uint64_t Pool::IssueMuxLeaseLocked(uint32_t idx, bool first) {
-  shared_.next_token = (shared_.next_token % kLeaseGenMask) + 1;  // 1 .. 2^33-1, never 0
+uint64_t SharedLeases::IssueMuxLeaseLocked(uint32_t idx, bool first) {
+  next_token_ = (next_token_ % kLeaseGenMask) + 1;  // 1 .. 2^33-1, never 0
   // Under mu_ already, so every shared lease is timed with the precise clock.
-  shared_.conns[idx].leases.emplace_back(shared_.next_token, clock_->NowNs());
-  ++shared_.leases_out;
+  conns_[idx].leases.emplace_back(next_token_, pool_.clock_->NowNs());
+  ++leases_out_;
   // The first lease on a claimed slot bumped its generation, which `acquired` counts already.
-  if (!first) shared_.extra_acquires.fetch_add(1, std::memory_order_relaxed);
-  return MakeLease(tag_, idx, shared_.next_token);
+  if (!first) extra_acquires_.fetch_add(1, std::memory_order_relaxed);
+  return MakeLease(pool_.tag_, idx, next_token_);
 }
 
-void Pool::ReadySharedLocked(Waiter* w, uint32_t idx) {
+void SharedLeases::ReadySharedLocked(Waiter* w, uint32_t idx) {
   w->mux_lease = IssueMuxLeaseLocked(idx, false);
-  w->mux_conn = SlotAt(idx).conn;
+  w->mux_conn = pool_.SlotAt(idx).conn;
   w->status = Status::kOK;
   w->done = true;
-  PushReadyLocked(w);
+  pool_.PushReadyLocked(w);
 }
 
-Status Pool::AcquireMuxNowLocked(Waiter* w, uint64_t* lease, void** conn) {
-  Status gate = AdmissionLocked();
+Status SharedLeases::AcquireMuxNowLocked(Waiter* w, uint64_t* lease, void** conn) {
+  Status gate = pool_.AdmissionLocked();
   if (gate != Status::kOK) return gate;
   if (w->cancel != nullptr && w->cancel->Triggered()) return Status::kECANCELED;
   uint32_t idx;
   uint64_t gen;
-  if (slots_.ClaimIdle(false, &idx, &gen)) {
-    Slot& s = SlotAt(idx);
-    const int64_t now = clock_->CoarseNowNs();
+  if (pool_.slots_.ClaimIdle(false, &idx, &gen)) {
+    Slot& s = pool_.SlotAt(idx);
+    const int64_t now = pool_.clock_->CoarseNowNs();
     // As the non-shared fast path: a connection that needs no factory callback is adopted
     // here; one that needs a check (lifetime, validation, a drain that began) goes to the
     // dispatcher, which checks and adopts it off this caller's stack.
-    if ((s.expires_ns == 0 || now < s.expires_ns) && !NeedsValidation(s, now, false) &&
-        !slots_.IsClosing(idx)) {
+    if ((s.expires_ns == 0 || now < s.expires_ns) && !pool_.NeedsValidation(s, now, false) &&
+        !pool_.slots_.IsClosing(idx)) {
       uint64_t slot_lease = 0;
       void* c = nullptr;
-      IssueLease(idx, gen, w->priority, now, 0, &slot_lease, &c);
+      pool_.IssueLease(idx, gen, w->priority, now, 0, &slot_lease, &c);
       AdoptLocked(idx);
       *lease = IssueMuxLeaseLocked(idx, true);
       if (conn) *conn = c;
       ServeMuxWaitersLocked(idx);
       return Status::kOK;
     }
-    if (!StartDispatcherLocked()) {
-      failed_claims_.fetch_add(1, std::memory_order_relaxed);  // the generation bump was no lease
-      PutBackLocked(idx);
+    if (!pool_.StartDispatcherLocked()) {
+      pool_.failed_claims_.fetch_add(1, std::memory_order_relaxed);  // the generation bump was no lease
+      pool_.PutBackLocked(idx);
       return Status::kENOMEM;
     }
-    ReadyClaimedLocked(w, idx, gen);
+    pool_.ReadyClaimedLocked(w, idx, gen);
     return Status::kPENDING;
   }
   int64_t shared = PickSharedLocked();
   if (shared >= 0) {
     *lease = IssueMuxLeaseLocked(static_cast<uint32_t>(shared), false);
-    if (conn) *conn = SlotAt(static_cast<uint32_t>(shared)).conn;
+    if (conn) *conn = pool_.SlotAt(static_cast<uint32_t>(shared)).conn;
     return Status::kOK;
   }
   return Status::kETIMEOUT;
 }
 
-void Pool::ServeMuxWaitersLocked(uint32_t idx) {
-  const MuxConn& m = shared_.conns[idx];
-  Slot& s = SlotAt(idx);
-  while (Waiter* w = queue_.Front()) {
-    if (m.broken || m.leases.size() >= static_cast<size_t>(cfg_.max_leases_per_conn) || lifetime_.draining()) return;
+void SharedLeases::ServeMuxWaitersLocked(uint32_t idx) {
+  const MuxConn& m = conns_[idx];
+  Slot& s = pool_.SlotAt(idx);
+  while (Waiter* w = pool_.queue_.Front()) {
+    if (m.broken || m.leases.size() >= static_cast<size_t>(pool_.cfg_.max_leases_per_conn) ||
+        pool_.lifetime_.draining())
+      return;
     if (w->cb != nullptr) {  // an asynchronous acquire: the dispatcher calls it back
-      UnqueueLocked(w);
+      pool_.UnqueueLocked(w);
       ReadySharedLocked(w, idx);
       continue;
     }
-    queue_.Remove(w);
-    waiters_count_.fetch_sub(1, std::memory_order_seq_cst);
+    pool_.queue_.Remove(w);
+    pool_.waiters_count_.fetch_sub(1, std::memory_order_seq_cst);
     w->mux_lease = IssueMuxLeaseLocked(idx, false);
     w->mux_conn = s.conn;
     w->status = Status::kOK;
@@ -122,16 +124,16 @@ void Pool::ServeMuxWaitersLocked(uint32_t idx) {
   }
 }
 
-Status Pool::AcquireMux(int priority, int64_t timeout_ms, uint64_t* lease, void** conn,
+Status SharedLeases::AcquireMux(int priority, int64_t timeout_ms, uint64_t* lease, void** conn,
                         const CancelToken* cancel) {
-  int64_t start = clock_->NowNs();  // FinishClaim may read it (the deadline of a validation)
+  int64_t start = pool_.clock_->NowNs();  // FinishClaim may read it (the deadline of a validation)
   const int64_t deadline = SaturatingDeadline(start, timeout_ms);
-  std::unique_lock<std::mutex> lk(mu_);
-  lifetime_.Pin();  // as in AcquireSlow: keeps a closed pool alive until we leave
-  auto leave = [&](Status st) { return LeaveAcquireLocked(lk, st); };
+  std::unique_lock<std::mutex> lk(pool_.mu_);
+  pool_.lifetime_.Pin();  // as in AcquireSlow: keeps a closed pool alive until we leave
+  auto leave = [&](Status st) { return pool_.LeaveAcquireLocked(lk, st); };
   auto record_wait = [&] {
-    int64_t waited = clock_->NowNs() - start;
-    if (waited > 0) acquire_wait_us_.Record(static_cast<uint64_t>(waited / 1000));
+    int64_t waited = pool_.clock_->NowNs() - start;
+    if (waited > 0) pool_.acquire_wait_us_.Record(static_cast<uint64_t>(waited / 1000));
   };
   // A slot this call owns (claimed idle, handed over, or created) becomes a shared connection.
   // Returns false when its checks failed (it was retired; the claim's pin is undone here).
@@ -139,10 +141,10 @@ Status Pool::AcquireMux(int priority, int64_t timeout_ms, uint64_t* lease, void*
     uint64_t slot_lease = 0;
     void* c = nullptr;
     lk.unlock();
-    bool ok = FinishClaim(idx, gen, priority, &start, timeout_ms, fresh, &slot_lease, &c);
+    bool ok = pool_.FinishClaim(idx, gen, priority, &start, timeout_ms, fresh, &slot_lease, &c);
     lk.lock();
     if (!ok) {
-      lifetime_.Unpin();  // the failed claim's pin
+      pool_.lifetime_.Unpin();  // the failed claim's pin
       return false;
     }
     AdoptLocked(idx);
@@ -152,26 +154,26 @@ Status Pool::AcquireMux(int priority, int64_t timeout_ms, uint64_t* lease, void*
     return true;
   };
   for (;;) {
-    Status gate = AdmissionLocked();
+    Status gate = pool_.AdmissionLocked();
     if (gate != Status::kOK) return leave(gate);
     if (cancel != nullptr && cancel->Triggered()) return leave(Status::kECANCELED);
     uint32_t idx;
     uint64_t gen;
-    if (slots_.ClaimIdle(false, &idx, &gen)) {
+    if (pool_.slots_.ClaimIdle(false, &idx, &gen)) {
       if (adopt(idx, gen, false)) return leave(Status::kOK);
       continue;
     }
     int64_t shared = PickSharedLocked();
     if (shared >= 0) {
       *lease = IssueMuxLeaseLocked(static_cast<uint32_t>(shared), false);
-      if (conn) *conn = SlotAt(static_cast<uint32_t>(shared)).conn;
+      if (conn) *conn = pool_.SlotAt(static_cast<uint32_t>(shared)).conn;
       record_wait();
       return leave(Status::kOK);
     }
     if (timeout_ms == 0) {
       uint64_t slot_lease = 0;
       void* c = nullptr;
-      Status st = CreateForCaller(lk, priority, start, &slot_lease, &c);
+      Status st = pool_.CreateForCaller(lk, priority, start, &slot_lease, &c);
       if (st != Status::kOK) return leave(st);
       uint32_t created = static_cast<uint32_t>(LeaseIndex(slot_lease));
       AdoptLocked(created);
@@ -180,16 +182,16 @@ Status Pool::AcquireMux(int priority, int64_t timeout_ms, uint64_t* lease, void*
       ServeMuxWaitersLocked(created);
       return leave(Status::kOK);
     }
-    if (cfg_.max_waiters > 0 && queue_.Size() >= static_cast<size_t>(cfg_.max_waiters))
+    if (pool_.cfg_.max_waiters > 0 && pool_.queue_.Size() >= static_cast<size_t>(pool_.cfg_.max_waiters))
       return leave(Status::kEOVERLOAD);
     Waiter w;
     w.priority = priority;
-    w.seq = next_seq_++;
+    w.seq = pool_.next_seq_++;
     w.cancel = cancel;
-    queue_.Push(&w);
-    waiters_count_.fetch_add(1, std::memory_order_seq_cst);
-    connector_cv_.notify_all();  // demand grew
-    const Status waited = AwaitHandOffLocked(lk, &w, cancel, deadline);
+    pool_.queue_.Push(&w);
+    pool_.waiters_count_.fetch_add(1, std::memory_order_seq_cst);
+    pool_.connector_cv_.notify_all();  // demand grew
+    const Status waited = pool_.AwaitHandOffLocked(lk, &w, cancel, deadline);
     if (waited != Status::kOK) return leave(waited);
     if (w.status != Status::kOK) return leave(w.status);
     if (w.mux_lease != 0) {  // a share of a connection already out
@@ -203,28 +205,28 @@ Status Pool::AcquireMux(int priority, int64_t timeout_ms, uint64_t* lease, void*
   }
 }
 
-Status Pool::ReleaseMux(uint64_t lease, bool broken) {
-  if (LeaseTag(lease) != tag_ || LeaseIndex(lease) >= slots_.Capacity()) {
-    counters_.stale_releases.fetch_add(1, std::memory_order_relaxed);
+Status SharedLeases::ReleaseMux(uint64_t lease, bool broken) {
+  if (LeaseTag(lease) != pool_.tag_ || LeaseIndex(lease) >= pool_.slots_.Capacity()) {
+    pool_.counters_.stale_releases.fetch_add(1, std::memory_order_relaxed);
     return Status::kESTALE;
   }
   const uint32_t idx = static_cast<uint32_t>(LeaseIndex(lease));
   const uint64_t token = LeaseGen(lease);
-  std::unique_lock<std::mutex> lk(mu_);
+  std::unique_lock<std::mutex> lk(pool_.mu_);
   auto stale = [&] {
-    counters_.stale_releases.fetch_add(1, std::memory_order_relaxed);
+    pool_.counters_.stale_releases.fetch_add(1, std::memory_order_relaxed);
     return Status::kESTALE;
   };
-  if (idx >= shared_.conns.size() || !shared_.conns[idx].adopted) return stale();
-  MuxConn& m = shared_.conns[idx];
+  if (idx >= conns_.size() || !conns_[idx].adopted) return stale();
+  MuxConn& m = conns_[idx];
   auto it = std::find_if(m.leases.begin(), m.leases.end(), [&](const auto& l) { return l.first == token; });
   if (it == m.leases.end()) return stale();
-  const int64_t held = clock_->NowNs() - it->second;
-  lease_hold_us_.Record(held > 0 ? static_cast<uint64_t>(held / 1000) : 0);
-  const int64_t now = clock_->CoarseNowNs();
+  const int64_t held = pool_.clock_->NowNs() - it->second;
+  pool_.lease_hold_us_.Record(held > 0 ? static_cast<uint64_t>(held / 1000) : 0);
+  const int64_t now = pool_.clock_->CoarseNowNs();
   m.leases.erase(it);
-  --shared_.leases_out;
-  Slot& s = SlotAt(idx);
+  --leases_out_;
+  Slot& s = pool_.SlotAt(idx);
   ++s.uses;  // the slot is ours (kLeased, adopted) while mu_ is held
   if (broken) m.broken = true;
   if (!m.leases.empty()) {
@@ -237,36 +239,37 @@ Status Pool::ReleaseMux(uint64_t lease, bool broken) {
   // The last lease is back: now the connection may be checked, reset, retired or handed on.
   const bool was_broken = m.broken;
   m = MuxConn{};
-  Reason retire = was_broken ? Reason::kBroken : Reason::kNone;
-  if (retire == Reason::kNone && cfg_.max_uses > 0 && s.uses >= static_cast<uint64_t>(cfg_.max_uses))
-    retire = Reason::kMaxUses;
-  if (retire == Reason::kNone && s.expires_ns != 0 && now >= s.expires_ns) retire = Reason::kLifetime;
-  if (retire == Reason::kNone && !lifetime_.draining() && TakeShrinkLocked()) retire = Reason::kShrink;
-  if (retire != Reason::kNone || lifetime_.draining()) {
+  Pool::Reason retire = was_broken ? Pool::Reason::kBroken : Pool::Reason::kNone;
+  if (retire == Pool::Reason::kNone && pool_.cfg_.max_uses > 0 && s.uses >= static_cast<uint64_t>(pool_.cfg_.max_uses))
+    retire = Pool::Reason::kMaxUses;
+  if (retire == Pool::Reason::kNone && s.expires_ns != 0 && now >= s.expires_ns) retire = Pool::Reason::kLifetime;
+  if (retire == Pool::Reason::kNone && !pool_.lifetime_.draining() && pool_.TakeShrinkLocked())
+    retire = Pool::Reason::kShrink;
+  if (retire != Pool::Reason::kNone || pool_.lifetime_.draining()) {
     lk.unlock();
-    RetireOwned(idx, retire);  // may delete the pool: nothing after this touches it
+    pool_.RetireOwned(idx, retire);  // may delete the pool: nothing after this touches it
     return Status::kOK;
   }
-  if (reset_on_release_) {
+  if (pool_.reset_on_release_) {
     lk.unlock();  // the slot is kLeased and no longer adopted: nobody else touches it
-    switch (ResetForRelease(idx)) {  // bounded by reset_timeout_ms (pool_hang.cpp)
-      case ResetOutcome::kUsable: break;
-      case ResetOutcome::kFailed:
-        counters_.reset_failures.fetch_add(1, std::memory_order_relaxed);
-        RetireOwned(idx, Reason::kBroken);
+    switch (pool_.ResetForRelease(idx)) {  // bounded by reset_timeout_ms (pool_hang.cpp)
+      case Pool::ResetOutcome::kUsable: break;
+      case Pool::ResetOutcome::kFailed:
+        pool_.counters_.reset_failures.fetch_add(1, std::memory_order_relaxed);
+        pool_.RetireOwned(idx, Pool::Reason::kBroken);
         return Status::kOK;
-      case ResetOutcome::kPoolClosing: RetireOwned(idx, Reason::kNone); return Status::kOK;
-      case ResetOutcome::kGaveUp: return Status::kOK;  // the helper owns the slot now
+      case Pool::ResetOutcome::kPoolClosing: pool_.RetireOwned(idx, Pool::Reason::kNone); return Status::kOK;
+      case Pool::ResetOutcome::kGaveUp: return Status::kOK;  // the helper owns the slot now
     }
     lk.lock();
-    if (lifetime_.draining()) {
+    if (pool_.lifetime_.draining()) {
       lk.unlock();
-      RetireOwned(idx, Reason::kNone);
+      pool_.RetireOwned(idx, Pool::Reason::kNone);
       return Status::kOK;
     }
   }
   s.last_used_ns.store(now, std::memory_order_relaxed);
-  PutBackLocked(idx);  // to the best waiter (who adopts it) or idle
+  pool_.PutBackLocked(idx);  // to the best waiter (who adopts it) or idle
   return Status::kOK;
 }
 
