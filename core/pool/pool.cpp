@@ -163,8 +163,7 @@ void Pool::HandToWaiterLocked(uint32_t idx, Waiter* w, bool fresh) {
   w->fresh = fresh;
   w->done = true;
   if (w->cb != nullptr) {
-    async_.deadlines.Remove(w);
-    PushReadyLocked(w);  // the dispatcher checks the connection and calls back
+    async_.ReadyHandedLocked(w);  // the dispatcher checks the connection and calls back
   } else {
     w->cv.notify_one();
   }
@@ -182,9 +181,9 @@ void Pool::PutBackLocked(uint32_t idx, bool fresh) {
 
 void Pool::WakeAllWaitersLocked(Status st) {
   while (Waiter* w = queue_.Front()) {
-    UnqueueLocked(w);
+    async_.UnqueueLocked(w);
     if (w->cb != nullptr) {
-      CompleteAsyncLocked(w, st);
+      async_.CompleteAsyncLocked(w, st);
       continue;
     }
     w->status = st;
@@ -214,7 +213,7 @@ template void Pool::WaitLocked(boost::condition_variable_any&, std::unique_lock<
 void Pool::OnClockAdvanced() {
   std::lock_guard<std::mutex> lk(mu_);
   queue_.ForEach([](Waiter* w) { w->cv.notify_one(); });
-  async_.cv.notify_all();  // async deadlines are the dispatcher's to check
+  async_.WakeDispatcherLocked();  // async deadlines are the dispatcher's to check
   NotifyWaitedLocked();
   connector_cv_.notify_all();
   maintenance_cv_.notify_all();
@@ -258,7 +257,7 @@ Status Pool::Drain(int64_t deadline_ms) {
     });
     for (uint32_t i : idle) SlotEmptiedLocked(i, Reason::kNone);
   }
-  AwaitAsyncDeliveredLocked(lk);  // every pending callback has had its ECLOSED
+  async_.AwaitAsyncDeliveredLocked(lk);  // every pending callback has had its ECLOSED
   logs_.FlushLocked(lk);
   while (live_ + creating_ > 0) {
     if (clock_->NowNs() >= deadline) return Status::kETIMEOUT;
@@ -276,7 +275,7 @@ void Pool::Close() {
     connector_cv_.notify_all();
     maintenance_cv_.notify_all();
     offload_.cv.notify_all();
-    async_.cv.notify_all();
+    async_.WakeDispatcherLocked();
   }
   {
     // Helpers inside a callback get close_wait_ms, then are cut loose (pool_hang.cpp).

@@ -38,6 +38,7 @@
 
 #include "config/config.h"
 #include "health/health_machine.h"
+#include "pool/async_acquires.h"
 #include "pool/cancel_token.h"
 #include "pool/factory.h"
 #include "pool/shared_leases.h"
@@ -136,7 +137,7 @@ class Pool final : private ClockListener {
   // null) ends the wait with ECANCELED; a token already triggered refuses at once.
   Status AcquireCancellable(int priority, int64_t timeout_ms, CancelToken* cancel, uint64_t* lease,
                             void** conn);
-  // connpool_acquire_async (pool_async.cpp): never blocks, never runs a factory callback on the
+  // connpool_acquire_async (async_acquires.cpp): never blocks, never runs a factory callback on the
   // calling thread. kOK: a connection was free and *lease/*conn are set (cb is not called).
   // kPENDING: queued; the dispatcher thread calls cb exactly once, with no lock held. Anything
   // else: refused at once, cb never called. kEINVAL for a multiplexed pool (not supported yet).
@@ -182,6 +183,7 @@ class Pool final : private ClockListener {
 
  private:
   friend struct HelperSeat;  // names the job a helper runs
+  friend class AsyncAcquires;
   friend class SharedLeases;
   Pool(const Config& cfg, std::unique_ptr<Factory> factory, const PoolOptions& opts);
   ~Pool();
@@ -356,25 +358,6 @@ class Pool final : private ClockListener {
   // One adaptive sizing step from what happened since the last one (maintenance pass).
   void AdaptLocked(int64_t now_ns, uint64_t in_use);
 
-  // --- asynchronous acquires (pool_async.cpp); all guarded by mu_
-  // Starts the dispatcher thread on first use. False if it cannot be started.
-  bool StartDispatcherLocked();
-  // Queues async waiter `w` (seq set), or readies it at once with a connection found idle.
-  // kOK: the dispatcher owns `w` now. Else the refusal status; `w` is untouched.
-  Status QueueAsyncLocked(Waiter* w);
-  // `w` (claimed slot idx/gen, off the queue) gets the connection; the dispatcher checks it.
-  void ReadyClaimedLocked(Waiter* w, uint32_t idx, uint64_t gen);
-  // `w` (off the queue) ends with `st`: counted, then called by the dispatcher.
-  void CompleteAsyncLocked(Waiter* w, Status st);
-  void PushReadyLocked(Waiter* w);
-  // Takes `w` off the queue and the deadline list.
-  void UnqueueLocked(Waiter* w);
-  void DispatcherLoop();
-  // Calls `w`'s callback (or, with a connection, checks it first); unlocks around user code.
-  void DeliverLocked(std::unique_lock<std::mutex>& lk, Waiter* w);
-  // Drain and Close: returns once every decided async acquire has been called back.
-  void AwaitAsyncDeliveredLocked(std::unique_lock<std::mutex>& lk);
-
   // --- background (pool_background.cpp)
   void ConnectorLoop();
   void MaintenanceLoop();
@@ -454,18 +437,8 @@ class Pool final : private ClockListener {
   // Multiplexed leases (pool/shared_leases.h), guarded by mu_.
   SharedLeases shared_{*this};
 
-  // Asynchronous acquires, guarded by mu_: the dispatcher thread sleeps on cv until the first
-  // deadline or until a waiter is decided (ready); it is the only thread that calls callbacks
-  // of queued acquires, one at a time, so they never nest.
-  struct AsyncAcquires {
-    DeadlineQueue deadlines;
-    Waiter* ready_head = nullptr;
-    Waiter* ready_tail = nullptr;
-    bool started = false;
-    bool delivering = false;  // the dispatcher is inside DeliverLocked
-    std::condition_variable cv;
-  };
-  AsyncAcquires async_;
+  // Asynchronous acquires (pool/async_acquires.h), guarded by mu_.
+  AsyncAcquires async_{*this};
 
   // The helper threads that run callbacks for acquires, connectors and releases
   // (pool_offload.cpp), and their jobs; all guarded by mu_.

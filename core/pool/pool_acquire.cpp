@@ -195,11 +195,11 @@ Status Pool::AwaitHandOffLocked(std::unique_lock<std::mutex>& lk, Waiter* w, con
     // Checked under mu_, which a trigger takes to wake us after setting its flag: a trigger
     // cannot slip between this check and the sleep. A hand-off that came first (w->done) wins.
     if (cancel != nullptr && cancel->Triggered()) {
-      UnqueueLocked(w);
+      async_.UnqueueLocked(w);
       return Status::kECANCELED;
     }
     if (clock_->NowNs() >= deadline_ns) {
-      UnqueueLocked(w);
+      async_.UnqueueLocked(w);
       return Status::kETIMEOUT;
     }
     WaitLocked(w->cv, lk, deadline_ns);
@@ -398,6 +398,11 @@ void Pool::ReturnSlow(uint32_t idx) {
     return;
   }
   PutBackLocked(idx);
+}
+
+Status Pool::AcquireAsync(int priority, int64_t timeout_ms, CancelToken* cancel, AsyncAcquireCallback cb,
+                          void* ud, uint64_t* lease, void** conn) {
+  return async_.Acquire(priority, timeout_ms, cancel, cb, ud, lease, conn);  // async_acquires.cpp
 }
 
 }  // namespace connpool

@@ -71,8 +71,8 @@ void Pool::WakeCanceled(const CancelToken* token) {
       w->cv.notify_one();
   });
   for (Waiter* w : async) {
-    UnqueueLocked(w);
-    CompleteAsyncLocked(w, Status::kECANCELED);
+    async_.UnqueueLocked(w);
+    async_.CompleteAsyncLocked(w, Status::kECANCELED);
   }
 }
 

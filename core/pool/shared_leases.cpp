@@ -59,7 +59,7 @@ void SharedLeases::ReadySharedLocked(Waiter* w, uint32_t idx) {
   w->mux_conn = pool_.SlotAt(idx).conn;
   w->status = Status::kOK;
   w->done = true;
-  pool_.PushReadyLocked(w);
+  pool_.async_.PushReadyLocked(w);
 }
 
 Status SharedLeases::AcquireMuxNowLocked(Waiter* w, uint64_t* lease, void** conn) {
@@ -85,12 +85,12 @@ Status SharedLeases::AcquireMuxNowLocked(Waiter* w, uint64_t* lease, void** conn
       ServeMuxWaitersLocked(idx);
       return Status::kOK;
     }
-    if (!pool_.StartDispatcherLocked()) {
+    if (!pool_.async_.StartDispatcherLocked()) {
       pool_.failed_claims_.fetch_add(1, std::memory_order_relaxed);  // the generation bump was no lease
       pool_.PutBackLocked(idx);
       return Status::kENOMEM;
     }
-    pool_.ReadyClaimedLocked(w, idx, gen);
+    pool_.async_.ReadyClaimedLocked(w, idx, gen);
     return Status::kPENDING;
   }
   int64_t shared = PickSharedLocked();
@@ -110,7 +110,7 @@ void SharedLeases::ServeMuxWaitersLocked(uint32_t idx) {
         pool_.lifetime_.draining())
       return;
     if (w->cb != nullptr) {  // an asynchronous acquire: the dispatcher calls it back
-      pool_.UnqueueLocked(w);
+      pool_.async_.UnqueueLocked(w);
       ReadySharedLocked(w, idx);
       continue;
     }

@@ -34,39 +34,39 @@ namespace {
 thread_local const void* t_dispatching = nullptr;
 }  // namespace
 
-Status Pool::AcquireAsync(int priority, int64_t timeout_ms, CancelToken* cancel, AsyncAcquireCallback cb,
-                          void* ud, uint64_t* lease, void** conn) {
+Status AsyncAcquires::Acquire(int priority, int64_t timeout_ms, CancelToken* cancel, AsyncAcquireCallback cb,
+                              void* ud, uint64_t* lease, void** conn) {
   if (cancel != nullptr && cancel->Triggered()) {  // refused even when a connection is idle
-    counters_.canceled.fetch_add(1, std::memory_order_relaxed);
+    pool_.counters_.canceled.fetch_add(1, std::memory_order_relaxed);
     return Status::kECANCELED;
   }
-  if (timeout_ms < 0) timeout_ms = cfg_.acquire_timeout_ms;
+  if (timeout_ms < 0) timeout_ms = pool_.cfg_.acquire_timeout_ms;
   uint32_t idx;
   uint64_t gen;
-  if (!mux_ && accepting_.load(std::memory_order_acquire) && slots_.ClaimIdle(false, &idx, &gen)) {
-    Slot& s = SlotAt(idx);
-    const int64_t now = clock_->CoarseNowNs();
+  if (!pool_.mux_ && pool_.accepting_.load(std::memory_order_acquire) && pool_.slots_.ClaimIdle(false, &idx, &gen)) {
+    Slot& s = pool_.SlotAt(idx);
+    const int64_t now = pool_.clock_->CoarseNowNs();
     // Lifetime, validation and a drain that began all need a factory callback, which must not
     // run here: those go to the dispatcher like a queued acquire.
-    if ((s.expires_ns == 0 || now < s.expires_ns) && !NeedsValidation(s, now, false) &&
-        !slots_.IsClosing(idx)) {
-      IssueLease(idx, gen, priority, now, 0, lease, conn);
+    if ((s.expires_ns == 0 || now < s.expires_ns) && !pool_.NeedsValidation(s, now, false) &&
+        !pool_.slots_.IsClosing(idx)) {
+      pool_.IssueLease(idx, gen, priority, now, 0, lease, conn);
       return Status::kOK;
     }
     Waiter* w = new (std::nothrow) Waiter;
-    std::lock_guard<std::mutex> lk(mu_);
+    std::lock_guard<std::mutex> lk(pool_.mu_);
     if (w == nullptr || !StartDispatcherLocked()) {
       delete w;
-      failed_claims_.fetch_add(1, std::memory_order_relaxed);  // the generation bump was no lease
-      PutBackLocked(idx);
+      pool_.failed_claims_.fetch_add(1, std::memory_order_relaxed);  // the generation bump was no lease
+      pool_.PutBackLocked(idx);
       return Status::kENOMEM;
     }
     w->priority = priority;
-    w->seq = next_seq_++;
+    w->seq = pool_.next_seq_++;
     w->cb = cb;
     w->ud = ud;
     w->timeout_ms = timeout_ms;
-    w->start_ns = clock_->NowNs();
+    w->start_ns = pool_.clock_->NowNs();
     w->deadline_ns = SaturatingDeadline(w->start_ns, timeout_ms);
     ReadyClaimedLocked(w, idx, gen);
     return Status::kPENDING;
@@ -79,35 +79,35 @@ Status Pool::AcquireAsync(int priority, int64_t timeout_ms, CancelToken* cancel,
   w->ud = ud;
   w->cancel = cancel;
   w->timeout_ms = timeout_ms;
-  w->start_ns = clock_->NowNs();
+  w->start_ns = pool_.clock_->NowNs();
   w->deadline_ns = SaturatingDeadline(w->start_ns, timeout_ms);
-  std::unique_lock<std::mutex> lk(mu_);
-  lifetime_.Pin();  // a trigger may reach this pool as soon as we are registered
+  std::unique_lock<std::mutex> lk(pool_.mu_);
+  pool_.lifetime_.Pin();  // a trigger may reach this pool as soon as we are registered
   if (cancel != nullptr) {
     lk.unlock();  // the token's lock comes before the pool's (cancel_token.h)
-    w->reg.pool = this;
+    w->reg.pool = &pool_;
     cancel->Register(&w->reg);
     w->registered = cancel;
     lk.lock();
   }
-  w->seq = next_seq_++;
+  w->seq = pool_.next_seq_++;
   Status st = Status::kETIMEOUT;
-  if (mux_) {  // shared connections are served under mu_ (shared_leases.cpp)
-    st = shared_.AcquireMuxNowLocked(w, lease, conn);
+  if (pool_.mux_) {  // shared connections are served under mu_ (shared_leases.cpp)
+    st = pool_.shared_.AcquireMuxNowLocked(w, lease, conn);
     if (st == Status::kOK) {
-      LeaveAcquireLocked(lk, Status::kOK);  // we hold a lease: the pool stays
+      pool_.LeaveAcquireLocked(lk, Status::kOK);  // we hold a lease: the pool stays
       if (cancel != nullptr) cancel->Unregister(&w->reg);
       delete w;
       return Status::kOK;
     }
     if (st == Status::kPENDING) {
-      LeaveAcquireLocked(lk, Status::kOK);  // the dispatcher owns w now
+      pool_.LeaveAcquireLocked(lk, Status::kOK);  // the dispatcher owns w now
       return Status::kPENDING;
     }
   }
   if (st == Status::kETIMEOUT) st = StartDispatcherLocked() ? QueueAsyncLocked(w) : Status::kENOMEM;
   if (st == Status::kOK) {
-    LeaveAcquireLocked(lk, Status::kOK);  // the dispatcher owns w now: do not touch it
+    pool_.LeaveAcquireLocked(lk, Status::kOK);  // the dispatcher owns w now: do not touch it
     return Status::kPENDING;
   }
   if (cancel != nullptr) {
@@ -116,145 +116,146 @@ Status Pool::AcquireAsync(int priority, int64_t timeout_ms, CancelToken* cancel,
     lk.lock();
   }
   delete w;
-  return LeaveAcquireLocked(lk, st);
+  return pool_.LeaveAcquireLocked(lk, st);
 }
 
-bool Pool::StartDispatcherLocked() {
-  if (async_.started) return true;
-  if (lifetime_.stopping()) return false;
+bool AsyncAcquires::StartDispatcherLocked() {
+  if (started_) return true;
+  if (pool_.lifetime_.stopping()) return false;
   try {
-    threads_.emplace_back([this] {
+    pool_.threads_.emplace_back([this] {
       pthread_setname_np(pthread_self(), "connpool-async");
       DispatcherLoop();
     });
   } catch (const std::exception& e) {
-    Log(CONNPOOL_LOG_ERROR, "pool '" + Redact(cfg_.name) + "': cannot start the async dispatcher: " + e.what());
+    Log(CONNPOOL_LOG_ERROR, "pool '" + Redact(pool_.cfg_.name) + "': cannot start the async dispatcher: " + e.what());
     return false;
   }
-  async_.started = true;
+  started_ = true;
   return true;
 }
 
-Status Pool::QueueAsyncLocked(Waiter* w) {
-  Status gate = AdmissionLocked();
+Status AsyncAcquires::QueueAsyncLocked(Waiter* w) {
+  Status gate = pool_.AdmissionLocked();
   if (gate != Status::kOK) return gate;
   if (w->cancel != nullptr && w->cancel->Triggered()) return Status::kECANCELED;
   // timeout 0 means "only what is free now": its deadline is its start.
-  if (clock_->NowNs() >= w->deadline_ns) return Status::kETIMEOUT;
+  if (pool_.clock_->NowNs() >= w->deadline_ns) return Status::kETIMEOUT;
   uint32_t idx;
   uint64_t gen;
-  if (slots_.ClaimIdle(false, &idx, &gen)) {
+  if (pool_.slots_.ClaimIdle(false, &idx, &gen)) {
     ReadyClaimedLocked(w, idx, gen);
     return Status::kOK;
   }
-  if (mux_) {
-    int64_t shared = shared_.PickSharedLocked();
+  if (pool_.mux_) {
+    int64_t shared = pool_.shared_.PickSharedLocked();
     if (shared >= 0) {
-      shared_.ReadySharedLocked(w, static_cast<uint32_t>(shared));
+      pool_.shared_.ReadySharedLocked(w, static_cast<uint32_t>(shared));
       return Status::kOK;
     }
   }
-  if (cfg_.max_waiters > 0 && queue_.Size() >= static_cast<size_t>(cfg_.max_waiters)) return Status::kEOVERLOAD;
-  queue_.Push(w);
-  waiters_count_.fetch_add(1, std::memory_order_seq_cst);
+  if (pool_.cfg_.max_waiters > 0 && pool_.queue_.Size() >= static_cast<size_t>(pool_.cfg_.max_waiters))
+    return Status::kEOVERLOAD;
+  pool_.queue_.Push(w);
+  pool_.waiters_count_.fetch_add(1, std::memory_order_seq_cst);
   // The lock-free releaser's race, as in AcquireSlow: mark what is leased, take what is idle.
-  if (slots_.ClaimIdle(true, &idx, &gen)) {
-    queue_.Remove(w);
-    waiters_count_.fetch_sub(1, std::memory_order_seq_cst);
+  if (pool_.slots_.ClaimIdle(true, &idx, &gen)) {
+    pool_.queue_.Remove(w);
+    pool_.waiters_count_.fetch_sub(1, std::memory_order_seq_cst);
     ReadyClaimedLocked(w, idx, gen);
     return Status::kOK;
   }
-  async_.deadlines.Push(w);
-  if (async_.deadlines.Front() == w) async_.cv.notify_one();  // the dispatcher must wake sooner
-  connector_cv_.notify_all();                                 // demand grew
+  deadlines_.Push(w);
+  if (deadlines_.Front() == w) cv_.notify_one();  // the dispatcher must wake sooner
+  pool_.connector_cv_.notify_all();                                 // demand grew
   return Status::kOK;
 }
 
-void Pool::ReadyClaimedLocked(Waiter* w, uint32_t idx, uint64_t gen) {
+void AsyncAcquires::ReadyClaimedLocked(Waiter* w, uint32_t idx, uint64_t gen) {
   w->slot = idx;
-  w->lease = MakeLease(tag_, idx, gen);
+  w->lease = MakeLease(pool_.tag_, idx, gen);
   w->status = Status::kOK;
   w->fresh = false;
   w->done = true;
   PushReadyLocked(w);
 }
 
-void Pool::CompleteAsyncLocked(Waiter* w, Status st) {
-  CountFailure(st);
+void AsyncAcquires::CompleteAsyncLocked(Waiter* w, Status st) {
+  pool_.CountFailure(st);
   w->status = st;
   w->done = true;
   PushReadyLocked(w);
 }
 
-void Pool::PushReadyLocked(Waiter* w) {
+void AsyncAcquires::PushReadyLocked(Waiter* w) {
   w->next_ready = nullptr;
-  if (async_.ready_tail != nullptr)
-    async_.ready_tail->next_ready = w;
+  if (ready_tail_ != nullptr)
+    ready_tail_->next_ready = w;
   else
-    async_.ready_head = w;
-  async_.ready_tail = w;
-  async_.cv.notify_one();
+    ready_head_ = w;
+  ready_tail_ = w;
+  cv_.notify_one();
 }
 
-void Pool::UnqueueLocked(Waiter* w) {
-  queue_.Remove(w);
-  waiters_count_.fetch_sub(1, std::memory_order_seq_cst);
-  if (w->cb != nullptr) async_.deadlines.Remove(w);
+void AsyncAcquires::UnqueueLocked(Waiter* w) {
+  pool_.queue_.Remove(w);
+  pool_.waiters_count_.fetch_sub(1, std::memory_order_seq_cst);
+  if (w->cb != nullptr) deadlines_.Remove(w);
 }
 
-void Pool::DispatcherLoop() {
+void AsyncAcquires::DispatcherLoop() {
   t_dispatching = this;
-  std::unique_lock<std::mutex> lk(mu_);
+  std::unique_lock<std::mutex> lk(pool_.mu_);
   for (;;) {
-    const int64_t now = clock_->NowNs();
-    while (Waiter* w = async_.deadlines.Front()) {
+    const int64_t now = pool_.clock_->NowNs();
+    while (Waiter* w = deadlines_.Front()) {
       if (w->deadline_ns > now) break;
       UnqueueLocked(w);
       CompleteAsyncLocked(w, Status::kETIMEOUT);
     }
-    if (Waiter* w = async_.ready_head) {
-      async_.ready_head = w->next_ready;
-      if (async_.ready_head == nullptr) async_.ready_tail = nullptr;
-      async_.delivering = true;
+    if (Waiter* w = ready_head_) {
+      ready_head_ = w->next_ready;
+      if (ready_head_ == nullptr) ready_tail_ = nullptr;
+      delivering_ = true;
       DeliverLocked(lk, w);
-      async_.delivering = false;
-      if (async_.ready_head == nullptr) state_cv_.notify_all();  // AwaitAsyncDeliveredLocked
+      delivering_ = false;
+      if (ready_head_ == nullptr) pool_.state_cv_.notify_all();  // AwaitAsyncDeliveredLocked
       continue;
     }
-    if (lifetime_.stopping()) return;  // Drain() has ended every queued acquire: none is left
-    Waiter* first = async_.deadlines.Front();
-    WaitLocked(async_.cv, lk, first != nullptr ? first->deadline_ns : std::numeric_limits<int64_t>::max());
+    if (pool_.lifetime_.stopping()) return;  // Drain() has ended every queued acquire: none is left
+    Waiter* first = deadlines_.Front();
+    pool_.WaitLocked(cv_, lk, first != nullptr ? first->deadline_ns : std::numeric_limits<int64_t>::max());
   }
 }
 
-void Pool::DeliverLocked(std::unique_lock<std::mutex>& lk, Waiter* w) {
+void AsyncAcquires::DeliverLocked(std::unique_lock<std::mutex>& lk, Waiter* w) {
   uint64_t lease = 0;
   void* conn = nullptr;
   Status st = w->status;
   if (st == Status::kOK && w->mux_lease != 0) {  // a share of a connection already out
     lease = w->mux_lease;
     conn = w->mux_conn;
-    const int64_t waited = clock_->NowNs() - w->start_ns;
-    if (waited > 0) acquire_wait_us_.Record(static_cast<uint64_t>(waited / 1000));
+    const int64_t waited = pool_.clock_->NowNs() - w->start_ns;
+    if (waited > 0) pool_.acquire_wait_us_.Record(static_cast<uint64_t>(waited / 1000));
     lk.unlock();
   } else {
     lk.unlock();
     if (st == Status::kOK &&
-        !FinishClaim(w->slot, LeaseGen(w->lease), w->priority, &w->start_ns, w->timeout_ms, w->fresh, &lease,
+        !pool_.FinishClaim(w->slot, LeaseGen(w->lease), w->priority, &w->start_ns, w->timeout_ms, w->fresh, &lease,
                      &conn)) {
       // The handed connection failed its checks (and was retired, pinning the pool): the
       // acquire goes back to its place in the queue, or ends if it cannot wait any more.
       lk.lock();
-      lifetime_.Unpin();
+      pool_.lifetime_.Unpin();
       Status again = QueueAsyncLocked(w);
       if (again != Status::kOK) CompleteAsyncLocked(w, again);
       return;
     }
-    if (st == Status::kOK && mux_) {  // the checked connection becomes a shared one
+    if (st == Status::kOK && pool_.mux_) {  // the checked connection becomes a shared one
       lk.lock();
-      shared_.AdoptLocked(w->slot);
-      lease = shared_.IssueMuxLeaseLocked(w->slot, true);
-      shared_.ServeMuxWaitersLocked(w->slot);
+      pool_.shared_.AdoptLocked(w->slot);
+      lease = pool_.shared_.IssueMuxLeaseLocked(w->slot, true);
+      pool_.shared_.ServeMuxWaitersLocked(w->slot);
       lk.unlock();
     }
   }
@@ -264,9 +265,9 @@ void Pool::DeliverLocked(std::unique_lock<std::mutex>& lk, Waiter* w) {
   lk.lock();
 }
 
-void Pool::AwaitAsyncDeliveredLocked(std::unique_lock<std::mutex>& lk) {
-  if (!async_.started || t_dispatching == this) return;
-  while (async_.ready_head != nullptr || async_.delivering) state_cv_.wait(lk);
+void AsyncAcquires::AwaitAsyncDeliveredLocked(std::unique_lock<std::mutex>& lk) {
+  if (!started_ || t_dispatching == this) return;
+  while (ready_head_ != nullptr || delivering_) pool_.state_cv_.wait(lk);
 }
 
 }  // namespace connpool
