@@ -167,7 +167,7 @@ Status AsyncAcquires::QueueAsyncLocked(Waiter* w) {
   }
   deadlines_.Push(w);
   if (deadlines_.Front() == w) cv_.notify_one();  // the dispatcher must wake sooner
-  pool_.connector_cv_.notify_all();                                 // demand grew
+  pool_.connector_.WakeLocked();                                 // demand grew
   return Status::kOK;
 }
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The records shared by the files that run factory callbacks on helper threads
-// (pool_offload.cpp: the threads and the jobs of an acquire; pool_hang.cpp: the bounded
+// (connector_helpers.cpp: the threads and the jobs of an acquire; connector_bounded.cpp: the bounded
 // create and reset, and Close()'s wait for callbacks that do not return).
 #ifndef CONNPOOL_CORE_OFFLOAD_JOB_H
 #define CONNPOOL_CORE_OFFLOAD_JOB_H
@@ -19,7 +19,7 @@ namespace connpool {
 // that waits on it (an acquirer, a connector, a releaser, maintenance) until that thread stops
 // waiting and marks it abandoned; from then on the helper owns both. All fields but the
 // constants are guarded by the pool's mu_.
-struct Pool::OffloadJob {
+struct Connector::OffloadJob {
   enum Kind { kValidate, kCreate, kReset };
   // Why the waiter stopped waiting; decides what the helper does with the result.
   enum Abandon { kNo, kCallerDeadline, kValidationTimeout, kPoolClosed, kCreateTimeout, kResetTimeout };
@@ -50,7 +50,7 @@ struct Pool::OffloadJob {
 struct HelperSeat {
   bool in_call = false;             // inside a factory callback with mu_ released
   bool detached = false;            // Close() detached it: exit after this job
-  Pool::OffloadJob* job = nullptr;  // the job being run, if any
+  Connector::OffloadJob* job = nullptr;  // the job being run, if any
 };
 
 }  // namespace connpool

@@ -10,7 +10,6 @@
 #include <stdexcept>
 #include <type_traits>
 
-#include "pool/offload_job.h"
 #include "util/log.h"
 #include "util/redact.h"
 
@@ -34,16 +33,16 @@ Status Pool::Create(const Config& cfg, std::unique_ptr<Factory> factory, const P
   Pool* p = new Pool(cfg, std::move(factory), opts);
   try {
     {
-      // The first helper before any job needs one (pool_offload.cpp keeps a spare from then on).
+      // The first helper before any job needs one (connector_helpers.cpp keeps a spare from then on).
       std::lock_guard<std::mutex> lk(p->mu_);
-      if (!p->SpawnHelperLocked()) throw std::runtime_error("cannot start a helper thread");
+      if (!p->connector_.SpawnHelperLocked()) throw std::runtime_error("cannot start a helper thread");
     }
     unsigned connectors = static_cast<unsigned>(cfg.connect_concurrency);
     // Named so thread dumps (gdb, top -H, jstack) show what they are; 15 characters at most.
     for (unsigned i = 0; i < connectors; ++i)
       p->threads_.emplace_back([p] {
         pthread_setname_np(pthread_self(), "connpool-conn");
-        p->ConnectorLoop();
+        p->connector_.ConnectorLoop();
       });
     if (opts.maintenance_thread)
       p->threads_.emplace_back([p] {
@@ -84,16 +83,12 @@ Pool::~Pool() {
   slots_.ForEach([this](uint32_t, SlotWord, Slot& s) {
     if (s.conn != nullptr) SafeDestroy(s.conn);  // only reachable if Create failed half-way
   });
-  for (OffloadJob* j : offload_.reset_jobs) delete j;
 }
 
 bool Pool::ReserveSlotLocked(uint32_t* idx) {
   bool is_new = false;
   if (!slots_.ReserveLocked(idx, &is_new)) return false;
-  // Made with the slot, off the release path, so that offloading a reset allocates nothing
-  // there. Indices are handed out in order, so offload_.reset_jobs[i] is slot i's.
-  if (is_new && reset_on_release_ && cfg_.reset_timeout_ms > 0)
-    offload_.reset_jobs.push_back(new OffloadJob(OffloadJob::kReset, *idx));
+  if (is_new && reset_on_release_ && cfg_.reset_timeout_ms > 0) connector_.AddResetJobLocked(*idx);
   return true;
 }
 
@@ -124,8 +119,8 @@ bool Pool::SlotEmptiedLocked(uint32_t idx, Reason reason) {
     case Reason::kNone: break;
   }
   UpdateOverCapacityLocked();
-  connector_cv_.notify_all();  // a replacement may be needed
-  if (lifetime_.draining() && live_ + creating_ == 0) {
+  connector_.WakeLocked();  // a replacement may be needed
+  if (lifetime_.draining() && live_ + connector_.creating_locked() == 0) {
     ApplyHealthLocked(health_machine_.OnClosed(clock_->NowNs()));  // no-op unless draining
     state_cv_.notify_all();
   }
@@ -133,8 +128,8 @@ bool Pool::SlotEmptiedLocked(uint32_t idx, Reason reason) {
 }
 
 bool Pool::ShouldDeleteLocked() {
-  // An abandoned create's helper (pool_hang.cpp) still has to come back into the pool.
-  return lifetime_.TryBeginDelete(live_ + creating_ + abandoned_creates_ != 0);
+  // An abandoned create's helper (connector_bounded.cpp) still has to come back into the pool.
+  return lifetime_.TryBeginDelete(live_ + connector_.creating_locked() + connector_.abandoned_creates_locked() != 0);
 }
 
 void Pool::RetireOwned(uint32_t idx, Reason reason) {
@@ -214,11 +209,9 @@ void Pool::OnClockAdvanced() {
   std::lock_guard<std::mutex> lk(mu_);
   queue_.ForEach([](Waiter* w) { w->cv.notify_one(); });
   async_.WakeDispatcherLocked();  // async deadlines are the dispatcher's to check
-  NotifyWaitedLocked();
-  connector_cv_.notify_all();
+  connector_.OnClockAdvancedLocked();
   maintenance_cv_.notify_all();
   state_cv_.notify_all();
-  offload_.done_cv.notify_all();
 }
 
 Status Pool::WaitReady(int64_t timeout_ms) {
@@ -243,12 +236,12 @@ Status Pool::Drain(int64_t deadline_ms) {
     accepting_.store(false, std::memory_order_seq_cst);
     ApplyHealthLocked(health_machine_.OnDraining(now));
     WakeAllWaitersLocked(Status::kECLOSED);
-    NotifyWaitedLocked();  // acquirers waiting on a helper stop
+    connector_.NotifyWaitedLocked();  // acquirers waiting on a helper stop
     // Mark every slot so that no lock-free acquire or release can complete on it from now on.
     slots_.MarkAllClosingLocked(&idle);
-    connector_cv_.notify_all();
+    connector_.WakeLocked();
     maintenance_cv_.notify_all();
-    if (live_ + creating_ == 0) ApplyHealthLocked(health_machine_.OnClosed(now));
+    if (live_ + connector_.creating_locked() == 0) ApplyHealthLocked(health_machine_.OnClosed(now));
   }
   if (!idle.empty()) {
     // Pinned: the pool stays alive while we destroy without the lock.
@@ -259,7 +252,7 @@ Status Pool::Drain(int64_t deadline_ms) {
   }
   async_.AwaitAsyncDeliveredLocked(lk);  // every pending callback has had its ECLOSED
   logs_.FlushLocked(lk);
-  while (live_ + creating_ > 0) {
+  while (live_ + connector_.creating_locked() > 0) {
     if (clock_->NowNs() >= deadline) return Status::kETIMEOUT;
     WaitLocked(state_cv_, lk, deadline);
     logs_.FlushLocked(lk);
@@ -272,15 +265,15 @@ void Pool::Close() {
   {
     std::lock_guard<std::mutex> lk(mu_);
     lifetime_.BeginStop();
-    connector_cv_.notify_all();
+    connector_.WakeLocked();
     maintenance_cv_.notify_all();
-    offload_.cv.notify_all();
+    connector_.WakeHelpersLocked();
     async_.WakeDispatcherLocked();
   }
   {
-    // Helpers inside a callback get close_wait_ms, then are cut loose (pool_hang.cpp).
+    // Helpers inside a callback get close_wait_ms, then are cut loose (connector_bounded.cpp).
     std::unique_lock<std::mutex> lk(mu_);
-    AwaitHelpersLocked(lk);
+    connector_.AwaitHelpersLocked(lk);
   }
   // Background threads may be inside a factory callback: join waits for it to return.
   for (boost::thread& t : threads_) {
@@ -292,9 +285,7 @@ void Pool::Close() {
   // still queued (a create a connector submitted just before closing must give its slot back,
   // or creating_ never reaches 0 and the pool is never deleted) and leaves once the queue is
   // empty; the notify_all above woke those that were waiting.
-  for (auto& helper : offload_.threads) {
-    if (helper.first.joinable()) helper.first.join();
-  }
+  connector_.JoinHelpers();
   bool del;
   OrderedLogQueue::Batch logs;
   {

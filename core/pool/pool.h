@@ -11,7 +11,7 @@
 //     connect_concurrency at once, with backoff). The callbacks an acquire itself needs (the
 //     validate of a connection it claimed; the create of an acquire with timeout 0, so that a
 //     failure can be reported as EFACTORY) run on helper threads while the acquire waits with
-//     its own deadline (pool_offload.cpp): a callback that hangs cannot hold an acquire past
+//     its own deadline (connector_helpers.cpp): a callback that hangs cannot hold an acquire past
 //     its timeout. Likewise a connector waits create_timeout_ms for a create and a release
 //     reset_timeout_ms for a reset, both run on helper threads; a callback that overruns is
 //     abandoned to its helper, which destroys what it returns (docs/HEALTH.md, "Failure
@@ -40,6 +40,7 @@
 #include "health/health_machine.h"
 #include "pool/async_acquires.h"
 #include "pool/cancel_token.h"
+#include "pool/connector.h"
 #include "pool/factory.h"
 #include "pool/shared_leases.h"
 #include "pool/slot.h"
@@ -86,7 +87,7 @@ struct StatsSnapshot {
 #define CONNPOOL_SNAPSHOT_COUNTER(field, name, label, help) uint64_t field = 0;
   CONNPOOL_POOL_COUNTERS(CONNPOOL_SNAPSHOT_COUNTER)
 #undef CONNPOOL_SNAPSHOT_COUNTER
-  // Hangs (pool_stall.cpp, pool_offload.cpp): beside the abandoned-callback and stall counts
+  // Hangs (pool_stall.cpp, connector_helpers.cpp): beside the abandoned-callback and stall counts
   // above, the stalled report (every connection out, waiters, no lease back for stall_after_ms).
   uint64_t abandoned_calls = 0;  // gauge: abandoned callbacks that have not returned yet
   bool stalled = false;
@@ -124,8 +125,6 @@ struct StatsSnapshot {
   int64_t adaptive_floor = 0;  // the warm floor in force (min_idle when adaptive sizing is off)
   AdaptiveDecisionInfo adaptive_last_decision, adaptive_last_change;
 };
-
-struct HelperSeat;  // pool_offload.cpp: one helper thread's state as Close() sees it
 
 class Pool final : private ClockListener {
  public:
@@ -182,8 +181,8 @@ class Pool final : private ClockListener {
   double Load() const;
 
  private:
-  friend struct HelperSeat;  // names the job a helper runs
   friend class AsyncAcquires;
+  friend class Connector;
   friend class SharedLeases;
   Pool(const Config& cfg, std::unique_ptr<Factory> factory, const PoolOptions& opts);
   ~Pool();
@@ -252,75 +251,13 @@ class Pool final : private ClockListener {
                          uint64_t* lease, void** conn);
   void ReturnSlow(uint32_t idx);
 
-  // --- callbacks run for an acquire on helper threads (pool_offload.cpp)
-  struct OffloadJob;
-  enum class Checked { kValid, kInvalid, kGaveUp, kPoolClosing };
-  // Validates claimed slot `idx` on a helper thread, waiting until `until_ns` at most.
-  // kValid/kInvalid: done, the caller still owns the slot. kPoolClosing: not run because the pool
-  // is closing, the caller owns the slot. kGaveUp: the helper owns the slot now (it puts the
-  // connection back or retires it when the callback returns) and the pool is pinned for the
-  // caller as by RetireClaimed. `validation_bound`: until_ns is the validation_timeout_ms
-  // bound (giving up then counts as a failed validation), not the caller's deadline.
-  Checked ValidateForAcquire(uint32_t idx, int64_t until_ns, bool validation_bound);
-  // Queues `job` for a helper thread, starting one if none is free. False if none can run it
-  // (the pool is stopping or no thread could be started): the caller runs the callback itself.
-  bool SubmitLocked(OffloadJob* job);
-  // Waits for `job` until `until_ns` or the pool closes. True: done, the caller deletes it.
-  // False: abandoned (job->abandoned says why); the helper finishes and deletes it.
-  // `abandon_on_close` false: keep waiting through a drain (a release's reset: the releaser
-  // then decides, as when the reset ran on its own thread).
-  bool AwaitLocked(std::unique_lock<std::mutex>& lk, OffloadJob* job, int64_t until_ns, int on_timeout,
-                   bool abandon_on_close = true);
-  // The create of slot `idx` (BeginCreateLocked done) for an acquire with timeout 0, waited
-  // for until `until_ns`. True: created, the slot holds the connection (still kCreating).
-  // False: *st is EFACTORY (create failed), ETIMEOUT or ECLOSED (the helper finishes it).
-  bool CreateOffThreadLocked(std::unique_lock<std::mutex>& lk, uint32_t idx, int64_t until_ns, Status* st);
-  // The create of a connector (slot `idx`, BeginCreateLocked done) on a helper thread, waited
-  // for create_timeout_ms. True: the slot holds the new connection (still kCreating). False:
-  // failed, or abandoned (counted as a failed create; the helper destroys what it returns).
-  bool CreateBoundedLocked(std::unique_lock<std::mutex>& lk, uint32_t idx);
-  // A create given up on after create_timeout_ms: it stops counting in creating_ (so
-  // connect_concurrency and the outage probe move on) and counts as a failed create.
-  void AbandonCreateLocked(int64_t now_ns);
-  // The end of a create abandoned by AbandonCreateLocked: what it made is destroyed, the slot
-  // freed; counted as created and destroyed, never as a success for health.
-  void FinishAbandonedCreateLocked(std::unique_lock<std::mutex>& lk, uint32_t idx, CreateResult r, void* conn);
-  enum class ResetOutcome { kUsable, kFailed, kGaveUp, kPoolClosing };
-  // The reset of slot `idx` (owned by the releaser) bounded by reset_timeout_ms. kGaveUp: the
-  // helper owns the slot now and destroys its connection when reset returns. kPoolClosing: the
-  // pool is draining; the caller still owns the slot and retires it.
-  ResetOutcome ResetForRelease(uint32_t idx);
-  void HelperLoop(const std::shared_ptr<HelperSeat>& seat);
-  static void NotifyJob(OffloadJob* job);  // wakes the acquirer waiting on it
-  void RunJobLocked(std::unique_lock<std::mutex>& lk, HelperSeat& seat, OffloadJob* job);
-  // Close(): waits up to close_wait_ms for callbacks still running on helpers, then detaches
-  // the helpers still inside a job (they finish it and may delete the pool, see HelperSeat).
-  void AwaitHelpersLocked(std::unique_lock<std::mutex>& lk);
-  // Starts a helper thread, counted idle at once. False if no thread could be started.
-  bool SpawnHelperLocked();
-  // Wakes every thread waiting on a job (clock advanced, drain began).
-  void NotifyWaitedLocked();
-
   // --- stalled backend (pool_stall.cpp)
   // Maintenance: decides whether the pool is stalled now (in `now_ns`), and moves health
   // between ready and degraded accordingly.
   void CheckStallLocked(int64_t now_ns);
 
-  // --- creation and health (pool_health.cpp)
-  bool CanCreateNowLocked(int64_t now_ns, int64_t* wake_at) const;
-  bool ShouldCreateLocked(int64_t now_ns, int64_t* wake_at) const;
-  uint32_t BeginCreateLocked();
+  // --- health (pool_health.cpp)
   CreateResult SafeCreate(void** conn, std::string* err);
-  // Records a finished create on slot `idx`. On success the slot holds the connection and is
-  // still kCreating (the caller decides who gets it); on failure the slot is empty again.
-  bool FinishCreateLocked(uint32_t idx, CreateResult r, void* conn, const std::string& err,
-                          int64_t t0_ns, int64_t t1_ns);
-  // Runs create for slot `idx` (BeginCreateLocked done) with `lk` released, then records it
-  // (FinishCreateLocked). True: the slot holds the new connection, still kCreating.
-  bool RunCreateLocked(std::unique_lock<std::mutex>& lk, uint32_t idx);
-  // A pool thread's new connection that no acquire is waiting on: destroyed if the pool is
-  // closing or has shrunk meanwhile, else handed to the best waiter or made idle.
-  void KeepCreatedLocked(std::unique_lock<std::mutex>& lk, uint32_t idx);
   // One scan of the slots for the health machine: is a connection idle, and when was one last
   // released (or created)? O(pool size).
   ConnectionEvidence SeeConnectionsLocked() const;
@@ -359,7 +296,6 @@ class Pool final : private ClockListener {
   void AdaptLocked(int64_t now_ns, uint64_t in_use);
 
   // --- background (pool_background.cpp)
-  void ConnectorLoop();
   void MaintenanceLoop();
   void LogLeaks(int64_t now_ns);
 
@@ -402,12 +338,7 @@ class Pool final : private ClockListener {
   WaiterQueue queue_;                       // guarded by mu_
   uint64_t next_seq_ = 0;                   // guarded by mu_
   int64_t live_ = 0;                        // guarded by mu_: slots holding a connection
-  int64_t creating_ = 0;                    // guarded by mu_: creates in flight
   int64_t shrink_pending_ = 0;              // guarded by mu_: kShrink retirements under way
-  // Creates abandoned after create_timeout_ms whose callback has not returned: each holds a
-  // kCreating slot and counts against max_size, but not in creating_.
-  int64_t abandoned_creates_ = 0;           // guarded by mu_
-  int64_t abandoned_calls_ = 0;             // guarded by mu_: callbacks abandoned, still running
   // Stall detection (pool_stall.cpp), guarded by mu_.
   struct StallWatch {
     bool stalled = false;
@@ -427,7 +358,6 @@ class Pool final : private ClockListener {
   // never runs under mu_. Its *Locked calls need mu_ (ordered_log_queue.h).
   OrderedLogQueue logs_;
   std::mt19937_64 rng_;                     // guarded by mu_
-  boost::condition_variable_any connector_cv_;
   boost::condition_variable_any maintenance_cv_;
   std::condition_variable state_cv_;        // health changes, drain progress
 
@@ -440,28 +370,8 @@ class Pool final : private ClockListener {
   // Asynchronous acquires (pool/async_acquires.h), guarded by mu_.
   AsyncAcquires async_{*this};
 
-  // The helper threads that run callbacks for acquires, connectors and releases
-  // (pool_offload.cpp), and their jobs; all guarded by mu_.
-  struct Offload {
-    // Intrusive lists (OffloadJob::next, ::prev_waited/next_waited), so that offloading a reset
-    // allocates nothing on the releasing thread.
-    OffloadJob* queue_head = nullptr;  // jobs no helper has taken yet
-    OffloadJob* queue_tail = nullptr;
-    OffloadJob* waited_head = nullptr;  // jobs a thread waits on
-    // Each slot's reset job, made with the slot (ReserveSlotLocked) when resets are offloaded;
-    // a slot has at most one reset in flight. Deleted by ~Pool.
-    std::vector<OffloadJob*> reset_jobs;
-    // Helpers idle or starting; SpawnHelperLocked counts a new one at once, and a helper that
-    // takes the last idle place starts a spare, so submitting rarely has to start a thread.
-    size_t idle_helpers = 0;
-    size_t helpers = 0;  // helper threads started
-    boost::condition_variable_any cv;
-    // Helper threads with their seats, appended until lifetime_.stopping(); Close() joins them
-    // (or cuts loose one stuck in a callback past close_wait_ms).
-    std::vector<std::pair<boost::thread, std::shared_ptr<HelperSeat>>> threads;
-    std::condition_variable done_cv;  // a helper left a callback (Close waits on it)
-  };
-  Offload offload_;
+  // Creates, connector threads and helper threads (pool/connector.h), guarded by mu_.
+  Connector connector_{*this};
 
   // Connectors and maintenance from Create(), the dispatcher appended under mu_.
   std::vector<boost::thread> threads_;

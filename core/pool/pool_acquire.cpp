@@ -69,19 +69,19 @@ bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t* start_
     if (*start_ns == 0) *start_ns = t;  // the fast path's deadline starts here, should it go on
     const int64_t check_until = SaturatingDeadline(t, cfg_.validation_timeout_ms);
     const int64_t caller_until = timeout_ms == 0 ? INT64_MAX : SaturatingDeadline(*start_ns, timeout_ms);
-    switch (ValidateForAcquire(idx, std::min(check_until, caller_until), check_until <= caller_until)) {
-      case Checked::kValid:
+    switch (connector_.ValidateForAcquire(idx, std::min(check_until, caller_until), check_until <= caller_until)) {
+      case Connector::Checked::kValid:
         break;
-      case Checked::kInvalid:
+      case Connector::Checked::kInvalid:
         counters_.validation_failures.fetch_add(1, std::memory_order_relaxed);
         failed_claims_.fetch_add(1, std::memory_order_relaxed);
         RetireClaimed(idx, Reason::kValidation);
         return false;
-      case Checked::kPoolClosing:
+      case Connector::Checked::kPoolClosing:
         failed_claims_.fetch_add(1, std::memory_order_relaxed);
         RetireClaimed(idx, Reason::kNone);
         return false;
-      case Checked::kGaveUp:  // the helper owns the slot now; the pool is pinned for us
+      case Connector::Checked::kGaveUp:  // the helper owns the slot now; the pool is pinned for us
         failed_claims_.fetch_add(1, std::memory_order_relaxed);
         return false;
     }
@@ -276,7 +276,7 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int
       lifetime_.Unpin();  // the failed claim's pin
       continue;
     }
-    connector_cv_.notify_all();  // demand grew
+    connector_.WakeLocked();  // demand grew
     const Status waited = AwaitHandOffLocked(lk, &w, cancel, deadline);
     if (waited != Status::kOK) return leave(waited);
     if (w.status != Status::kOK) return leave(w.status);
@@ -293,13 +293,13 @@ Status Pool::AcquireSlow(int priority, int64_t timeout_ms, int64_t start_ns, int
 Status Pool::CreateForCaller(std::unique_lock<std::mutex>& lk, int priority, int64_t start_ns,
                              uint64_t* lease, void** conn) {
   int64_t wake_at;
-  if (!CanCreateNowLocked(clock_->NowNs(), &wake_at)) return Status::kETIMEOUT;
+  if (!connector_.CanCreateNowLocked(clock_->NowNs(), &wake_at)) return Status::kETIMEOUT;
   Status st = Status::kOK;
-  uint32_t idx = BeginCreateLocked();
+  uint32_t idx = connector_.BeginCreateLocked();
   // The create runs on a helper thread; this acquire waits for it at most acquire_timeout_ms
   // (its own timeout is 0: it does not wait for others, but its create may take a while).
   // Given up on, the create still finishes and the pool keeps the connection.
-  if (!CreateOffThreadLocked(lk, idx, SaturatingDeadline(clock_->NowNs(), cfg_.acquire_timeout_ms), &st))
+  if (!connector_.CreateOffThreadLocked(lk, idx, SaturatingDeadline(clock_->NowNs(), cfg_.acquire_timeout_ms), &st))
     return st;
   Slot& s = SlotAt(idx);
   if (lifetime_.draining()) {
@@ -368,14 +368,14 @@ Status Pool::ReleaseExclusive(uint64_t lease, bool broken, int64_t now) {
     if (TakeShrinkLocked()) retire = Reason::kShrink;
   }
   if (retire == Reason::kNone && !closing && reset_on_release_) {
-    switch (ResetForRelease(idx)) {  // bounded by reset_timeout_ms (pool_hang.cpp)
-      case ResetOutcome::kUsable: break;
-      case ResetOutcome::kFailed:
+    switch (connector_.ResetForRelease(idx)) {  // bounded by reset_timeout_ms (connector_bounded.cpp)
+      case Connector::ResetOutcome::kUsable: break;
+      case Connector::ResetOutcome::kFailed:
         counters_.reset_failures.fetch_add(1, std::memory_order_relaxed);
         retire = Reason::kBroken;
         break;
-      case ResetOutcome::kPoolClosing: closing = true; break;
-      case ResetOutcome::kGaveUp: return Status::kOK;  // the helper owns the slot now
+      case Connector::ResetOutcome::kPoolClosing: closing = true; break;
+      case Connector::ResetOutcome::kGaveUp: return Status::kOK;  // the helper owns the slot now
     }
   }
   if (retire != Reason::kNone || closing) {

@@ -13,29 +13,6 @@
 
 namespace connpool {
 
-void Pool::ConnectorLoop() {
-  try {
-    std::unique_lock<std::mutex> lk(mu_);
-    while (!lifetime_.stopping()) {
-      const int64_t now = clock_->NowNs();
-      int64_t health_at = UpdateHealthLocked(now);
-      int64_t wake_at;
-      if (!logs_.EmptyLocked()) {
-        logs_.FlushLocked(lk);
-        continue;  // time and state may have moved while unlocked
-      }
-      if (!ShouldCreateLocked(now, &wake_at)) {
-        WaitLocked(connector_cv_, lk, std::min(wake_at, health_at));
-        continue;
-      }
-      uint32_t idx = BeginCreateLocked();
-      if (CreateBoundedLocked(lk, idx)) KeepCreatedLocked(lk, idx);  // create_timeout_ms (pool_hang.cpp)
-    }
-  } catch (const boost::thread_interrupted&) {
-    // Close() interrupted a wait: nothing is half-done at an interruption point.
-  }
-}
-
 void Pool::MaintenanceLoop() {
   try {
     std::unique_lock<std::mutex> lk(mu_);
@@ -102,10 +79,10 @@ void Pool::RunMaintenance() {
       canary = false;
       // On a helper, bounded by validation_timeout_ms: a hung keepalive must not stop
       // maintenance (which also reports stalls).
-      Checked c = ValidateForAcquire(i, SaturatingDeadline(clock_->NowNs(), cfg_.validation_timeout_ms), true);
-      if (c == Checked::kGaveUp || c == Checked::kPoolClosing) {
+      Connector::Checked c = connector_.ValidateForAcquire(i, SaturatingDeadline(clock_->NowNs(), cfg_.validation_timeout_ms), true);
+      if (c == Connector::Checked::kGaveUp || c == Connector::Checked::kPoolClosing) {
         std::unique_lock<std::mutex> lk(mu_);
-        if (c == Checked::kGaveUp) {
+        if (c == Connector::Checked::kGaveUp) {
           lifetime_.Unpin();  // the pin taken for an acquirer; the helper owns the slot now
           continue;
         }
@@ -113,7 +90,7 @@ void Pool::RunMaintenance() {
         RetireOwned(i, Reason::kNone);
         continue;
       }
-      if (c == Checked::kValid) {
+      if (c == Connector::Checked::kValid) {
         s.checked_ns = now;
       } else {
         counters_.validation_failures.fetch_add(1, std::memory_order_relaxed);
@@ -135,7 +112,7 @@ void Pool::RunMaintenance() {
   }
   LogLeaks(now);
   std::lock_guard<std::mutex> lk(mu_);
-  connector_cv_.notify_all();  // refill to min_idle if retirements left a gap
+  connector_.WakeLocked();  // refill to min_idle if retirements left a gap
 }
 
 void Pool::LogLeaks(int64_t now_ns) {

@@ -49,7 +49,7 @@ void Pool::AdaptLocked(int64_t now_ns, uint64_t in_use) {
   // A lower limit leaves the pool over its cap: releases retire the extra connections, and
   // the maintenance pass closes idle ones (never a lease). A higher one is filled at once.
   UpdateOverCapacityLocked();
-  connector_cv_.notify_all();
+  connector_.WakeLocked();
   if (LogEnabled())
     logs_.AddLocked(CONNPOOL_LOG_INFO, "pool '" + cfg_.name + "': adaptive sizing " +
                                                       AdaptiveSizer::ActionName(d.action) + "s the warm floor " +
@@ -119,7 +119,7 @@ Status Pool::Resize(int64_t min_idle, int64_t max_size, std::string* err) {
                                                       " -> " + std::to_string(min_idle) + ", max_size " +
                                                       std::to_string(old_max) + " -> " + std::to_string(max_size));
   if (over_capacity_.load(std::memory_order_relaxed)) TrimIdleLocked(lk);
-  connector_cv_.notify_all();  // growing: waiters and the warm floor may create now
+  connector_.WakeLocked();  // growing: waiters and the warm floor may create now
   maintenance_cv_.notify_all();
   bool del = ShouldDeleteLocked();
   OrderedLogQueue::Batch logs = logs_.TakeLocked();

@@ -79,7 +79,7 @@ StatsSnapshot Pool::Snapshot() {
     }
     s.stalled = stall_.stalled && !lifetime_.draining();
     s.stalled_ms = s.stalled ? (now - stall_.since_ns) / 1'000'000 : 0;
-    s.abandoned_calls = static_cast<uint64_t>(abandoned_calls_);
+    s.abandoned_calls = static_cast<uint64_t>(connector_.abandoned_calls_locked());
     const HealthMachine::LastError& e = hm.last_error();
     s.has_last_error = e.at_ns >= 0;
     if (s.has_last_error) {

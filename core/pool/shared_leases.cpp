@@ -190,7 +190,7 @@ Status SharedLeases::AcquireMux(int priority, int64_t timeout_ms, uint64_t* leas
     w.cancel = cancel;
     pool_.queue_.Push(&w);
     pool_.waiters_count_.fetch_add(1, std::memory_order_seq_cst);
-    pool_.connector_cv_.notify_all();  // demand grew
+    pool_.connector_.WakeLocked();  // demand grew
     const Status waited = pool_.AwaitHandOffLocked(lk, &w, cancel, deadline);
     if (waited != Status::kOK) return leave(waited);
     if (w.status != Status::kOK) return leave(w.status);
@@ -252,14 +252,14 @@ Status SharedLeases::ReleaseMux(uint64_t lease, bool broken) {
   }
   if (pool_.reset_on_release_) {
     lk.unlock();  // the slot is kLeased and no longer adopted: nobody else touches it
-    switch (pool_.ResetForRelease(idx)) {  // bounded by reset_timeout_ms (pool_hang.cpp)
-      case Pool::ResetOutcome::kUsable: break;
-      case Pool::ResetOutcome::kFailed:
+    switch (pool_.connector_.ResetForRelease(idx)) {  // bounded by reset_timeout_ms (connector_bounded.cpp)
+      case Connector::ResetOutcome::kUsable: break;
+      case Connector::ResetOutcome::kFailed:
         pool_.counters_.reset_failures.fetch_add(1, std::memory_order_relaxed);
         pool_.RetireOwned(idx, Pool::Reason::kBroken);
         return Status::kOK;
-      case Pool::ResetOutcome::kPoolClosing: pool_.RetireOwned(idx, Pool::Reason::kNone); return Status::kOK;
-      case Pool::ResetOutcome::kGaveUp: return Status::kOK;  // the helper owns the slot now
+      case Connector::ResetOutcome::kPoolClosing: pool_.RetireOwned(idx, Pool::Reason::kNone); return Status::kOK;
+      case Connector::ResetOutcome::kGaveUp: return Status::kOK;  // the helper owns the slot now
     }
     lk.lock();
     if (pool_.lifetime_.draining()) {

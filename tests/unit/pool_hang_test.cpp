@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Callbacks that do not return (core/pool/pool_hang.cpp): a create, validate or reset parked on a
+// Callbacks that do not return (core/pool/connector_bounded.cpp): a create, validate or reset parked on a
 // Gate the test holds. The caller moves on at its bound, the pool keeps serving from other
 // connections, stats count the abandoned call, and once the gate opens everything created is
 // destroyed. Time moves only through the FakeClock; the gates are latches, not sleeps.

@@ -2,7 +2,7 @@
 // Factory callbacks run on the pool's helper threads so that the thread that needs them waits
 // with its own bound: the validate of a connection an acquire claimed, the create of an
 // acquire with timeout 0, a connector's create (create_timeout_ms) and a release's reset
-// (reset_timeout_ms; the last two in pool_hang.cpp). A C callback cannot be interrupted, so a
+// (reset_timeout_ms; the last two in connector_bounded.cpp). A C callback cannot be interrupted, so a
 // hung one could otherwise hold its caller forever (HikariCP bounds the same wait with
 // validationTimeout and connectionTimeout; bb8 wraps it in a timeout future).
 //
@@ -14,7 +14,7 @@
 // Helper threads start on demand, one per job running at once, so a hung callback never
 // delays another job; each job holds a distinct slot, so there are at most max_size. They
 // live until Close(), which joins them, or after close_wait_ms detaches one still inside a
-// callback (pool_hang.cpp). A helper that takes the last idle place starts a spare first, so a
+// callback (connector_bounded.cpp). A helper that takes the last idle place starts a spare first, so a
 // thread that submits a job (a releaser) almost never starts a thread itself: offloading a
 // reset allocates nothing on the releasing thread (bench/alloc_test.cpp).
 #include <pthread.h>
@@ -44,16 +44,16 @@ void CallOffLock(std::unique_lock<std::mutex>& lk, HelperSeat& seat, std::condit
 
 }  // namespace
 
-void Pool::NotifyJob(OffloadJob* job) { job->cv.notify_one(); }
+void Connector::NotifyJob(OffloadJob* job) { job->cv.notify_one(); }
 
-void Pool::NotifyWaitedLocked() {
-  for (OffloadJob* j = offload_.waited_head; j != nullptr; j = j->next_waited) NotifyJob(j);
+void Connector::NotifyWaitedLocked() {
+  for (OffloadJob* j = waited_head_; j != nullptr; j = j->next_waited) NotifyJob(j);
 }
 
-bool Pool::SpawnHelperLocked() {
+bool Connector::SpawnHelperLocked() {
   try {
     auto seat = std::make_shared<HelperSeat>();
-    offload_.threads.emplace_back(boost::thread([this, seat] {
+    threads_.emplace_back(boost::thread([this, seat] {
                                    pthread_setname_np(pthread_self(), "connpool-call");
                                    HelperLoop(seat);
                                  }),
@@ -61,60 +61,60 @@ bool Pool::SpawnHelperLocked() {
   } catch (const std::exception&) {
     return false;
   }
-  ++offload_.helpers;
-  ++offload_.idle_helpers;  // counted from now: it takes a job as soon as it runs
+  ++helpers_;
+  ++idle_helpers_;  // counted from now: it takes a job as soon as it runs
   return true;
 }
 
-bool Pool::SubmitLocked(OffloadJob* job) {
-  if (lifetime_.stopping()) return false;
+bool Connector::SubmitLocked(OffloadJob* job) {
+  if (pool_.lifetime_.stopping()) return false;
   // Normally a spare is idle or starting already (HelperLoop keeps one).
-  if (offload_.idle_helpers == 0 && !SpawnHelperLocked() && offload_.helpers == 0) return false;
+  if (idle_helpers_ == 0 && !SpawnHelperLocked() && helpers_ == 0) return false;
   job->next = nullptr;
-  if (offload_.queue_tail != nullptr) {
-    offload_.queue_tail->next = job;
+  if (queue_tail_ != nullptr) {
+    queue_tail_->next = job;
   } else {
-    offload_.queue_head = job;
+    queue_head_ = job;
   }
-  offload_.queue_tail = job;
-  offload_.cv.notify_one();
+  queue_tail_ = job;
+  helper_cv_.notify_one();
   return true;
 }
 
-bool Pool::AwaitLocked(std::unique_lock<std::mutex>& lk, OffloadJob* job, int64_t until_ns, int on_timeout,
+bool Connector::AwaitLocked(std::unique_lock<std::mutex>& lk, OffloadJob* job, int64_t until_ns, int on_timeout,
                        bool abandon_on_close) {
   job->prev_waited = nullptr;
-  job->next_waited = offload_.waited_head;
-  if (offload_.waited_head != nullptr) offload_.waited_head->prev_waited = job;
-  offload_.waited_head = job;
+  job->next_waited = waited_head_;
+  if (waited_head_ != nullptr) waited_head_->prev_waited = job;
+  waited_head_ = job;
   while (!job->done) {
-    if (lifetime_.draining() && abandon_on_close) {
+    if (pool_.lifetime_.draining() && abandon_on_close) {
       job->abandoned = OffloadJob::kPoolClosed;
-      offload_.done_cv.notify_all();  // Close() waits for the helper, no longer for this waiter
+      done_cv_.notify_all();  // Close() waits for the helper, no longer for this waiter
       break;
     }
-    if (clock_->NowNs() >= until_ns) {
+    if (pool_.clock_->NowNs() >= until_ns) {
       job->abandoned = on_timeout;
       break;
     }
-    WaitLocked(job->cv, lk, until_ns);
+    pool_.WaitLocked(job->cv, lk, until_ns);
   }
   if (job->prev_waited != nullptr) {
     job->prev_waited->next_waited = job->next_waited;
   } else {
-    offload_.waited_head = job->next_waited;
+    waited_head_ = job->next_waited;
   }
   if (job->next_waited != nullptr) job->next_waited->prev_waited = job->prev_waited;
   return job->done;
 }
-Pool::Checked Pool::ValidateForAcquire(uint32_t idx, int64_t until_ns, bool validation_bound) {
-  std::unique_lock<std::mutex> lk(mu_);
-  if (lifetime_.draining()) return Checked::kPoolClosing;
+Connector::Checked Connector::ValidateForAcquire(uint32_t idx, int64_t until_ns, bool validation_bound) {
+  std::unique_lock<std::mutex> lk(pool_.mu_);
+  if (pool_.lifetime_.draining()) return Checked::kPoolClosing;
   auto* job = new OffloadJob(OffloadJob::kValidate, idx);
   if (!SubmitLocked(job)) {
     delete job;
     lk.unlock();
-    return SafeValidate(SlotAt(idx).conn) ? Checked::kValid : Checked::kInvalid;
+    return pool_.SafeValidate(pool_.SlotAt(idx).conn) ? Checked::kValid : Checked::kInvalid;
   }
   int on_timeout = validation_bound ? OffloadJob::kValidationTimeout : OffloadJob::kCallerDeadline;
   if (AwaitLocked(lk, job, until_ns, on_timeout)) {
@@ -123,25 +123,25 @@ Pool::Checked Pool::ValidateForAcquire(uint32_t idx, int64_t until_ns, bool vali
     return ok ? Checked::kValid : Checked::kInvalid;
   }
   if (job->abandoned == OffloadJob::kValidationTimeout) {
-    counters_.validation_failures.fetch_add(1, std::memory_order_relaxed);
-    counters_.validations_abandoned.fetch_add(1, std::memory_order_relaxed);
+    pool_.counters_.validation_failures.fetch_add(1, std::memory_order_relaxed);
+    pool_.counters_.validations_abandoned.fetch_add(1, std::memory_order_relaxed);
     ++abandoned_calls_;
-    logs_.AddLocked(CONNPOOL_LOG_WARN,
-                               "pool '" + cfg_.name + "': validate did not answer within validation_timeout_ms (" +
-                                   std::to_string(cfg_.validation_timeout_ms) +
+    pool_.logs_.AddLocked(CONNPOOL_LOG_WARN,
+                               "pool '" + pool_.cfg_.name + "': validate did not answer within validation_timeout_ms (" +
+                                   std::to_string(pool_.cfg_.validation_timeout_ms) +
                                    " ms); the connection is destroyed when it returns");
   }
-  lifetime_.Pin();  // the pin RetireClaimed would have taken
-  OrderedLogQueue::Batch logs = logs_.TakeLocked();
+  pool_.lifetime_.Pin();  // the pin RetireClaimed would have taken
+  OrderedLogQueue::Batch logs = pool_.logs_.TakeLocked();
   lk.unlock();
-  logs_.Deliver(std::move(logs));
+  pool_.logs_.Deliver(std::move(logs));
   return Checked::kGaveUp;
 }
 
-bool Pool::CreateOffThreadLocked(std::unique_lock<std::mutex>& lk, uint32_t idx, int64_t until_ns, Status* st) {
+bool Connector::CreateOffThreadLocked(std::unique_lock<std::mutex>& lk, uint32_t idx, int64_t until_ns, Status* st) {
   auto* job = new OffloadJob(OffloadJob::kCreate, idx);
   // Bounded by the caller's wait and by create_timeout_ms, whichever ends first.
-  const int64_t create_until = SaturatingDeadline(clock_->NowNs(), cfg_.create_timeout_ms);
+  const int64_t create_until = SaturatingDeadline(pool_.clock_->NowNs(), pool_.cfg_.create_timeout_ms);
   const int on_timeout = create_until <= until_ns ? OffloadJob::kCreateTimeout : OffloadJob::kCallerDeadline;
   bool ok;
   if (!SubmitLocked(job)) {  // no helper can run it: create here, as before helpers existed
@@ -151,7 +151,7 @@ bool Pool::CreateOffThreadLocked(std::unique_lock<std::mutex>& lk, uint32_t idx,
     ok = FinishCreateLocked(idx, job->result, job->conn, job->err, job->t0_ns, job->t1_ns);
     delete job;
   } else {
-    if (job->abandoned == OffloadJob::kCreateTimeout) AbandonCreateLocked(clock_->NowNs());
+    if (job->abandoned == OffloadJob::kCreateTimeout) AbandonCreateLocked(pool_.clock_->NowNs());
     *st = job->abandoned == OffloadJob::kPoolClosed ? Status::kECLOSED : Status::kETIMEOUT;
     return false;
   }
@@ -159,66 +159,66 @@ bool Pool::CreateOffThreadLocked(std::unique_lock<std::mutex>& lk, uint32_t idx,
   return ok;
 }
 
-void Pool::HelperLoop(const std::shared_ptr<HelperSeat>& seat) {
-  std::unique_lock<std::mutex> lk(mu_);
+void Connector::HelperLoop(const std::shared_ptr<HelperSeat>& seat) {
+  std::unique_lock<std::mutex> lk(pool_.mu_);
   bool counted = true;  // SpawnHelperLocked counted this thread idle
   // Nothing interrupts a helper: Close() wakes the idle ones and lets every helper finish the
   // jobs still queued (their slots must be emptied), so a helper only leaves here.
   for (;;) {
-    while (offload_.queue_head == nullptr) {
-      if (lifetime_.stopping()) {
-        if (counted) --offload_.idle_helpers;
+    while (queue_head_ == nullptr) {
+      if (pool_.lifetime_.stopping()) {
+        if (counted) --idle_helpers_;
         return;
       }
       if (!counted) {
-        ++offload_.idle_helpers;
+        ++idle_helpers_;
         counted = true;
       }
-      offload_.cv.wait(lk);
+      helper_cv_.wait(lk);
     }
-    OffloadJob* job = offload_.queue_head;
-    offload_.queue_head = job->next;
-    if (offload_.queue_head == nullptr) offload_.queue_tail = nullptr;
+    OffloadJob* job = queue_head_;
+    queue_head_ = job->next;
+    if (queue_head_ == nullptr) queue_tail_ = nullptr;
     if (counted) {
-      --offload_.idle_helpers;
+      --idle_helpers_;
       counted = false;
     }
     // Keep a spare, so that no job waits behind a callback that hangs and no submitter has
     // to start a thread. Failing to start one is not fatal: a helper will be free later.
-    if (offload_.idle_helpers == 0 && !lifetime_.stopping()) SpawnHelperLocked();
+    if (idle_helpers_ == 0 && !pool_.lifetime_.stopping()) SpawnHelperLocked();
     seat->job = job;
-    const bool was_deleting = lifetime_.deleting();
+    const bool was_deleting = pool_.lifetime_.deleting();
     RunJobLocked(lk, *seat, job);
     seat->job = nullptr;
     // A helper Close() detached may have held the pool's last connection: it deletes the
     // pool then (nobody else can while its job held a slot). Joined helpers never see it freed.
-    if ((!was_deleting && lifetime_.deleting()) || ShouldDeleteLocked()) {
+    if ((!was_deleting && pool_.lifetime_.deleting()) || pool_.ShouldDeleteLocked()) {
       lk.unlock();
-      DeleteSelf();
+      pool_.DeleteSelf();
       return;
     }
     if (seat->detached) return;  // unlocking is the last touch of the pool
   }
 }
 
-void Pool::RunJobLocked(std::unique_lock<std::mutex>& lk, HelperSeat& seat, OffloadJob* job) {
+void Connector::RunJobLocked(std::unique_lock<std::mutex>& lk, HelperSeat& seat, OffloadJob* job) {
   const uint32_t idx = job->idx;
-  Slot& s = SlotAt(idx);
+  Slot& s = pool_.SlotAt(idx);
   if (job->kind == OffloadJob::kCreate) {
-    if (lifetime_.draining() && job->abandoned == OffloadJob::kPoolClosed) {  // nobody wants it any more
+    if (pool_.lifetime_.draining() && job->abandoned == OffloadJob::kPoolClosed) {  // nobody wants it any more
       delete job;
       --creating_;
-      slots_.FreeLocked(idx);
-      if (live_ + creating_ == 0) state_cv_.notify_all();
+      pool_.slots_.FreeLocked(idx);
+      if (pool_.live_ + creating_ == 0) pool_.state_cv_.notify_all();
       return;
     }
     void* conn = nullptr;
     std::string err;
     CreateResult r = CreateResult::kRetry;
-    const int64_t t0 = clock_->NowNs();
+    const int64_t t0 = pool_.clock_->NowNs();
     if (job->abandoned != OffloadJob::kCreateTimeout)  // given up on before it began: skip it
-      CallOffLock(lk, seat, offload_.done_cv, [&] { r = SafeCreate(&conn, &err); });
-    const int64_t t1 = clock_->NowNs();
+      CallOffLock(lk, seat, done_cv_, [&] { r = pool_.SafeCreate(&conn, &err); });
+    const int64_t t1 = pool_.clock_->NowNs();
     if (job->abandoned == OffloadJob::kCreateTimeout) {
       delete job;
       FinishAbandonedCreateLocked(lk, idx, r, conn);
@@ -244,7 +244,7 @@ void Pool::RunJobLocked(std::unique_lock<std::mutex>& lk, HelperSeat& seat, Offl
     // An abandoned reset's connection is destroyed anyway: no round trip for it.
     bool usable = false;
     if (job->abandoned == OffloadJob::kNo)
-      CallOffLock(lk, seat, offload_.done_cv, [&] { usable = SafeReset(s.conn); });
+      CallOffLock(lk, seat, done_cv_, [&] { usable = pool_.SafeReset(s.conn); });
     if (job->abandoned == OffloadJob::kNo) {
       job->ok = usable;
       job->done = true;
@@ -254,16 +254,16 @@ void Pool::RunJobLocked(std::unique_lock<std::mutex>& lk, HelperSeat& seat, Offl
     const bool overran = job->abandoned == OffloadJob::kResetTimeout;
     if (overran) --abandoned_calls_;
     lk.unlock();
-    SafeDestroy(s.conn);
+    pool_.SafeDestroy(s.conn);
     lk.lock();
-    SlotEmptiedLocked(idx, overran ? Reason::kBroken : Reason::kNone);  // HelperLoop deletes if due
+    pool_.SlotEmptiedLocked(idx, overran ? Pool::Reason::kBroken : Pool::Reason::kNone);  // HelperLoop deletes if due
     return;
   }
 
   // Validate. Not worth a round trip when the answer can no longer be used.
   const bool wanted = job->abandoned == OffloadJob::kNo || job->abandoned == OffloadJob::kCallerDeadline;
   bool valid = false;
-  if (wanted && !lifetime_.draining()) CallOffLock(lk, seat, offload_.done_cv, [&] { valid = SafeValidate(s.conn); });
+  if (wanted && !pool_.lifetime_.draining()) CallOffLock(lk, seat, done_cv_, [&] { valid = pool_.SafeValidate(s.conn); });
   if (job->abandoned == OffloadJob::kNo) {
     job->ok = valid;
     job->done = true;
@@ -273,18 +273,30 @@ void Pool::RunJobLocked(std::unique_lock<std::mutex>& lk, HelperSeat& seat, Offl
   const int why = job->abandoned;
   if (why == OffloadJob::kValidationTimeout) --abandoned_calls_;
   delete job;
-  if (valid && why == OffloadJob::kCallerDeadline && !lifetime_.draining()) {
-    s.checked_ns = clock_->CoarseNowNs();
-    PutBackLocked(idx);  // validated for nobody: the next waiter or the idle list gets it
+  if (valid && why == OffloadJob::kCallerDeadline && !pool_.lifetime_.draining()) {
+    s.checked_ns = pool_.clock_->CoarseNowNs();
+    pool_.PutBackLocked(idx);  // validated for nobody: the next waiter or the idle list gets it
     return;
   }
   // A failed validate nobody saw yet is counted here (a timed-out one was, by the acquirer).
-  const bool failed = why == OffloadJob::kCallerDeadline && !lifetime_.draining();
-  if (failed) counters_.validation_failures.fetch_add(1, std::memory_order_relaxed);
+  const bool failed = why == OffloadJob::kCallerDeadline && !pool_.lifetime_.draining();
+  if (failed) pool_.counters_.validation_failures.fetch_add(1, std::memory_order_relaxed);
   lk.unlock();
-  SafeDestroy(s.conn);
+  pool_.SafeDestroy(s.conn);
   lk.lock();
-  SlotEmptiedLocked(idx, failed || why == OffloadJob::kValidationTimeout ? Reason::kValidation : Reason::kNone);
+  pool_.SlotEmptiedLocked(idx, failed || why == OffloadJob::kValidationTimeout ? Pool::Reason::kValidation : Pool::Reason::kNone);
+}
+
+Connector::~Connector() {
+  for (OffloadJob* j : reset_jobs_) delete j;
+}
+
+void Connector::AddResetJobLocked(uint32_t idx) { reset_jobs_.push_back(new OffloadJob(OffloadJob::kReset, idx)); }
+
+void Connector::JoinHelpers() {
+  for (auto& helper : threads_) {
+    if (helper.first.joinable()) helper.first.join();
+  }
 }
 
 }  // namespace connpool
