@@ -18,18 +18,18 @@ bool Connector::CanCreateNowLocked(int64_t now_ns, int64_t* wake_at) const {
   *wake_at = HealthMachine::kNever;
   if (pool_.lifetime_.draining() || pool_.lifetime_.stopping()) return false;
   // An abandoned create (connector_bounded.cpp) still holds its slot.
-  if (pool_.live_ + creating_ + abandoned_creates_ >= pool_.LiveCapLocked()) return false;
+  if (pool_.live_ + creating_ + abandoned_creates_ >= pool_.sizing_.LiveCapLocked()) return false;
   return pool_.health_machine_.MayCreate(now_ns, creating_, wake_at);  // slow start and backoff
 }
 
 bool Connector::ShouldCreateLocked(int64_t now_ns, int64_t* wake_at) const {
   *wake_at = HealthMachine::kNever;
-  if (pool_.lifetime_.draining() || pool_.lifetime_.stopping() || pool_.live_ + creating_ + abandoned_creates_ >= pool_.LiveCapLocked())
+  if (pool_.lifetime_.draining() || pool_.lifetime_.stopping() || pool_.live_ + creating_ + abandoned_creates_ >= pool_.sizing_.LiveCapLocked())
     return false;
   const int64_t idle = static_cast<int64_t>(pool_.slots_.Count().idle_or_reserved());
   // Each create in flight covers one waiter, or max_leases_per_conn of them when shared.
   bool demand = static_cast<int64_t>(pool_.queue_.Size()) > creating_ * pool_.cfg_.max_leases_per_conn ||
-                idle + creating_ < pool_.WarmFloorLocked() ||              // warm floor (HikariCP's minimumIdle)
+                idle + creating_ < pool_.sizing_.WarmFloorLocked() ||              // warm floor (HikariCP's minimumIdle)
                 (creating_ == 0 && pool_.health_machine_.WantsProbe());     // probe an outage, prove the backend
   if (!demand) return false;
   return CanCreateNowLocked(now_ns, wake_at);
@@ -56,7 +56,7 @@ bool Connector::RunCreateLocked(std::unique_lock<std::mutex>& lk, uint32_t idx) 
 
 void Connector::KeepCreatedLocked(std::unique_lock<std::mutex>& lk, uint32_t idx) {
   // Closing, or the pool shrank below what was live plus this create while it ran.
-  const bool shrink = !pool_.lifetime_.draining() && pool_.TakeShrinkLocked();
+  const bool shrink = !pool_.lifetime_.draining() && pool_.sizing_.TakeShrinkLocked();
   if (pool_.lifetime_.draining() || shrink) {
     lk.unlock();
     pool_.SafeDestroy(pool_.SlotAt(idx).conn);
@@ -98,7 +98,7 @@ bool Connector::FinishCreateLocked(uint32_t idx, CreateResult r, void* conn, con
     s.expires_ns = t1_ns + static_cast<int64_t>(static_cast<double>(pool_.cfg_.max_lifetime_ms) * (1.0 - cut) * 1e6);
   }
   ++pool_.live_;
-  pool_.UpdateOverCapacityLocked();  // a create that was in flight when the pool shrank
+  pool_.sizing_.UpdateOverCapacityLocked();  // a create that was in flight when the pool shrank
   pool_.counters_.created.fetch_add(1, std::memory_order_relaxed);
   pool_.ApplyHealthLocked(pool_.health_machine_.OnCreateSucceeded(t1_ns));
   return true;

@@ -69,12 +69,9 @@ Pool::Pool(const Config& cfg, std::unique_ptr<Factory> factory, const PoolOption
       reset_on_release_(cfg.reset_on_release && factory_->HasReset()),
       exclusive_release_(reset_on_release_ || cfg.max_uses > 0),
       mux_(cfg.max_leases_per_conn > 1),
-      max_size_(cfg.max_size),
-      min_idle_(cfg.min_idle),
       slots_(static_cast<uint32_t>(kMaxPoolSize)),
       health_machine_(cfg, created_ns_),
       rng_(opts.seed ? opts.seed : std::random_device{}()) {
-  if (cfg.adaptive_sizing) adaptive_ = std::make_unique<AdaptiveFeed>(cfg.adaptive_target_wait_ms, cfg.min_idle);
   clock_->AddListener(this);
 }
 
@@ -114,11 +111,11 @@ bool Pool::SlotEmptiedLocked(uint32_t idx, Reason reason) {
     case Reason::kMaxUses: counters_.closed_max_uses.fetch_add(1, std::memory_order_relaxed); break;
     case Reason::kShrink:
       counters_.closed_shrink.fetch_add(1, std::memory_order_relaxed);
-      --shrink_pending_;
+      sizing_.ShrinkDoneLocked();
       break;
     case Reason::kNone: break;
   }
-  UpdateOverCapacityLocked();
+  sizing_.UpdateOverCapacityLocked();
   connector_.WakeLocked();  // a replacement may be needed
   if (lifetime_.draining() && live_ + connector_.creating_locked() == 0) {
     ApplyHealthLocked(health_machine_.OnClosed(clock_->NowNs()));  // no-op unless draining

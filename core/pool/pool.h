@@ -44,6 +44,7 @@
 #include "pool/factory.h"
 #include "pool/shared_leases.h"
 #include "pool/slot.h"
+#include "pool/sizing.h"
 #include "pool/slot_table.h"
 #include "pool/waiter_queue.h"
 #include "sizing/adaptive_feed.h"
@@ -151,12 +152,12 @@ class Pool final : private ClockListener {
   Status Release(uint64_t lease, bool broken);
   Status WaitReady(int64_t timeout_ms);
   Status Drain(int64_t deadline_ms);
-  // connpool_pool_resize (pool_resize.cpp): new min_idle and max_size, checked like the config
+  // connpool_pool_resize (sizing.cpp): new min_idle and max_size, checked like the config
   // keys. Growing takes effect at once; shrinking retires idle connections now and leased ones
   // as they come back, never a lease that is out.
   Status Resize(int64_t min_idle, int64_t max_size, std::string* err);
-  int64_t max_size() const { return max_size_.load(std::memory_order_relaxed); }
-  int64_t min_idle() const { return min_idle_.load(std::memory_order_relaxed); }
+  int64_t max_size() const { return sizing_.max_size(); }
+  int64_t min_idle() const { return sizing_.min_idle(); }
   // connpool_pool_free: may delete `this` now or on the last release.
   void Close();
 
@@ -184,6 +185,7 @@ class Pool final : private ClockListener {
   friend class AsyncAcquires;
   friend class Connector;
   friend class SharedLeases;
+  friend class Sizing;
   Pool(const Config& cfg, std::unique_ptr<Factory> factory, const PoolOptions& opts);
   ~Pool();
   Pool(const Pool&) = delete;
@@ -280,21 +282,6 @@ class Pool final : private ClockListener {
   bool SafeValidate(void* conn);
   bool SafeReset(void* conn);
 
-  // --- resize (pool_resize.cpp)
-  // over_capacity_ = live connections not already being retired exceed max_size_.
-  void UpdateOverCapacityLocked();
-  // True when the pool is over max_size_: the caller, which owns a slot with a connection,
-  // must retire it with Reason::kShrink (counted in shrink_pending_ until it is emptied).
-  bool TakeShrinkLocked();
-  // Retires idle connections while the pool is over max_size_ (unlocks around destroys).
-  void TrimIdleLocked(std::unique_lock<std::mutex>& lk);
-  // The number of idle connections the background threads keep warm.
-  int64_t WarmFloorLocked() const;
-  // The cap on live connections: max_size_, or with adaptive sizing its limit (at most max_size_).
-  int64_t LiveCapLocked() const;
-  // One adaptive sizing step from what happened since the last one (maintenance pass).
-  void AdaptLocked(int64_t now_ns, uint64_t in_use);
-
   // --- background (pool_background.cpp)
   void MaintenanceLoop();
   void LogLeaks(int64_t now_ns);
@@ -314,13 +301,8 @@ class Pool final : private ClockListener {
   // Fast-path state: read without mu_.
   std::atomic<bool> accepting_{true};  // false once unavailable, draining or closed
   std::atomic<Health> health_{Health::kStarting};
-  // Set while more connections are live than max_size_ (after a shrink): releases then leave
-  // the one-CAS path so that the connection can be retired. Written under mu_.
-  std::atomic<bool> over_capacity_{false};
-  // Sizes that connpool_pool_resize changes (cfg_ keeps the values the pool was made with).
-  // Written under mu_, read anywhere.
-  std::atomic<int64_t> max_size_;
-  std::atomic<int64_t> min_idle_;
+  // Sizes, shrink and adaptive limit (pool/sizing.h); its over-capacity flag is read by releases.
+  Sizing sizing_{*this, cfg_};
   alignas(64) std::atomic<uint64_t> waiters_count_{0};  // written under mu_, read lock-free
   // The slots and their words; its free list is guarded by mu_ (the *Locked members).
   SlotTable slots_;
@@ -338,7 +320,6 @@ class Pool final : private ClockListener {
   WaiterQueue queue_;                       // guarded by mu_
   uint64_t next_seq_ = 0;                   // guarded by mu_
   int64_t live_ = 0;                        // guarded by mu_: slots holding a connection
-  int64_t shrink_pending_ = 0;              // guarded by mu_: kShrink retirements under way
   // Stall detection (pool_stall.cpp), guarded by mu_.
   struct StallWatch {
     bool stalled = false;
@@ -361,8 +342,6 @@ class Pool final : private ClockListener {
   boost::condition_variable_any maintenance_cv_;
   std::condition_variable state_cv_;        // health changes, drain progress
 
-  // Adaptive sizing (sizing/adaptive_feed.h), guarded by mu_; null when adaptive_sizing is off.
-  std::unique_ptr<AdaptiveFeed> adaptive_;
 
   // Multiplexed leases (pool/shared_leases.h), guarded by mu_.
   SharedLeases shared_{*this};

@@ -341,7 +341,7 @@ Status Pool::Release(uint64_t lease, bool broken) {
     if (held_us >= 0) lease_hold_us_.Record(static_cast<uint64_t>(held_us));
   }
   if (!broken && !exclusive_release_ && !w.flagged() && (s.expires_ns == 0 || now < s.expires_ns) &&
-      !over_capacity_.load(std::memory_order_relaxed) && waiters_count_.load(std::memory_order_seq_cst) == 0) {
+      !sizing_.over_capacity() && waiters_count_.load(std::memory_order_seq_cst) == 0) {
     s.last_used_ns.store(now, std::memory_order_relaxed);
     // The last touch of pool memory: after it the slot may be leased again, or the pool freed.
     if (slots_.TryGiveBack(idx, w)) return Status::kOK;
@@ -363,9 +363,9 @@ Status Pool::ReleaseExclusive(uint64_t lease, bool broken, int64_t now) {
   if (retire == Reason::kNone && cfg_.max_uses > 0 && ++s.uses >= cfg_.max_uses) retire = Reason::kMaxUses;
   if (retire == Reason::kNone && s.expires_ns != 0 && now >= s.expires_ns) retire = Reason::kLifetime;
   bool closing = w.closing();
-  if (retire == Reason::kNone && !closing && over_capacity_.load(std::memory_order_seq_cst)) {
+  if (retire == Reason::kNone && !closing && sizing_.over_capacity(std::memory_order_seq_cst)) {
     std::lock_guard<std::mutex> lk(mu_);  // the pool shrank: this connection may be one too many
-    if (TakeShrinkLocked()) retire = Reason::kShrink;
+    if (sizing_.TakeShrinkLocked()) retire = Reason::kShrink;
   }
   if (retire == Reason::kNone && !closing && reset_on_release_) {
     switch (connector_.ResetForRelease(idx)) {  // bounded by reset_timeout_ms (connector_bounded.cpp)
@@ -403,6 +403,10 @@ void Pool::ReturnSlow(uint32_t idx) {
 Status Pool::AcquireAsync(int priority, int64_t timeout_ms, CancelToken* cancel, AsyncAcquireCallback cb,
                           void* ud, uint64_t* lease, void** conn) {
   return async_.Acquire(priority, timeout_ms, cancel, cb, ud, lease, conn);  // async_acquires.cpp
+}
+
+Status Pool::Resize(int64_t min_idle, int64_t max_size, std::string* err) {
+  return sizing_.Resize(min_idle, max_size, err);  // sizing.cpp
 }
 
 }  // namespace connpool

@@ -47,15 +47,15 @@ void Pool::RunMaintenance() {
     UpdateHealthLocked(now);
     CheckStallLocked(now);  // pool_stall.cpp
     // A release that raced a shrink may have left an idle connection above max_size.
-    if (over_capacity_.load(std::memory_order_relaxed)) TrimIdleLocked(lk);
+    if (sizing_.over_capacity()) sizing_.TrimIdleLocked(lk);
     if (lifetime_.draining()) return;
     const SlotTable::Counts counts = slots_.Count();
     idle_count = static_cast<int64_t>(counts.idle);
     const uint64_t in_use = counts.in_use();
-    AdaptLocked(now, in_use);
-    if (over_capacity_.load(std::memory_order_relaxed)) TrimIdleLocked(lk);  // adaptive limit lowered
+    sizing_.AdaptLocked(now, in_use);
+    if (sizing_.over_capacity()) sizing_.TrimIdleLocked(lk);  // adaptive limit lowered
     if (lifetime_.draining()) return;
-    warm_floor = WarmFloorLocked();
+    warm_floor = sizing_.WarmFloorLocked();
     canary = has_validate_ && health_machine_.capacity_limited();
     logs_.FlushLocked(lk);
   }

@@ -43,8 +43,8 @@ StatsSnapshot Pool::Snapshot() {
   const int64_t now = clock_->NowNs();
   const int64_t coarse = clock_->CoarseNowNs();
   s.name = cfg_.name;
-  s.max_size = max_size_.load(std::memory_order_relaxed);
-  s.min_idle = min_idle_.load(std::memory_order_relaxed);
+  s.max_size = sizing_.max_size();
+  s.min_idle = sizing_.min_idle();
   s.leak_threshold_ms = cfg_.leak_threshold_ms;
   s.otel_metrics = cfg_.otel_metrics;
   s.uptime_ms = (now - created_ns_) / 1'000'000;
@@ -60,9 +60,9 @@ StatsSnapshot Pool::Snapshot() {
     s.health_reason = HealthReasonLocked();
     s.create_limit = hm.create_limit();
     s.cutoff_in_ms = hm.CutoffInMs(now, hm.WatchesConnections() ? SeeConnectionsLocked() : ConnectionEvidence{});
-    s.adaptive_enabled = adaptive_ != nullptr;
+    s.adaptive_enabled = sizing_.adaptive_locked() != nullptr;
     s.adaptive_target_wait_ms = cfg_.adaptive_target_wait_ms;
-    s.adaptive_floor = WarmFloorLocked();
+    s.adaptive_floor = sizing_.WarmFloorLocked();
     auto info = [&](const AdaptiveFeed::Recorded& r, StatsSnapshot::AdaptiveDecisionInfo* out) {
       if (r.at_ns < 0) return;
       const AdaptiveSizer::Decision& d = r.decision;
@@ -73,9 +73,9 @@ StatsSnapshot Pool::Snapshot() {
       out->to = d.to;
       out->age_ms = (now - r.at_ns) / 1'000'000;
     };
-    if (adaptive_) {
-      info(adaptive_->last_decision(), &s.adaptive_last_decision);
-      info(adaptive_->last_change(), &s.adaptive_last_change);
+    if (const AdaptiveFeed* feed = sizing_.adaptive_locked()) {
+      info(feed->last_decision(), &s.adaptive_last_decision);
+      info(feed->last_change(), &s.adaptive_last_change);
     }
     s.stalled = stall_.stalled && !lifetime_.draining();
     s.stalled_ms = s.stalled ? (now - stall_.since_ns) / 1'000'000 : 0;

@@ -243,7 +243,7 @@ Status SharedLeases::ReleaseMux(uint64_t lease, bool broken) {
   if (retire == Pool::Reason::kNone && pool_.cfg_.max_uses > 0 && s.uses >= static_cast<uint64_t>(pool_.cfg_.max_uses))
     retire = Pool::Reason::kMaxUses;
   if (retire == Pool::Reason::kNone && s.expires_ns != 0 && now >= s.expires_ns) retire = Pool::Reason::kLifetime;
-  if (retire == Pool::Reason::kNone && !pool_.lifetime_.draining() && pool_.TakeShrinkLocked())
+  if (retire == Pool::Reason::kNone && !pool_.lifetime_.draining() && pool_.sizing_.TakeShrinkLocked())
     retire = Pool::Reason::kShrink;
   if (retire != Pool::Reason::kNone || pool_.lifetime_.draining()) {
     lk.unlock();

@@ -17,30 +17,30 @@
 
 namespace connpool {
 
-int64_t Pool::WarmFloorLocked() const {
+int64_t Sizing::WarmFloorLocked() const {
   int64_t floor = min_idle_.load(std::memory_order_relaxed);
   if (adaptive_) floor = std::max(floor, adaptive_->sizer().floor());
   return std::min(floor, max_size_.load(std::memory_order_relaxed));
 }
 
-int64_t Pool::LiveCapLocked() const {
+int64_t Sizing::LiveCapLocked() const {
   const int64_t max = max_size_.load(std::memory_order_relaxed);
   return adaptive_ ? std::min(max, adaptive_->sizer().limit()) : max;
 }
 
-void Pool::AdaptLocked(int64_t now_ns, uint64_t in_use) {
+void Sizing::AdaptLocked(int64_t now_ns, uint64_t in_use) {
   if (!adaptive_) return;
   AdaptiveFeed::Totals totals;
-  totals.acquired = AcquiredTotal();
-  totals.wait_us = acquire_wait_us_.Sum();
-  totals.timeouts = counters_.timeouts.load(std::memory_order_relaxed);
+  totals.acquired = pool_.AcquiredTotal();
+  totals.wait_us = pool_.acquire_wait_us_.Sum();
+  totals.timeouts = pool_.counters_.timeouts.load(std::memory_order_relaxed);
   // Leases given back so far: issued minus out now (as Snapshot() counts lease holds); their
   // hold times are in lease_hold_us_ (a lease over its thread's timing budget counts as 0).
-  const uint64_t out = mux_ ? static_cast<uint64_t>(shared_.leases_out_locked()) : in_use;
+  const uint64_t out = pool_.mux_ ? static_cast<uint64_t>(pool_.shared_.leases_out_locked()) : in_use;
   totals.completed = totals.acquired - std::min(totals.acquired, out);
-  totals.hold_us = lease_hold_us_.Sum();
+  totals.hold_us = pool_.lease_hold_us_.Sum();
   AdaptiveFeed::Now seen;
-  seen.waiters = queue_.Size();
+  seen.waiters = pool_.queue_.Size();
   seen.in_use = out;
   seen.min_idle = min_idle_.load(std::memory_order_relaxed);
   seen.max_size = max_size_.load(std::memory_order_relaxed);
@@ -49,46 +49,46 @@ void Pool::AdaptLocked(int64_t now_ns, uint64_t in_use) {
   // A lower limit leaves the pool over its cap: releases retire the extra connections, and
   // the maintenance pass closes idle ones (never a lease). A higher one is filled at once.
   UpdateOverCapacityLocked();
-  connector_.WakeLocked();
+  pool_.connector_.WakeLocked();
   if (LogEnabled())
-    logs_.AddLocked(CONNPOOL_LOG_INFO, "pool '" + cfg_.name + "': adaptive sizing " +
+    pool_.logs_.AddLocked(CONNPOOL_LOG_INFO, "pool '" + pool_.cfg_.name + "': adaptive sizing " +
                                                       AdaptiveSizer::ActionName(d.action) + "s the warm floor " +
                                                       std::to_string(d.from) + " -> " + std::to_string(d.to) +
                                                       " (" + d.reason + ")");
 }
 
-void Pool::UpdateOverCapacityLocked() {
-  bool over = live_ - shrink_pending_ > LiveCapLocked();
+void Sizing::UpdateOverCapacityLocked() {
+  bool over = pool_.live_ - shrink_pending_ > LiveCapLocked();
   if (over != over_capacity_.load(std::memory_order_relaxed))
     over_capacity_.store(over, std::memory_order_seq_cst);
 }
 
-bool Pool::TakeShrinkLocked() {
-  if (live_ - shrink_pending_ <= LiveCapLocked()) return false;
+bool Sizing::TakeShrinkLocked() {
+  if (pool_.live_ - shrink_pending_ <= LiveCapLocked()) return false;
   ++shrink_pending_;
   UpdateOverCapacityLocked();
   return true;
 }
 
-void Pool::TrimIdleLocked(std::unique_lock<std::mutex>& lk) {
+void Sizing::TrimIdleLocked(std::unique_lock<std::mutex>& lk) {
   std::vector<uint32_t> taken;
-  const uint32_t cap = slots_.Capacity();
+  const uint32_t cap = pool_.slots_.Capacity();
   // From the top, so the low slot indices (which acquires scan first) stay populated.
-  for (uint32_t i = cap; i-- > 0 && live_ - shrink_pending_ > LiveCapLocked();) {
-    if (!slots_.ReserveIdle(i)) continue;
+  for (uint32_t i = cap; i-- > 0 && pool_.live_ - shrink_pending_ > LiveCapLocked();) {
+    if (!pool_.slots_.ReserveIdle(i)) continue;
     taken.push_back(i);
     ++shrink_pending_;
   }
   UpdateOverCapacityLocked();
   if (taken.empty()) return;
   // Pinned: the pool stays alive while we destroy without the lock.
-  lifetime_.RunUnlockedPinned(lk, [&] {
-    for (uint32_t i : taken) SafeDestroy(SlotAt(i).conn);
+  pool_.lifetime_.RunUnlockedPinned(lk, [&] {
+    for (uint32_t i : taken) pool_.SafeDestroy(pool_.SlotAt(i).conn);
   });
-  for (uint32_t i : taken) SlotEmptiedLocked(i, Reason::kShrink);
+  for (uint32_t i : taken) pool_.SlotEmptiedLocked(i, Pool::Reason::kShrink);
 }
 
-Status Pool::Resize(int64_t min_idle, int64_t max_size, std::string* err) {
+Status Sizing::Resize(int64_t min_idle, int64_t max_size, std::string* err) {
   const KeySpec* max_key = FindKey("max_size");
   const KeySpec* min_key = FindKey("min_idle");
   if (max_size < max_key->min || max_size > max_key->max) {
@@ -103,8 +103,8 @@ Status Pool::Resize(int64_t min_idle, int64_t max_size, std::string* err) {
     *err = "min_idle (" + std::to_string(min_idle) + ") must not exceed max_size (" + std::to_string(max_size) + ")";
     return Status::kEINVAL;
   }
-  std::unique_lock<std::mutex> lk(mu_);
-  if (lifetime_.draining()) {
+  std::unique_lock<std::mutex> lk(pool_.mu_);
+  if (pool_.lifetime_.draining()) {
     *err = "the pool is draining or closed";
     return Status::kECLOSED;
   }
@@ -115,17 +115,17 @@ Status Pool::Resize(int64_t min_idle, int64_t max_size, std::string* err) {
   UpdateOverCapacityLocked();
   if (adaptive_) adaptive_->sizer().Clamp(min_idle, max_size);
   if (LogEnabled())
-    logs_.AddLocked(CONNPOOL_LOG_INFO, "pool '" + cfg_.name + "': resized min_idle " + std::to_string(old_min) +
+    pool_.logs_.AddLocked(CONNPOOL_LOG_INFO, "pool '" + pool_.cfg_.name + "': resized min_idle " + std::to_string(old_min) +
                                                       " -> " + std::to_string(min_idle) + ", max_size " +
                                                       std::to_string(old_max) + " -> " + std::to_string(max_size));
   if (over_capacity_.load(std::memory_order_relaxed)) TrimIdleLocked(lk);
-  connector_.WakeLocked();  // growing: waiters and the warm floor may create now
-  maintenance_cv_.notify_all();
-  bool del = ShouldDeleteLocked();
-  OrderedLogQueue::Batch logs = logs_.TakeLocked();
+  pool_.connector_.WakeLocked();  // growing: waiters and the warm floor may create now
+  pool_.maintenance_cv_.notify_all();
+  bool del = pool_.ShouldDeleteLocked();
+  OrderedLogQueue::Batch logs = pool_.logs_.TakeLocked();
   lk.unlock();
-  logs_.Deliver(std::move(logs));
-  if (del) DeleteSelf();
+  pool_.logs_.Deliver(std::move(logs));
+  if (del) pool_.DeleteSelf();
   return Status::kOK;
 }
 
