@@ -84,7 +84,7 @@ class HealthMachine {
   // After Tick's probe_due: the next attempt comes within one probe interval, at a random
   // point of it, as a first outage probe.
   void ProbeSoon(int64_t now_ns, double unit_random);
-  // A stall (pool_stall.cpp) turns ready into degraded; its end turns degraded back into ready
+  // A stall (maintenance.cpp) turns ready into degraded; its end turns degraded back into ready
   // unless creates are failing (that degradation ends with a successful create).
   Outcome OnStalled(int64_t now_ns);
   Outcome OnStallOver(int64_t now_ns);

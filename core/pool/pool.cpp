@@ -47,7 +47,7 @@ Status Pool::Create(const Config& cfg, std::unique_ptr<Factory> factory, const P
     if (opts.maintenance_thread)
       p->threads_.emplace_back([p] {
         pthread_setname_np(pthread_self(), "connpool-maint");
-        p->MaintenanceLoop();
+        p->maintenance_.MaintenanceLoop();
       });
   } catch (const std::exception& e) {
     *err = std::string("cannot start background threads: ") + e.what();
@@ -207,7 +207,7 @@ void Pool::OnClockAdvanced() {
   queue_.ForEach([](Waiter* w) { w->cv.notify_one(); });
   async_.WakeDispatcherLocked();  // async deadlines are the dispatcher's to check
   connector_.OnClockAdvancedLocked();
-  maintenance_cv_.notify_all();
+  maintenance_.WakeLocked();
   state_cv_.notify_all();
 }
 
@@ -237,7 +237,7 @@ Status Pool::Drain(int64_t deadline_ms) {
     // Mark every slot so that no lock-free acquire or release can complete on it from now on.
     slots_.MarkAllClosingLocked(&idle);
     connector_.WakeLocked();
-    maintenance_cv_.notify_all();
+    maintenance_.WakeLocked();
     if (live_ + connector_.creating_locked() == 0) ApplyHealthLocked(health_machine_.OnClosed(now));
   }
   if (!idle.empty()) {
@@ -263,7 +263,7 @@ void Pool::Close() {
     std::lock_guard<std::mutex> lk(mu_);
     lifetime_.BeginStop();
     connector_.WakeLocked();
-    maintenance_cv_.notify_all();
+    maintenance_.WakeLocked();
     connector_.WakeHelpersLocked();
     async_.WakeDispatcherLocked();
   }

@@ -42,6 +42,7 @@
 #include "pool/cancel_token.h"
 #include "pool/connector.h"
 #include "pool/factory.h"
+#include "pool/maintenance.h"
 #include "pool/shared_leases.h"
 #include "pool/slot.h"
 #include "pool/sizing.h"
@@ -88,7 +89,7 @@ struct StatsSnapshot {
 #define CONNPOOL_SNAPSHOT_COUNTER(field, name, label, help) uint64_t field = 0;
   CONNPOOL_POOL_COUNTERS(CONNPOOL_SNAPSHOT_COUNTER)
 #undef CONNPOOL_SNAPSHOT_COUNTER
-  // Hangs (pool_stall.cpp, connector_helpers.cpp): beside the abandoned-callback and stall counts
+  // Hangs (maintenance.cpp, connector_helpers.cpp): beside the abandoned-callback and stall counts
   // above, the stalled report (every connection out, waiters, no lease back for stall_after_ms).
   uint64_t abandoned_calls = 0;  // gauge: abandoned callbacks that have not returned yet
   bool stalled = false;
@@ -184,6 +185,7 @@ class Pool final : private ClockListener {
  private:
   friend class AsyncAcquires;
   friend class Connector;
+  friend class Maintenance;
   friend class SharedLeases;
   friend class Sizing;
   Pool(const Config& cfg, std::unique_ptr<Factory> factory, const PoolOptions& opts);
@@ -253,10 +255,6 @@ class Pool final : private ClockListener {
                          uint64_t* lease, void** conn);
   void ReturnSlow(uint32_t idx);
 
-  // --- stalled backend (pool_stall.cpp)
-  // Maintenance: decides whether the pool is stalled now (in `now_ns`), and moves health
-  // between ready and degraded accordingly.
-  void CheckStallLocked(int64_t now_ns);
 
   // --- health (pool_health.cpp)
   CreateResult SafeCreate(void** conn, std::string* err);
@@ -282,9 +280,6 @@ class Pool final : private ClockListener {
   bool SafeValidate(void* conn);
   bool SafeReset(void* conn);
 
-  // --- background (pool_background.cpp)
-  void MaintenanceLoop();
-  void LogLeaks(int64_t now_ns);
 
   const Config cfg_;
   const std::unique_ptr<Factory> factory_;
@@ -320,14 +315,6 @@ class Pool final : private ClockListener {
   WaiterQueue queue_;                       // guarded by mu_
   uint64_t next_seq_ = 0;                   // guarded by mu_
   int64_t live_ = 0;                        // guarded by mu_: slots holding a connection
-  // Stall detection (pool_stall.cpp), guarded by mu_.
-  struct StallWatch {
-    bool stalled = false;
-    int64_t since_ns = 0;          // when the current stall was declared
-    int64_t last_change_ns = -1;   // newest lease start or return seen; -1: none seen yet
-    uint64_t timeouts_mark = 0;    // counters_.timeouts when last_change_ns last moved
-  };
-  StallWatch stall_;
   // Health state, backoff, slow start, last error (health/health_machine.h); health_ above
   // is its state published for the fast path.
   HealthMachine health_machine_;            // guarded by mu_
@@ -339,7 +326,6 @@ class Pool final : private ClockListener {
   // never runs under mu_. Its *Locked calls need mu_ (ordered_log_queue.h).
   OrderedLogQueue logs_;
   std::mt19937_64 rng_;                     // guarded by mu_
-  boost::condition_variable_any maintenance_cv_;
   std::condition_variable state_cv_;        // health changes, drain progress
 
 
@@ -354,7 +340,8 @@ class Pool final : private ClockListener {
 
   // Connectors and maintenance from Create(), the dispatcher appended under mu_.
   std::vector<boost::thread> threads_;
-  std::vector<uint64_t> leak_logged_;       // maintenance only: lease already reported per slot
+  // The periodic pass and the stall watch (pool/maintenance.h).
+  Maintenance maintenance_{*this};
 };
 
 }  // namespace connpool

@@ -409,4 +409,6 @@ Status Pool::Resize(int64_t min_idle, int64_t max_size, std::string* err) {
   return sizing_.Resize(min_idle, max_size, err);  // sizing.cpp
 }
 
+void Pool::RunMaintenance() { maintenance_.RunMaintenance(); }  // maintenance.cpp
+
 }  // namespace connpool

@@ -28,8 +28,8 @@ ConnectionEvidence Pool::SeeConnectionsLocked() const {
 const char* Pool::HealthReasonLocked() const {
   if (lifetime_.draining()) return nullptr;
   if (const char* r = health_machine_.reason()) return r;
-  // Creates succeed but no lease moves (pool_stall.cpp): the other way to be degraded.
-  return stall_.stalled ? "stalled" : nullptr;
+  // Creates succeed but no lease moves (maintenance.cpp): the other way to be degraded.
+  return maintenance_.stalled_locked() ? "stalled" : nullptr;
 }
 
 void Pool::OnCreateFailureLocked(int64_t now_ns, CreateResult r, const std::string& msg, int64_t started_ns) {

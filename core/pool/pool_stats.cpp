@@ -77,8 +77,8 @@ StatsSnapshot Pool::Snapshot() {
       info(feed->last_decision(), &s.adaptive_last_decision);
       info(feed->last_change(), &s.adaptive_last_change);
     }
-    s.stalled = stall_.stalled && !lifetime_.draining();
-    s.stalled_ms = s.stalled ? (now - stall_.since_ns) / 1'000'000 : 0;
+    s.stalled = maintenance_.stalled_locked() && !lifetime_.draining();
+    s.stalled_ms = s.stalled ? (now - maintenance_.stalled_since_ns_locked()) / 1'000'000 : 0;
     s.abandoned_calls = static_cast<uint64_t>(connector_.abandoned_calls_locked());
     const HealthMachine::LastError& e = hm.last_error();
     s.has_last_error = e.at_ns >= 0;

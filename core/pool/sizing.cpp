@@ -120,7 +120,7 @@ Status Sizing::Resize(int64_t min_idle, int64_t max_size, std::string* err) {
                                                       std::to_string(old_max) + " -> " + std::to_string(max_size));
   if (over_capacity_.load(std::memory_order_relaxed)) TrimIdleLocked(lk);
   pool_.connector_.WakeLocked();  // growing: waiters and the warm floor may create now
-  pool_.maintenance_cv_.notify_all();
+  pool_.maintenance_.WakeLocked();
   bool del = pool_.ShouldDeleteLocked();
   OrderedLogQueue::Batch logs = pool_.logs_.TakeLocked();
   lk.unlock();

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Stall detection (core/pool/pool_stall.cpp) on the FakeClock: every connection out, acquires
+// Stall detection (core/pool/maintenance.cpp) on the FakeClock: every connection out, acquires
 // starving, no lease back for stall_after_ms -> degraded with stats hangs.stalled; cleared by
 // the first maintenance pass after a lease comes back.
 #include <gtest/gtest.h>
