@@ -134,7 +134,7 @@ class Pool final : private ClockListener {
                        const PoolOptions& opts, Pool** out, std::string* err);
 
   Status Acquire(int priority, int64_t timeout_ms, uint64_t* lease, void** conn);
-  // connpool_acquire_cancellable (pool_cancel.cpp): Acquire, and triggering `cancel` (may be
+  // connpool_acquire_cancellable (pool_acquire.cpp): Acquire, and triggering `cancel` (may be
   // null) ends the wait with ECANCELED; a token already triggered refuses at once.
   Status AcquireCancellable(int priority, int64_t timeout_ms, CancelToken* cancel, uint64_t* lease,
                             void** conn);
@@ -148,7 +148,7 @@ class Pool final : private ClockListener {
   // wait with `token` so that they see it triggered.
   void WakeCanceled(const CancelToken* token);
   // connpool_pool_explain: one redacted line on why an acquire that ended with `st` was not
-  // served, from the current stats (pool_cancel.cpp).
+  // served, from the current stats (pool_stats.cpp).
   std::string Explain(Status st);
   Status Release(uint64_t lease, bool broken);
   Status WaitReady(int64_t timeout_ms);
@@ -179,7 +179,7 @@ class Pool final : private ClockListener {
   void RunMaintenance();
 
   // How busy the pool is, for routing among pools (groups): leased connections plus queued
-  // waiters, divided by max_size. Lock-free, O(pool size), a momentary reading (pool_load.cpp).
+  // waiters, divided by max_size. Lock-free, O(pool size), a momentary reading (pool_stats.cpp).
   double Load() const;
 
  private:
@@ -256,7 +256,7 @@ class Pool final : private ClockListener {
   void ReturnSlow(uint32_t idx);
 
 
-  // --- health (pool_health.cpp)
+  // --- health (pool.cpp)
   CreateResult SafeCreate(void** conn, std::string* err);
   // One scan of the slots for the health machine: is a connection idle, and when was one last
   // released (or created)? O(pool size).

@@ -10,9 +10,17 @@
 // waiter then finds the slot idle and takes it) or the waiter's mark does (the CAS fails and the
 // releaser hands off under mu_). A releaser that sees waiters_count_ > 0 goes to the hand-off
 // directly, which also covers slots leased after the waiter's visit.
+//
+// A cancellable acquire (connpool_acquire_cancellable) that finds an idle connection takes the
+// same lock-free path (after one load of the token's flag). Only when it must wait does it
+// register with its token, and it does so holding no pool lock (the lock order of
+// cancel_token.h), with the pool pinned (lifetime_) so that a trigger never reaches a pool
+// that was freed meanwhile. The other entries (async, resize, maintenance) are at the end:
+// one-line hand-overs to the components that do them.
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <limits>
 #include <thread>
 
@@ -410,5 +418,64 @@ Status Pool::Resize(int64_t min_idle, int64_t max_size, std::string* err) {
 }
 
 void Pool::RunMaintenance() { maintenance_.RunMaintenance(); }  // maintenance.cpp
+
+Status Pool::AcquireCancellable(int priority, int64_t timeout_ms, CancelToken* cancel, uint64_t* lease,
+                                void** conn) {
+  if (cancel == nullptr) return Acquire(priority, timeout_ms, lease, conn);
+  if (cancel->Triggered()) {  // already triggered: refused even when a connection is idle
+    counters_.canceled.fetch_add(1, std::memory_order_relaxed);
+    return Status::kECANCELED;
+  }
+  if (timeout_ms < 0) timeout_ms = cfg_.acquire_timeout_ms;
+  int pins = 0;
+  int64_t start = 0;
+  if (!mux_ && accepting_.load(std::memory_order_acquire)) {
+    uint32_t idx;
+    uint64_t gen;
+    if (slots_.ClaimIdle(false, &idx, &gen)) {
+      if (FinishClaim(idx, gen, priority, &start, timeout_ms, false, lease, conn)) return Status::kOK;
+      pins = 1;  // as in Acquire: the failed claim left the pool pinned for AcquireSlow
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    lifetime_.Pin();  // our own pin: held until we have left the token's list
+  }
+  CancelToken::Registration reg;
+  reg.pool = this;
+  cancel->Register(&reg);
+  Status st = mux_ ? shared_.AcquireMux(priority, timeout_ms, lease, conn, cancel)
+                   : AcquireSlow(priority, timeout_ms, start, pins, lease, conn, cancel);
+  cancel->Unregister(&reg);
+  bool del;
+  OrderedLogQueue::Batch logs;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    lifetime_.Unpin();
+    del = ShouldDeleteLocked();
+    logs = logs_.TakeLocked();
+  }
+  logs_.Deliver(std::move(logs));
+  if (del) DeleteSelf();
+  return st;
+}
+
+void Pool::WakeCanceled(const CancelToken* token) {
+  std::lock_guard<std::mutex> lk(mu_);
+  // A blocked thread leaves the queue itself (so a hand-off that came first still wins); an
+  // async acquire has no thread, so it is taken off here and called back by the dispatcher.
+  std::vector<Waiter*> async;
+  queue_.ForEach([token, &async](Waiter* w) {
+    if (w->cancel != token) return;
+    if (w->cb != nullptr)
+      async.push_back(w);
+    else
+      w->cv.notify_one();
+  });
+  for (Waiter* w : async) {
+    async_.UnqueueLocked(w);
+    async_.CompleteAsyncLocked(w, Status::kECANCELED);
+  }
+}
 
 }  // namespace connpool

@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // A consistent, cheap picture of the pool for stats and metrics. Reads atomics and takes mu_
-// only for the few fields it guards; never calls the factory.
+// only for the few fields it guards; never calls the factory. Also Load(), the cheap busyness
+// reading that lets a group pick the least loaded replica without taking mu_ (Snapshot()
+// would, and would build a whole report), and Explain() (connpool_pool_explain), which says
+// from these stats why an acquire was not served.
 #include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <vector>
 
 #include "pool/lease_timing.h"
 #include "pool/pool.h"
+#include "util/redact.h"
 
 namespace connpool {
 
@@ -143,6 +150,31 @@ StatsSnapshot Pool::Snapshot() {
   s.create_counts = create_us_.Read();
   s.create_us = s.create_counts.Summarize();
   return s;
+}
+
+std::string Pool::Explain(Status st) {
+  StatsSnapshot s = Snapshot();
+  char line[768];
+  int n = std::snprintf(line, sizeof line,
+                        "pool '%s' (%s): %s: total %" PRIu64 " (idle %" PRIu64 ", in use %" PRIu64
+                        ", creating %" PRIu64 "), max %" PRId64 ", waiters %" PRIu64,
+                        s.name.c_str(), HealthName(s.state), StatusName(st), s.total, s.idle,
+                        s.in_use, s.creating, s.max_size, s.waiters);
+  std::string out(line, n > 0 ? std::min<size_t>(static_cast<size_t>(n), sizeof line - 1) : 0);
+  if (s.has_last_error)
+    out += "; last create error " + std::to_string(s.last_error_age_ms) + " ms ago: " + s.last_error_message;
+  else
+    out += "; no create error";
+  if (s.health_reason != nullptr) out += std::string("; creates failing: ") + s.health_reason;
+  if (s.next_attempt_in_ms >= 0) out += "; next retry in " + std::to_string(s.next_attempt_in_ms) + " ms";
+  return Redact(out);  // the pool name and the error text may carry secrets
+}
+
+double Pool::Load() const {
+  const uint64_t busy = waiters_count_.load(std::memory_order_relaxed) + slots_.Count().in_use();
+  // Relative to max_size (as resized) so that a big replica and a small one compare fairly.
+  const int64_t max = max_size();
+  return static_cast<double>(busy) / static_cast<double>(max > 0 ? max : 1);
 }
 
 }  // namespace connpool
