@@ -26,12 +26,21 @@ struct LeaseTimingBudget {
 };
 
 // True if the calling thread may time one more lease in the coarse tick `coarse_now`.
+// `used` stops at the budget, so that a thread over it only reads the budget (no store).
 inline bool TakeLeaseTiming(LeaseTimingBudget& b, int64_t coarse_now) {
   if (coarse_now != b.tick) {
     b.tick = coarse_now;
     b.used = 0;
   }
-  return b.used++ < kTimedLeasesPerTick;
+  if (b.used >= kTimedLeasesPerTick) return false;
+  ++b.used;
+  return true;
+}
+
+// True when TakeLeaseTiming(b, coarse_now) would return false without changing `b`: the
+// budget of this tick is spent. The acquire fast path's test: it times nothing then.
+inline bool LeaseTimingSpent(const LeaseTimingBudget& b, int64_t coarse_now) {
+  return coarse_now == b.tick && b.used >= kTimedLeasesPerTick;
 }
 
 inline int64_t TimedStart(int64_t precise_now) { return precise_now | 1; }

@@ -23,6 +23,9 @@ std::atomic<uint64_t> g_next_tag{0};
 
 // Tags cycle through 1..2^14-1 so that 0 never appears in a lease.
 uint64_t NextTag() { return g_next_tag.fetch_add(1, std::memory_order_relaxed) % kLeaseTagMask + 1; }
+
+// The coarse word of a clock that keeps none: always 0, so the fast paths ask the clock.
+const std::atomic<int64_t> kNoCoarseWord{0};
 }  // namespace
 
 Status Pool::Create(const Config& cfg, std::unique_ptr<Factory> factory, const PoolOptions& opts,
@@ -66,6 +69,7 @@ Pool::Pool(const Config& cfg, std::unique_ptr<Factory> factory, const PoolOption
       factory_(std::move(factory)),
       clock_(opts.clock ? opts.clock : const_cast<Clock*>(SteadyClock::Instance())),
       steady_clock_(clock_ == SteadyClock::Instance()),
+      coarse_word_(clock_->CoarseWord() ? clock_->CoarseWord() : &kNoCoarseWord),
       tag_(NextTag()),
       created_ns_(clock_->NowNs()),
       has_validate_(factory_->HasValidate()),

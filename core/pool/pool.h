@@ -228,9 +228,24 @@ class Pool final : private ClockListener {
   // The end of every successful claim: records the holder and the wait, makes the lease.
   void IssueLease(uint32_t idx, uint64_t gen, int priority, int64_t now_ns, int64_t start_ns,
                   uint64_t* lease_out, void** conn_out);
-  // The same, defined inline in pool_acquire.cpp for its fast path only.
-  inline void IssueLeaseInline(uint32_t idx, uint64_t gen, int priority, int64_t now_ns, int64_t start_ns,
-                               uint64_t* lease_out, void** conn_out);
+  // Its stores (holder, lease start, the lease), defined inline in pool_acquire.cpp for it
+  // and the fast path.
+  inline void IssueLeaseInline(Slot& s, uint32_t idx, uint64_t gen, int priority, int64_t lease_start,
+                               uint64_t thread_id, uint64_t* lease_out, void** conn_out);
+  // Acquire's rarer ways, out of line so that its fast path saves no registers: a claimed
+  // slot for FinishClaim (expired, due for validation, drain begun, a timed lease, a thread's
+  // first, no coarse word), and every acquire whose hinted slot could not be claimed.
+  // `claim` is the claim as a lease (MakeLease: its index and generation), so that the call
+  // takes its arguments in registers and compiles to a jump.
+  Status AcquireClaimed(uint64_t claim, int priority, int64_t timeout_ms, uint64_t* lease, void** conn);
+  Status AcquireUnhinted(int priority, int64_t timeout_ms, uint64_t* lease, void** conn);
+  // Release after the lease was checked (slot `s` at the lease's index held it, word `w`):
+  // the one-CAS give-back, else ReleaseExclusive. Inline in pool_acquire.cpp.
+  inline Status GiveBackInline(Slot& s, SlotWord w, uint64_t lease, bool broken, int64_t now_ns);
+  // Release of a lease whose hold time is recorded (lease_timing.h) or read without the
+  // coarse word, out of line for the same reason as AcquireClaimed; `seen` is the slot word
+  // Release checked, `start` the lease's start.
+  Status ReleaseTimed(uint64_t lease, bool broken, uint64_t seen, int64_t start);
   // Counts an acquire that ended with `st` (timeouts, unavailable, overload, closed, canceled).
   void CountFailure(Status st);
   // `pins`: failed claims this call already made (each left the pool pinned once more, lifetime_).
@@ -285,6 +300,9 @@ class Pool final : private ClockListener {
   const std::unique_ptr<Factory> factory_;
   Clock* const clock_;
   const bool steady_clock_;  // clock_ is the SteadyClock: CoarseNowNs() reads it inline
+  // clock_'s coarse time word (Clock::CoarseWord), or a word that stays 0 for a clock without
+  // one: the fast paths read the time with one load and take a slower way on a 0.
+  const std::atomic<int64_t>* const coarse_word_;
   const uint64_t tag_;
   const int64_t created_ns_;
   const bool has_validate_;

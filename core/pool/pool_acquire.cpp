@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // The hot path: acquire and release. An uncontended cycle is two CAS on the slot's own cache
-// line (claim, give back) plus two cheap coarse-clock reads; no counter is touched (the number
-// of acquires is read off the slot generations).
+// line (claim, give back) plus two loads of the coarse time word (Clock::CoarseWord: the
+// process's coarse ticker on the steady clock); no counter is touched (the number of acquires
+// is read off the slot generations), no clock is called, and neither fast path makes a call
+// or a stack frame: every rarer case leaves through one tail call.
 //
 // Why a release cannot slip past a newly queued waiter: the waiter increments waiters_count_
 // (seq_cst), then visits every slot (seq_cst): it claims an idle one, or marks a leased or
@@ -32,15 +34,19 @@ namespace connpool {
 
 namespace {
 
-// This thread's budget of precisely timed leases per coarse tick (lease_timing.h).
-CONNPOOL_TLS_HOT thread_local LeaseTimingBudget t_lease_timing;
-// 0 until this thread's first lease: zero-initialised, so reading it needs no guard.
-CONNPOOL_TLS_HOT thread_local uint64_t t_thread_id = 0;
+// What the acquire fast path reads of this thread, in one thread-local (one TLS address
+// lookup): its budget of precisely timed leases per coarse tick (lease_timing.h) and its
+// kernel thread id, 0 until its first lease (zero-initialised, so reading it needs no guard).
+struct HotThreadState {
+  LeaseTimingBudget lease_timing;
+  uint64_t thread_id = 0;
+};
+CONNPOOL_TLS_HOT thread_local HotThreadState t_hot;
 
 // The kernel's thread id, as gdb, top -H and /proc show it, so a leak report can be matched.
 uint64_t ThisThreadId() {
-  uint64_t id = t_thread_id;
-  if (__builtin_expect(id == 0, 0)) t_thread_id = id = static_cast<uint64_t>(syscall(SYS_gettid));
+  uint64_t id = t_hot.thread_id;
+  if (__builtin_expect(id == 0, 0)) t_hot.thread_id = id = static_cast<uint64_t>(syscall(SYS_gettid));
   return id;
 }
 
@@ -105,27 +111,28 @@ bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t* start_
   return true;
 }
 
-void Pool::IssueLease(uint32_t idx, uint64_t gen, int priority, int64_t now, int64_t start_ns,
-                      uint64_t* lease_out, void** conn_out) {
-  IssueLeaseInline(idx, gen, priority, now, start_ns, lease_out, conn_out);
+// The stores that make the lease, shared by IssueLease and Acquire's fast path (which has its
+// lease start and thread id at hand without a call).
+__attribute__((always_inline)) inline void Pool::IssueLeaseInline(Slot& s, uint32_t idx, uint64_t gen, int priority,
+                                                                  int64_t lease_start, uint64_t thread_id,
+                                                                  uint64_t* lease_out, void** conn_out) {
+  s.lease_start_ns.store(lease_start, std::memory_order_relaxed);
+  s.holder_thread.store(thread_id, std::memory_order_relaxed);
+  s.holder_priority.store(priority, std::memory_order_relaxed);
+  *lease_out = MakeLease(tag_, idx, gen);
+  if (conn_out) *conn_out = s.conn;
 }
 
-// IssueLease's body, inlined into Acquire's fast path (a call there costs a dozen register
-// saves and restores per cycle); the other acquires call IssueLease.
-__attribute__((always_inline)) inline void Pool::IssueLeaseInline(uint32_t idx, uint64_t gen, int priority,
-                                                                  int64_t now, int64_t start_ns,
-                                                                  uint64_t* lease_out, void** conn_out) {
-  Slot& s = SlotAt(idx);
-  s.lease_start_ns.store(TakeLeaseTiming(t_lease_timing, now) ? TimedStart(clock_->NowNs()) : UntimedStart(now),
-                         std::memory_order_relaxed);
-  s.holder_thread.store(ThisThreadId(), std::memory_order_relaxed);
-  s.holder_priority.store(priority, std::memory_order_relaxed);
+void Pool::IssueLease(uint32_t idx, uint64_t gen, int priority, int64_t now, int64_t start_ns,
+                      uint64_t* lease_out, void** conn_out) {
+  const int64_t lease_start =
+      TakeLeaseTiming(t_hot.lease_timing, now) ? TimedStart(clock_->NowNs()) : UntimedStart(now);
+  const uint64_t thread_id = ThisThreadId();
   if (start_ns != 0) {  // zero-wait acquires are derived in Snapshot(), not counted here
     int64_t waited = clock_->NowNs() - start_ns;
     acquire_wait_us_.Record(waited > 0 ? static_cast<uint64_t>(waited / 1000) : 0);
   }
-  *lease_out = MakeLease(tag_, idx, gen);
-  if (conn_out) *conn_out = s.conn;
+  IssueLeaseInline(SlotAt(idx), idx, gen, priority, lease_start, thread_id, lease_out, conn_out);
 }
 
 void Pool::RetireClaimed(uint32_t idx, Reason reason) {
@@ -142,23 +149,45 @@ void Pool::RetireClaimed(uint32_t idx, Reason reason) {
   logs_.Deliver(std::move(logs));
 }
 
+// The fast path: the hinted slot claimed, the coarse time in its word, not expired, no
+// validation due, no drain begun, and the thread's timing budget spent (a tight loop: the
+// lease is untimed). Every other case leaves through one call whose result is returned as is
+// and whose arguments fit in registers (a jump), so that this function needs no stack frame
+// and saves no register. FinishClaim makes the same checks in the same order for the rest.
 Status Pool::Acquire(int priority, int64_t timeout_ms, uint64_t* lease, void** conn) {
+  if (mux_) return shared_.AcquireMux(priority, timeout_ms < 0 ? cfg_.acquire_timeout_ms : timeout_ms, lease, conn);
+  uint32_t idx;
+  uint64_t gen;
+  Slot* s;
+  if (__builtin_expect(!accepting_.load(std::memory_order_acquire) || !slots_.ClaimHinted(&idx, &gen, &s), 0))
+    return AcquireUnhinted(priority, timeout_ms, lease, conn);
+  const int64_t now = coarse_word_->load(std::memory_order_relaxed);
+  const HotThreadState& t = t_hot;
+  if (__builtin_expect(now == 0 || (s->expires_ns != 0 && now >= s->expires_ns) || NeedsValidation(*s, now, false) ||
+                           SlotTable::IsClosing(*s) || !LeaseTimingSpent(t.lease_timing, now) || t.thread_id == 0,
+                       0))
+    return AcquireClaimed(MakeLease(tag_, idx, gen), priority, timeout_ms, lease, conn);
+  IssueLeaseInline(*s, idx, gen, priority, UntimedStart(now), t.thread_id, lease, conn);  // no wait to record
+  return Status::kOK;
+}
+
+__attribute__((noinline)) Status Pool::AcquireClaimed(uint64_t claim, int priority, int64_t timeout_ms, uint64_t* lease, void** conn) {
   if (timeout_ms < 0) timeout_ms = cfg_.acquire_timeout_ms;
-  if (mux_) return shared_.AcquireMux(priority, timeout_ms, lease, conn);  // shared_leases.cpp
+  int64_t start = 0;  // read from the clock only if the claim needs a validation
+  if (FinishClaim(static_cast<uint32_t>(LeaseIndex(claim)), LeaseGen(claim), priority, &start, timeout_ms, false,
+                  lease, conn))
+    return Status::kOK;
+  return AcquireSlow(priority, timeout_ms, start, 1, lease, conn);
+}
+
+__attribute__((noinline)) Status Pool::AcquireUnhinted(int priority, int64_t timeout_ms, uint64_t* lease, void** conn) {
+  if (timeout_ms < 0) timeout_ms = cfg_.acquire_timeout_ms;
   int pins = 0;
   int64_t start = 0;  // read from the clock only if the claim needs a validation
   if (accepting_.load(std::memory_order_acquire)) {
     uint32_t idx;
     uint64_t gen;
     if (slots_.ClaimIdle(false, &idx, &gen)) {
-      // The common case inline: not expired, no validation due, no drain begun, so the lease
-      // is issued here. FinishClaim makes the same checks in the same order for the rest.
-      Slot& s = SlotAt(idx);
-      const int64_t now = CoarseNowNs();
-      if ((s.expires_ns == 0 || now < s.expires_ns) && !NeedsValidation(s, now, false) && !slots_.IsClosing(idx)) {
-        IssueLeaseInline(idx, gen, priority, now, 0, lease, conn);
-        return Status::kOK;
-      }
       if (FinishClaim(idx, gen, priority, &start, timeout_ms, false, lease, conn)) return Status::kOK;
       pins = 1;
     }
@@ -325,37 +354,46 @@ Status Pool::CreateForCaller(std::unique_lock<std::mutex>& lk, int priority, int
   return ok ? Status::kOK : Status::kEFACTORY;
 }
 
-Status Pool::Release(uint64_t lease, bool broken) {
-  if (mux_) return shared_.ReleaseMux(lease, broken);  // shared_leases.cpp
-  if (LeaseTag(lease) != tag_ || LeaseIndex(lease) >= slots_.Capacity()) {
-    counters_.stale_releases.fetch_add(1, std::memory_order_relaxed);
-    return Status::kESTALE;
-  }
-  const uint32_t idx = static_cast<uint32_t>(LeaseIndex(lease));
-  Slot& s = SlotAt(idx);
-  SlotWord w;
-  if (!slots_.HoldsLease(idx, LeaseGen(lease), &w)) {
-    counters_.stale_releases.fetch_add(1, std::memory_order_relaxed);
-    return Status::kESTALE;
-  }
-  const int64_t now = CoarseNowNs();
-  // Only timed leases (lease_timing.h: at most 16 per thread per coarse tick) and untimed ones
-  // held two ticks or more touch the shared histogram; Snapshot() counts the rest as 0.
-  const int64_t start = s.lease_start_ns.load(std::memory_order_relaxed);
-  // An untimed start is the coarse reading with bit 0 cleared, so within one tick now - start
-  // is 0 or 1; HeldUs records nothing for that (under two ticks) and is skipped.
-  if (IsTimedStart(start) || now - start > 1) {
-    const int64_t held_us = HeldUs(start, now, clock_->CoarseTickNs(), [this] { return clock_->NowNs(); });
-    if (held_us >= 0) lease_hold_us_.Record(static_cast<uint64_t>(held_us));
-  }
+__attribute__((always_inline)) inline Status Pool::GiveBackInline(Slot& s, SlotWord w, uint64_t lease, bool broken,
+                                                                  int64_t now) {
   if (!broken && !exclusive_release_ && !w.flagged() && (s.expires_ns == 0 || now < s.expires_ns) &&
       !sizing_.over_capacity() && waiters_count_.load(std::memory_order_seq_cst) == 0) {
     s.last_used_ns.store(now, std::memory_order_relaxed);
     // The last touch of pool memory: after it the slot may be leased again, or the pool freed.
-    if (slots_.TryGiveBack(idx, w)) return Status::kOK;
+    if (SlotTable::TryGiveBack(s, w)) return Status::kOK;
     // A waiter or drain marked the slot, or a racing release of the same lease won.
   }
   return ReleaseExclusive(lease, broken, now);
+}
+
+// Like Acquire, the fast path leaves through single calls only. Only timed leases
+// (lease_timing.h: at most 16 per thread per coarse tick) and untimed ones held two ticks or
+// more touch the shared histogram (ReleaseTimed); Snapshot() counts the rest as 0.
+Status Pool::Release(uint64_t lease, bool broken) {
+  if (mux_) return shared_.ReleaseMux(lease, broken);  // shared_leases.cpp
+  auto stale = [this] {
+    counters_.stale_releases.fetch_add(1, std::memory_order_relaxed);
+    return Status::kESTALE;
+  };
+  const uint32_t idx = static_cast<uint32_t>(LeaseIndex(lease));
+  if (__builtin_expect(LeaseTag(lease) != tag_ || idx >= slots_.Capacity(), 0)) return stale();
+  Slot& s = SlotAt(idx);
+  SlotWord w;
+  if (__builtin_expect(!SlotTable::HoldsLease(s, LeaseGen(lease), &w), 0)) return stale();
+  const int64_t now = coarse_word_->load(std::memory_order_relaxed);
+  const int64_t start = s.lease_start_ns.load(std::memory_order_relaxed);
+  // An untimed start is the coarse reading with bit 0 cleared, so within one tick now - start
+  // is 0 or 1; HeldUs records nothing for that (under two ticks) and is skipped.
+  if (__builtin_expect(now == 0 || IsTimedStart(start) || now - start > 1, 0))
+    return ReleaseTimed(lease, broken, w.w, start);
+  return GiveBackInline(s, w, lease, broken, now);
+}
+
+__attribute__((noinline)) Status Pool::ReleaseTimed(uint64_t lease, bool broken, uint64_t seen, int64_t start) {
+  const int64_t now = CoarseNowNs();
+  const int64_t held_us = HeldUs(start, now, clock_->CoarseTickNs(), [this] { return clock_->NowNs(); });
+  if (held_us >= 0) lease_hold_us_.Record(static_cast<uint64_t>(held_us));
+  return GiveBackInline(SlotAt(static_cast<uint32_t>(LeaseIndex(lease))), SlotWord{seen}, lease, broken, now);
 }
 
 Status Pool::ReleaseExclusive(uint64_t lease, bool broken, int64_t now) {

@@ -91,34 +91,45 @@ class SlotTable {
   // ordered with the waiters' count and scans like the CAS of a give-back (pool_acquire.cpp).
   void MakeIdleOwnedLocked(uint32_t idx);
   // True once drain marked the slot: nothing may be lent from it any more.
-  bool IsClosing(uint32_t idx) const { return (At(idx).word.load(std::memory_order_acquire) & kClosing) != 0; }
+  bool IsClosing(uint32_t idx) const { return IsClosing(At(idx)); }
+  static bool IsClosing(const Slot& s) { return (s.word.load(std::memory_order_acquire) & kClosing) != 0; }
   // The slot's current word (generation, flags, state), for owners deciding and for tests.
   SlotWord Read(uint32_t idx) const { return SlotWord{At(idx).word.load(std::memory_order_acquire)}; }
 
   // --- claims
+  // The acquire fast path's claim: the slot this thread claimed last in this table (its hint),
+  // if that is idle and unmarked: kIdle -> kLeased, generation + 1 (the CAS is the lease).
+  // *slot is the slot (the caller would look it up again otherwise). The hint stays as it is.
+  // Inline, as the give-back below: it is half of the uncontended cycle, and a call into
+  // another object file costs that cycle a tenth.
+  bool ClaimHinted(uint32_t* idx, uint64_t* gen, Slot** slot) {
+    const Hint hint = t_hint;
+    // A hint names an index below the capacity of the table it was set on; the check matters
+    // for another table at the address of a deleted one.
+    if (hint.table != this || hint.idx >= capacity_.load(std::memory_order_acquire)) return false;
+    Slot& s = At(hint.idx);
+    uint64_t w = s.word.load(std::memory_order_relaxed);
+    const uint64_t next = GenOf(w) + 1;
+    if ((w & (kStateMask | kFlagMask)) != kIdle ||
+        !s.word.compare_exchange_strong(w, MakeWord(next, 0, kLeased), std::memory_order_seq_cst))
+      return false;
+    *idx = hint.idx;
+    *gen = next;
+    *slot = &s;
+    return true;
+  }
   // Claims an idle unmarked slot: kIdle -> kLeased, generation + 1 (the CAS is the lease).
   // `mark_wanted`: a queued waiter's scan; it also marks every unmarked kLeased/kReturning
   // slot kWanted, so that its give-back CAS fails and the releaser hands off (seq_cst, see
-  // pool_acquire.cpp). On success sets this thread's hint to the slot.
-  // Inline (as the give-back below): it is half of the uncontended cycle, and a call into
-  // another object file costs that cycle a tenth.
+  // pool_acquire.cpp). Without it, the hinted slot is tried first (ClaimHinted). On success
+  // sets this thread's hint to the slot.
   bool ClaimIdle(bool mark_wanted, uint32_t* idx, uint64_t* gen) {
+    Slot* s;
+    if (!mark_wanted && ClaimHinted(idx, gen, &s)) return true;
     const uint32_t cap = capacity_.load(std::memory_order_acquire);
-    const Hint hint = t_hint;
-    const bool hinted = hint.table == this && hint.idx < cap;
-    if (hinted && !mark_wanted) {  // the hinted slot first, without the loop (the hint stays)
-      std::atomic<uint64_t>& word = At(hint.idx).word;
-      uint64_t w = word.load(std::memory_order_relaxed);
-      const uint64_t next = GenOf(w) + 1;
-      if ((w & (kStateMask | kFlagMask)) == kIdle &&
-          word.compare_exchange_strong(w, MakeWord(next, 0, kLeased), std::memory_order_seq_cst)) {
-        *idx = hint.idx;
-        *gen = next;
-        return true;
-      }
-    }
     if (cap == 0) return false;
-    return ClaimScan(mark_wanted, hinted ? hint.idx : StripeStart(cap), cap, idx, gen);
+    const Hint hint = t_hint;
+    return ClaimScan(mark_wanted, hint.table == this && hint.idx < cap ? hint.idx : StripeStart(cap), cap, idx, gen);
   }
   // Takes an idle unmarked slot for maintenance or a shrink: kIdle -> kReserved (same
   // generation: no lease). False if it is not idle or someone else won it.
@@ -129,21 +140,23 @@ class SlotTable {
     t_hint.idx = idx;
   }
 
-  // --- give-back of a lease (idx < Capacity() checked by the caller)
-  // True when slot `idx` is kLeased with the lease's generation (`lease_gen`, kLeaseGenBits
-  // of it); *w is the word seen, to pass to TryGiveBack.
-  bool HoldsLease(uint32_t idx, uint64_t lease_gen, SlotWord* w) const {
-    w->w = At(idx).word.load(std::memory_order_acquire);
+  // --- give-back of a lease (idx < Capacity() checked by the caller; `s` is At(idx))
+  // True when slot `s` is kLeased with the lease's generation (`lease_gen`, kLeaseGenBits of
+  // it); *w is the word seen, to pass to TryGiveBack.
+  static bool HoldsLease(const Slot& s, uint64_t lease_gen, SlotWord* w) {
+    w->w = s.word.load(std::memory_order_acquire);
     return w->state() == kLeased && (w->gen() & kLeaseGenMask) == lease_gen;
   }
+  bool HoldsLease(uint32_t idx, uint64_t lease_gen, SlotWord* w) const { return HoldsLease(At(idx), lease_gen, w); }
   // The one-CAS give-back: kLeased (exactly `w`, no flags) -> kIdle. Fails if a waiter or
   // drain marked the slot meanwhile, or a racing release of the same lease won. seq_cst: the
   // proof in pool_acquire.cpp orders it against the waiters' count.
-  bool TryGiveBack(uint32_t idx, SlotWord seen) {
+  static bool TryGiveBack(Slot& s, SlotWord seen) {
     uint64_t w = seen.w;
     if (FlagsOf(w) != 0 || StateOf(w) != kLeased) return false;
-    return At(idx).word.compare_exchange_strong(w, MakeWord(GenOf(w), 0, kIdle), std::memory_order_seq_cst);
+    return s.word.compare_exchange_strong(w, MakeWord(GenOf(w), 0, kIdle), std::memory_order_seq_cst);
   }
+  bool TryGiveBack(uint32_t idx, SlotWord seen) { return TryGiveBack(At(idx), seen); }
   // Takes the slot back from its lease: kLeased (lease_gen) -> kReturning, keeping flags; the
   // caller owns the slot then. False: the lease is stale (*w is what was seen).
   bool TakeBack(uint32_t idx, uint64_t lease_gen, SlotWord* w);
