@@ -22,16 +22,18 @@
 // running thread of the process execute a full barrier (a thread that is not running passed
 // one when it was switched out). Threads beyond kOwned share kShared stripes with locked adds,
 // as before. Where membarrier is missing or refused (not Linux, an old kernel, a seccomp
-// filter) both sides use std::atomic_thread_fence instead: one barrier per Enter or Leave.
+// filter) every thread counts with seq_cst locked adds, as all did before.
 //
-// Protocol: Enter() counts +1 in its stripe, fences (light), then checks `closed`; Leave()
-// counts -1 (release), fences (light), then checks `closed`. Close() sets `closed` (seq_cst),
-// fences (heavy), then sums the stripes (acquire). For each caller the heavy fence falls either
-// after its light fence, so its count is visible to the sum, or before it, so its check sees
-// `closed`: either Close()'s sum sees the increment, or the Enter() sees `closed` and backs
-// out, and no caller slips in after Close() stopped waiting. Every Leave() that sees `closed`
-// takes the mutex to notify, and one whose check ran before the heavy fence has its decrement
-// in the sum: the closer cannot miss the wake-up between its check and its wait.
+// Protocol: Enter() counts +1 in its stripe, then checks `closed`; Leave() counts -1
+// (release), then checks `closed`. Close() sets `closed` (seq_cst), runs membarrier, then sums
+// the stripes. With locked adds the single seq_cst order gives what follows. With an owned
+// stripe, the barrier that membarrier puts on the caller's thread falls either before its
+// check, which then sees `closed`, or after it, and then also after its count (program order,
+// kept by the compiler barrier), which the sum then sees. So either Close()'s sum sees the
+// increment, or the Enter() sees `closed` and backs out: no caller slips in after Close()
+// stopped waiting. Likewise a Leave() either sees `closed` and takes the mutex to notify, or
+// has its decrement in the sum: the closer cannot miss the wake-up between its check and its
+// wait.
 //
 // Finish(): a close() racing another close() must not return while the first is still tearing
 // down (its caller may destroy the object next), so a closer that lost the race waits in
@@ -89,8 +91,8 @@ inline const char* PhaseName(Phase p) {
   return "unknown";
 }
 
-// The two halves of the gate's barrier (see the file comment). Heavy() works only once
-// Available() returned true; without it both halves are a full fence.
+// The close side of the gate's barrier (see the file comment): membarrier(2), once the process
+// registered for it. The caller's side is a compiler barrier (EntryGate::Enter and Leave).
 class AsymmetricFence {
  public:
   // Registers the process for expedited membarrier once; true if that worked.
@@ -98,23 +100,15 @@ class AsymmetricFence {
     static const bool ok = Register();
     return ok;
   }
-  static void Light(bool asymmetric) {
-    if (asymmetric)
-      std::atomic_signal_fence(std::memory_order_seq_cst);
-    else
-      std::atomic_thread_fence(std::memory_order_seq_cst);
-  }
-  static void Heavy(bool asymmetric) {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+  // Every running thread of the process executes a full barrier before this returns (a thread
+  // that is not running passed one when it was switched out). Only after Available().
+  static void Heavy() {
 #if defined(CONNPOOL_GATE_MEMBARRIER)
-    if (!asymmetric) return;
     // After a successful registration the expedited command does not fail; the global one
     // (every thread of every process, slower) is the belt to its braces, e.g. in a child of
     // fork() whose kernel did not carry the registration over.
     if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
       syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
-#else
-    (void)asymmetric;
 #endif
   }
 
@@ -210,13 +204,13 @@ class EntryGate {
   bool Enter() {
     const unsigned s = StripeOwner::Stripe();
     std::atomic<int64_t>& n = stripes_[s].n;
-    if (StripeOwner::Owned(s)) {
+    if (asymmetric_ && StripeOwner::Owned(s)) {
       n.store(n.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-      AsymmetricFence::Light(asymmetric_);
+      std::atomic_signal_fence(std::memory_order_seq_cst);  // Close() fences for us
     } else {
       n.fetch_add(1, std::memory_order_seq_cst);
     }
-    if (!closed_.load(std::memory_order_relaxed)) return true;
+    if (!closed_.load(std::memory_order_seq_cst)) return true;
     Leave();
     return false;
   }
@@ -224,13 +218,13 @@ class EntryGate {
   void Leave() {
     const unsigned s = StripeOwner::Stripe();
     std::atomic<int64_t>& n = stripes_[s].n;
-    if (StripeOwner::Owned(s)) {
+    if (asymmetric_ && StripeOwner::Owned(s)) {
       n.store(n.load(std::memory_order_relaxed) - 1, std::memory_order_release);
-      AsymmetricFence::Light(asymmetric_);
+      std::atomic_signal_fence(std::memory_order_seq_cst);
     } else {
       n.fetch_sub(1, std::memory_order_seq_cst);
     }
-    if (closed_.load(std::memory_order_relaxed)) {  // only while closing: the closer re-sums
+    if (closed_.load(std::memory_order_seq_cst)) {  // only while closing: the closer re-sums
       std::lock_guard<std::mutex> lk(mu_);
       cv_.notify_all();
     }
@@ -240,7 +234,7 @@ class EntryGate {
   // then WaitEmpty(), tear down, and Finish(). False: another call closed it first.
   bool Close() {
     if (closed_.exchange(true, std::memory_order_seq_cst)) return false;
-    AsymmetricFence::Heavy(asymmetric_);  // from here on every count is visible to Inside()
+    if (asymmetric_) AsymmetricFence::Heavy();  // from here on every count is visible to Inside()
     return true;
   }
   bool closed() const { return closed_.load(std::memory_order_acquire); }
@@ -278,7 +272,7 @@ class EntryGate {
   // Callers inside now (a sum across stripes, exact only once closed).
   int64_t Inside() const {
     int64_t sum = 0;
-    for (const Stripe& s : stripes_) sum += s.n.load(std::memory_order_acquire);
+    for (const Stripe& s : stripes_) sum += s.n.load(std::memory_order_seq_cst);
     return sum;
   }
 
