@@ -179,6 +179,27 @@ class Pool final : private ClockListener {
   // waiters, divided by max_size. Lock-free, O(pool size), a momentary reading (pool_load.cpp).
   double Load() const;
 
+  // --- the lock-free tries (pool_try_fast.cpp): connpool_try_acquire_fast and
+  // connpool_try_release_fast, for callers that must not block at all (a Mono raw internal
+  // call, which runs in GC-unsafe mode). Neither takes a lock, waits, allocates, calls the
+  // factory or touches a counter; each declines (kETIMEOUT, nothing changed) whenever the
+  // ordinary call would need any of that, so that the ordinary call then does and counts
+  // everything exactly once.
+  // kOK: a lease, as Acquire(priority, ...) would issue it from its fast path. kETIMEOUT:
+  // nothing claimed. kPENDING: an idle slot is claimed as *lease (*conn is null), but it needs
+  // the checks that may call the factory (lifetime over, validation due, a drain began): hand
+  // it to AcquireClaimed, which finishes it or goes on as Acquire.
+  Status TryAcquireFast(int priority, uint64_t* lease, void** conn);
+  // Finishes TryAcquireFast's kPENDING claim exactly as Acquire finishes a claim of its own
+  // fast path: kOK with a lease (the claim's own, or another one if the claim failed its
+  // checks), or what Acquire(priority, timeout_ms) would return. kESTALE: `claim` is no
+  // unfinished claim of this pool (finished already, or a lease); nothing changes.
+  Status AcquireClaimed(uint64_t claim, int priority, int64_t timeout_ms, uint64_t* lease, void** conn);
+  // kOK: given back by Release's one CAS. kETIMEOUT: nothing done, the lease is still out:
+  // Release it (a reset, a retirement, a hand-off to a waiter, a stale lease or a hold time
+  // to record is due; see pool_try_fast.cpp).
+  Status TryReleaseFast(uint64_t lease);
+
  private:
   friend struct HelperSeat;  // names the job a helper runs
   Pool(const Config& cfg, std::unique_ptr<Factory> factory, const PoolOptions& opts);
