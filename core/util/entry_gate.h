@@ -75,6 +75,26 @@ class EntryGate {
     }
   }
 
+  // Enter() and Leave() for a caller that must not block at all (the C# binding's Mono raw
+  // internal calls run in GC-unsafe mode): neither ever takes the mutex. True: as Enter() or
+  // Leave(). False: the gate is closing and the caller is counted inside (still, or again),
+  // so the closer waits for it: it must call Leave() later, from where it may block, and after
+  // a false TryEnter() it must not use what the gate guards. A TryLeave() that sees `closed`
+  // after its decrement counts itself in again instead of waking the closer (which takes the
+  // mutex); the closer may have seen the sum at zero in between, which is harmless, as the
+  // caller had finished with the guarded object before it decremented.
+  bool TryEnter() {
+    stripes_[ThisStripe()].n.fetch_add(1, std::memory_order_seq_cst);
+    return !closed_.load(std::memory_order_seq_cst);
+  }
+  bool TryLeave() {
+    std::atomic<int64_t>& n = stripes_[ThisStripe()].n;
+    n.fetch_sub(1, std::memory_order_seq_cst);
+    if (!closed_.load(std::memory_order_seq_cst)) return true;
+    n.fetch_add(1, std::memory_order_seq_cst);
+    return false;
+  }
+
   // Stops new entries (kOpen -> kDraining). True for the one call that closed it: it should
   // then WaitEmpty(), tear down, and Finish(). False: another call closed it first.
   bool Close() { return !closed_.exchange(true, std::memory_order_seq_cst); }
