@@ -130,7 +130,9 @@ namespace ConnPool.Tests
                 }
                 outlived.Dispose();  // after the pool closed: its connection is destroyed
             }
-            seen.AppendFormat("created={0} destroyed={1};", Interlocked.Read(ref f.Created), Interlocked.Read(ref f.Destroyed));
+            // How many were made depends on whether min_idle's refill after the Discard ran before
+            // the Dispose; that every one made was destroyed does not.
+            seen.AppendFormat("all destroyed={0};", Interlocked.Read(ref f.Created) == Interlocked.Read(ref f.Destroyed));
             // A pool that validates every acquire: each raw claim is finished on the ordinary path.
             var v = new ResettingFactory();
             using (var pool = MakePool(v, 1, "validate_on_acquire", "always", "reset_on_release", false))
