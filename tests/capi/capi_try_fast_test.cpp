@@ -43,7 +43,9 @@ int Reset(void* ctx, void*) {
   return 0;
 }
 
-// A pool of `size` connections, all created before it is returned.
+long long Stat(connpool_pool_t* p, const char* key);
+
+// A pool of `size` connections, all idle before it is returned.
 connpool_pool_t* NewPool(Backend* b, int size, const std::string& extra = "", bool with_reset = false) {
   const std::string json = "{\"max_size\": " + std::to_string(size) + ", \"min_idle\": " + std::to_string(size) +
                            ", \"validate_on_acquire\": \"never\", \"reset_on_release\": false" + extra + "}";
@@ -57,7 +59,9 @@ connpool_pool_t* NewPool(Backend* b, int size, const std::string& extra = "", bo
   EXPECT_EQ(connpool_pool_new(cfg, f, &p, err, sizeof err), CONNPOOL_OK) << err;
   connpool_config_free(cfg);
   EXPECT_EQ(connpool_pool_wait_ready(p, 10000), CONNPOOL_OK);
-  while (b->created.load() < size) std::this_thread::yield();  // min_idle filled by the connectors
+  // min_idle filled by the connectors, every create recorded (not only returned: a create still
+  // in flight would be finished, or destroyed by a drain, later on a connector thread).
+  while (Stat(p, "idle") < size) std::this_thread::yield();
   return p;
 }
 
