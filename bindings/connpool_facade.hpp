@@ -333,6 +333,20 @@ class LeaseByHandle {
     e.store(lease, std::memory_order_relaxed);
     return true;
   }
+  // Set() or SetExclusive() that never makes a chunk (so never locks or allocates), for the
+  // C# binding's raw path: false also when the handle's chunk does not exist yet.
+  bool SetIfChunk(int64_t handle, uint64_t lease, bool exclusive) {
+    Entry* chunk = Fits(handle) ? Chunk(handle, /*make=*/false) : nullptr;
+    if (chunk == nullptr) return false;
+    std::atomic<uint64_t>& e = chunk[handle % kChunk].lease;
+    if (exclusive) {
+      if (e.load(std::memory_order_relaxed) != 0) return false;
+      e.store(lease, std::memory_order_relaxed);
+      return true;
+    }
+    uint64_t expected = 0;
+    return e.compare_exchange_strong(expected, lease, std::memory_order_relaxed);
+  }
   // The handle's lease, now 0; 0 if it had none (a second release).
   uint64_t Take(int64_t handle) {
     Entry* chunk = Fits(handle) ? Chunk(handle, /*make=*/false) : nullptr;
@@ -582,6 +596,75 @@ class Pool {
     if (!leases_.TakeIf(handle, static_cast<uint64_t>(lease))) return CONNPOOL_ESTALE;
     return release(lease, broken);
   }
+#endif
+
+#ifndef SWIG
+  // --- the C# binding's raw path (bindings/csharp/native/raw_path.cpp, which says why)
+  // tryAcquireRaw and tryReleaseRaw run inside Mono raw internal calls, in GC-unsafe mode: they
+  // never block, lock, allocate or call back, and leave everything else to the ordinary calls.
+  static constexpr int kClaimed = 254;  // beside kSpilled in tryAcquireRaw's result
+  static constexpr int kTaken = -1;     // tryReleaseRaw: the table gave the lease up; releaseTaken()
+  // connpool_try_acquire_fast through the entry gate. > 0: served, the handle (its lease kept
+  // here and in *lease_out). 0: declined, nothing held: make the ordinary acquire. -kClaimed:
+  // *lease_out is a claim that needs its checks: acquireClaimedHandle(). -(handle << 8 |
+  // kSpilled): served, *lease_out not kept here (its table chunk does not exist yet):
+  // keepHandleLease(). *leave_out 1: the gate began closing during the call and still counts
+  // it: call leaveRaw() (after the rest).
+  int64_t tryAcquireRaw(int priority, int64_t* lease_out, int32_t* leave_out) noexcept {
+    *lease_out = 0;
+    *leave_out = 0;
+    int64_t r = 0;
+    if (gate_.TryEnter()) {
+      connpool_lease_t lease = 0;
+      void* conn = nullptr;
+      const int rc = connpool_try_acquire_fast(pool_, priority, &lease, &conn);
+      if (rc == CONNPOOL_OK) {
+        const int64_t handle = static_cast<int64_t>(reinterpret_cast<intptr_t>(conn));
+        *lease_out = static_cast<int64_t>(lease);
+        r = leases_.SetIfChunk(handle, lease, exclusive_) ? handle : -((handle << 8) | kSpilled);
+      } else if (rc == CONNPOOL_PENDING) {
+        *lease_out = static_cast<int64_t>(lease);
+        r = -kClaimed;
+      }
+      if (!gate_.TryLeave()) *leave_out = 1;
+    } else {
+      *leave_out = 1;
+    }
+    return r;
+  }
+  // connpool_try_release_fast of a lease tryAcquireRaw or acquireHandle*() kept for `handle`.
+  // CONNPOOL_OK: given back. CONNPOOL_ESTALE: `handle` does not hold `lease` (given back
+  // already, through a copy): nothing happened, as in releaseHandleLease(). kTaken: the table
+  // gave the lease up but the pool declined: releaseTaken(lease).
+  int tryReleaseRaw(int64_t handle, int64_t lease) noexcept {
+    if (!leases_.TakeIf(handle, static_cast<uint64_t>(lease))) return CONNPOOL_ESTALE;
+    return connpool_try_release_fast(pool_, static_cast<connpool_lease_t>(lease)) == CONNPOOL_OK ? CONNPOOL_OK
+                                                                                                 : kTaken;
+  }
+  void leaveRaw() { gate_.Leave(); }
+  // Finishes tryAcquireRaw's claim (connpool_acquire_claimed); the result as
+  // acquireHandleBlocking(). A pool closed meanwhile gets the claim back (ECLOSED).
+  int64_t acquireClaimedHandle(int64_t timeout_ms, int priority, int64_t claim) {
+    Call call(*this);
+    if (!call.entered()) {
+      connpool_release(pool_, static_cast<connpool_lease_t>(claim));  // the pool outlives its leases
+      return -static_cast<int64_t>(CONNPOOL_ECLOSED);
+    }
+    connpool_lease_t lease = 0;
+    void* conn = nullptr;
+    const int rc = connpool_acquire_claimed(pool_, priority, timeout_ms, static_cast<connpool_lease_t>(claim),
+                                            &lease, &conn);
+    if (rc != CONNPOOL_OK) return -static_cast<int64_t>(rc);
+    return KeepLease(static_cast<int64_t>(lease), static_cast<int64_t>(reinterpret_cast<intptr_t>(conn)));
+  }
+  // Keeps tryAcquireRaw's spilled lease in the table (making its chunk). False: it cannot be
+  // kept there (out of memory): the language adopts it instead.
+  bool keepHandleLease(int64_t handle, int64_t lease) {
+    return LeaseByHandle::Fits(handle) && (exclusive_ ? leases_.SetExclusive(handle, static_cast<uint64_t>(lease))
+                                                      : leases_.Set(handle, static_cast<uint64_t>(lease)));
+  }
+  // release() of a lease tryReleaseRaw took from the table.
+  int releaseTaken(int64_t lease, bool broken) { return release(lease, broken); }
 #endif
 
   // connpool_pool_explain: one redacted line on why an acquire that ended with `status` was not

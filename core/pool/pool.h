@@ -182,6 +182,27 @@ class Pool final : private ClockListener {
   // waiters, divided by max_size. Lock-free, O(pool size), a momentary reading (pool_stats.cpp).
   double Load() const;
 
+  // --- the lock-free tries (pool_try_fast.cpp): connpool_try_acquire_fast and
+  // connpool_try_release_fast, for callers that must not block at all (a Mono raw internal
+  // call, which runs in GC-unsafe mode). Neither takes a lock, waits, allocates, calls the
+  // factory or touches a counter; each declines (kETIMEOUT, nothing changed) whenever the
+  // ordinary call would need any of that, so that the ordinary call then does and counts
+  // everything exactly once.
+  // kOK: a lease, as Acquire(priority, ...) would issue it from its fast path. kETIMEOUT:
+  // nothing claimed. kPENDING: an idle slot is claimed as *lease (*conn is null), but it needs
+  // the checks that may call the factory (lifetime over, validation due, a drain began): hand
+  // it to AcquireClaimed, which finishes it or goes on as Acquire.
+  Status TryAcquireFast(int priority, uint64_t* lease, void** conn);
+  // Finishes TryAcquireFast's kPENDING claim exactly as Acquire finishes a claim of its own
+  // fast path: kOK with a lease (the claim's own, or another one if the claim failed its
+  // checks), or what Acquire(priority, timeout_ms) would return. kESTALE: `claim` is no
+  // unfinished claim of this pool (finished already, or a lease); nothing changes.
+  Status AcquireClaimed(uint64_t claim, int priority, int64_t timeout_ms, uint64_t* lease, void** conn);
+  // kOK: given back by Release's one CAS. kETIMEOUT: nothing done, the lease is still out:
+  // Release it (a reset, a retirement, a hand-off to a waiter, a stale lease or a hold time
+  // to record is due; see pool_try_fast.cpp).
+  Status TryReleaseFast(uint64_t lease);
+
  private:
   friend class AsyncAcquires;
   friend class Connector;
@@ -237,13 +258,13 @@ class Pool final : private ClockListener {
   // first, no coarse word), and every acquire whose hinted slot could not be claimed.
   // `claim` is the claim as a lease (MakeLease: its index and generation), so that the call
   // takes its arguments in registers and compiles to a jump.
-  Status AcquireClaimed(uint64_t claim, int priority, int64_t timeout_ms, uint64_t* lease, void** conn);
+  Status FinishFastClaim(uint64_t claim, int priority, int64_t timeout_ms, uint64_t* lease, void** conn);
   Status AcquireUnhinted(int priority, int64_t timeout_ms, uint64_t* lease, void** conn);
   // Release after the lease was checked (slot `s` at the lease's index held it, word `w`):
   // the one-CAS give-back, else ReleaseExclusive. Inline in pool_acquire.cpp.
   inline Status GiveBackInline(Slot& s, SlotWord w, uint64_t lease, bool broken, int64_t now_ns);
   // Release of a lease whose hold time is recorded (lease_timing.h) or read without the
-  // coarse word, out of line for the same reason as AcquireClaimed; `seen` is the slot word
+  // coarse word, out of line for the same reason as FinishFastClaim; `seen` is the slot word
   // Release checked, `start` the lease's start.
   Status ReleaseTimed(uint64_t lease, bool broken, uint64_t seen, int64_t start);
   // Counts an acquire that ended with `st` (timeouts, unavailable, overload, closed, canceled).

@@ -166,12 +166,12 @@ Status Pool::Acquire(int priority, int64_t timeout_ms, uint64_t* lease, void** c
   if (__builtin_expect(now == 0 || (s->expires_ns != 0 && now >= s->expires_ns) || NeedsValidation(*s, now, false) ||
                            SlotTable::IsClosing(*s) || !LeaseTimingSpent(t.lease_timing, now) || t.thread_id == 0,
                        0))
-    return AcquireClaimed(MakeLease(tag_, idx, gen), priority, timeout_ms, lease, conn);
+    return FinishFastClaim(MakeLease(tag_, idx, gen), priority, timeout_ms, lease, conn);
   IssueLeaseInline(*s, idx, gen, priority, UntimedStart(now), t.thread_id, lease, conn);  // no wait to record
   return Status::kOK;
 }
 
-__attribute__((noinline)) Status Pool::AcquireClaimed(uint64_t claim, int priority, int64_t timeout_ms, uint64_t* lease, void** conn) {
+__attribute__((noinline)) Status Pool::FinishFastClaim(uint64_t claim, int priority, int64_t timeout_ms, uint64_t* lease, void** conn) {
   if (timeout_ms < 0) timeout_ms = cfg_.acquire_timeout_ms;
   int64_t start = 0;  // read from the clock only if the claim needs a validation
   if (FinishClaim(static_cast<uint32_t>(LeaseIndex(claim)), LeaseGen(claim), priority, &start, timeout_ms, false,

@@ -230,6 +230,27 @@ class EntryGate {
     }
   }
 
+  // Enter() and Leave() for a caller that must not block at all (the C# binding's Mono raw
+  // internal calls run in GC-unsafe mode): neither ever takes the mutex. True: as Enter() or
+  // Leave(). False: the gate is closing and the caller is counted inside (still, or again),
+  // so the closer waits for it: it must call Leave() later, from where it may block, and after
+  // a false TryEnter() it must not use what the gate guards. A TryLeave() that sees `closed`
+  // after its decrement counts itself in again instead of waking the closer (which takes the
+  // mutex); the closer may have seen the sum at zero in between, which is harmless, as the
+  // caller had finished with the guarded object before it decremented.
+  // Both count as Enter() and Leave() do (an owned stripe by plain store, else a locked add).
+  bool TryEnter() {
+    Count(StripeOwner::Stripe(), +1);
+    return !closed_.load(std::memory_order_seq_cst);
+  }
+  bool TryLeave() {
+    const unsigned s = StripeOwner::Stripe();
+    Count(s, -1);
+    if (!closed_.load(std::memory_order_seq_cst)) return true;
+    Count(s, +1);
+    return false;
+  }
+
   // Stops new entries (kOpen -> kDraining). True for the one call that closed it: it should
   // then WaitEmpty(), tear down, and Finish(). False: another call closed it first.
   bool Close() {
@@ -296,6 +317,17 @@ class EntryGate {
   };
 
  private:
+  // The counting of Enter()/Leave() on stripe `s`, for TryEnter()/TryLeave().
+  void Count(unsigned s, int64_t delta) {
+    std::atomic<int64_t>& n = stripes_[s].n;
+    if (asymmetric_ && StripeOwner::Owned(s)) {
+      n.store(n.load(std::memory_order_relaxed) + delta, std::memory_order_release);
+      std::atomic_signal_fence(std::memory_order_seq_cst);  // Close() fences for us
+    } else {
+      n.fetch_add(delta, std::memory_order_seq_cst);
+    }
+  }
+
   struct alignas(64) Stripe {
     std::atomic<int64_t> n{0};
   };

@@ -192,3 +192,65 @@ TEST(EntryGate, TheLosingCloserWaitsForTheWinnerToFinish) {
 }
 
 }  // namespace
+
+namespace {
+
+// TryEnter/TryLeave (the C# binding's raw calls): never the mutex; once closing, the caller
+// stays counted until its Leave(), so the closer cannot finish under it.
+TEST(EntryGate, TryEnterAndTryLeaveKeepTheCallerCountedOnceClosing) {
+  EntryGate g;
+  ASSERT_TRUE(g.TryEnter());
+  EXPECT_EQ(g.Inside(), 1);
+  ASSERT_TRUE(g.TryLeave());
+  EXPECT_EQ(g.Inside(), 0);
+  ASSERT_TRUE(g.TryEnter());
+  ASSERT_TRUE(g.Close());
+  EXPECT_FALSE(g.TryLeave()) << "closing: left to Leave()";
+  EXPECT_EQ(g.Inside(), 1);
+  EXPECT_FALSE(g.TryEnter()) << "closed: counted, but not entered";
+  EXPECT_EQ(g.Inside(), 2);
+  std::atomic<bool> waited{false};
+  std::thread closer([&] {
+    g.WaitEmpty();
+    waited = true;
+  });
+  g.Leave();
+  EXPECT_FALSE(waited.load());
+  g.Leave();
+  closer.join();
+  EXPECT_TRUE(waited.load());
+  EXPECT_EQ(g.Inside(), 0);
+}
+
+// Raw callers racing a close: each one that TryEnter() let in (and that must Leave() when a
+// Try call says so) is done before WaitEmpty() returns.
+TEST(EntryGate, TryCallersRacingACloseAreAllOutWhenWaitEmptyReturns) {
+  for (int round = 0; round < 50; ++round) {
+    EntryGate g;
+    std::atomic<int> inside{0};
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> callers;
+    for (int t = 0; t < 4; ++t) {
+      callers.emplace_back([&] {
+        while (!stop) {
+          if (!g.TryEnter()) {
+            g.Leave();
+            continue;
+          }
+          inside++;
+          inside--;
+          if (!g.TryLeave()) g.Leave();
+        }
+      });
+    }
+    std::this_thread::yield();
+    ASSERT_TRUE(g.Close());
+    g.WaitEmpty();
+    EXPECT_EQ(inside.load(), 0) << "round " << round;
+    stop = true;
+    for (auto& c : callers) c.join();
+    EXPECT_EQ(g.Inside(), 0);
+  }
+}
+
+}  // namespace

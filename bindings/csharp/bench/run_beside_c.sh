@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The C# cycle beside the C one, in the same run: ROUNDS times, AcquireReleaseBench.exe (three
-# timed rounds of CYCLES acquire+release through the binding) then bench/cycle_loop.c (the
-# same pool through the C ABI), each round preceded by the machine's load. Raw output to stdout.
+# timed rounds of CYCLES acquire+release through the binding) on the P/Invoke path alone
+# (CONNPOOL_CS_NO_RAW=1, lines "pinvoke csharp: ...") and then on the raw internal calls
+# ("raw csharp: ...", the default where Mono has them), then bench/cycle_loop.c (the same pool
+# through the C ABI), each round preceded by the machine's load. Raw output to stdout.
 #   bindings/csharp/bench/run_beside_c.sh BUILD_DIR [ROUNDS=3] [CYCLES=2000000] [POOL=4]
 # BUILD_DIR: a Release build with the C# binding (cmake -DCMAKE_BUILD_TYPE=Release; target
 # connpool_csharp_bench). MONO_THREADS_SUSPEND is passed through (Mono's default is hybrid).
@@ -22,6 +24,9 @@ for r in $(seq 1 "$rounds"); do
   echo "## round $r"
   echo "# uptime: $(uptime)"
   top -bn1 | sed -n '7,12p' | sed 's/^/# top: /'
-  (cd "$cs" && LD_LIBRARY_PATH=".:$capi" mono AcquireReleaseBench.exe "$cycles" "$pool")
+  (cd "$cs" && CONNPOOL_CS_NO_RAW=1 LD_LIBRARY_PATH=".:$capi" mono AcquireReleaseBench.exe "$cycles" "$pool") |
+    sed 's/^/pinvoke /'
+  (cd "$cs" && CONNPOOL_CS_NO_RAW= LD_LIBRARY_PATH=".:$capi" mono AcquireReleaseBench.exe "$cycles" "$pool") |
+    sed 's/^/raw /'
   echo "c: $("$tmp/cycle_loop" "$cycles" "$pool")"
 done

@@ -64,6 +64,9 @@ namespace ConnPool
                 }
                 nat = p;
                 native = NativePool.getCPtr(p);
+                // RawPath registers its internal calls in its static constructor: before any
+                // method that calls them is compiled (the first acquire comes after this).
+                RuntimeHelpers.RunClassConstructor(typeof(RawPath).TypeHandle);
             }
             PoolRegistry.Add(nat);
         }
@@ -183,13 +186,27 @@ namespace ConnPool
             return PoolException.From(rc, nat.explain(rc));
         }
 
-        // The hot path: one P/Invoke, no allocation (Lease is a struct, the handle indexes the
+        // The hot path: one raw internal call where Mono has them (RawPath), else or when it
+        // declines one P/Invoke; no allocation (Lease is a struct, the handle indexes the
         // adapter's table).
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private Lease<T> DoAcquire(long timeoutMs, int priority)
         {
-            long lease;
-            long r = FastPath.Acquire(native, timeoutMs, priority, out lease);
+            long lease = 0;
+            long r = 0;
+            if (RawPath.Enabled)
+            {
+                // A Thread.Abort is deferred until a finally block ends: it cannot fall between
+                // a raw claim (or gate entry) and what finishes it.
+                try
+                {
+                }
+                finally
+                {
+                    r = RawAcquire(timeoutMs, priority, out lease);
+                }
+            }
+            if (r == 0) r = FastPath.Acquire(native, timeoutMs, priority, out lease);
             if (r <= 0)
             {
                 long v = -r;
@@ -206,11 +223,40 @@ namespace ConnPool
             return new Lease<T>(this, r, lease, conn);
         }
 
+        // DoAcquire's raw try and its follow-ups (in a finally block there). 0: declined, nothing
+        // held: the P/Invoke acquire decides. Else as FastPath.Acquire's result.
+        private long RawAcquire(long timeoutMs, int priority, out long lease)
+        {
+            int leave;
+            long r = RawPath.TryAcquire(native.Handle, priority, out lease, out leave);
+            if (leave != 0) FastPath.Leave(native);
+            if (r >= 0) return r;
+            long v = -r;
+            if ((v & 0xff) == RawPath.Claimed) return FastPath.AcquireClaimed(native, timeoutMs, priority, lease, out lease);
+            // Served, but the native table had no room made for this handle yet (a raw call
+            // may not allocate): make it now, or let DoAcquire adopt the lease.
+            return FastPath.Keep(native, v >> 8, lease) != 0 ? v >> 8 : r;
+        }
+
         /// <summary>Lease.Dispose/Discard: at most once per lease, however many copies of it are disposed.</summary>
         internal void GiveBack(long handle, long lease, bool broken)
         {
             int rc;
-            if (handle > 0)
+            if (handle > 0 && !broken && RawPath.Enabled)
+            {
+                // As in DoAcquire: nothing between the raw take and its follow-up.
+                try
+                {
+                }
+                finally
+                {
+                    rc = RawPath.TryRelease(native.Handle, handle, lease);
+                    if (rc == RawPath.Taken) rc = FastPath.ReleaseTaken(native, lease, 0);
+                }
+                GC.KeepAlive(nat);  // nat's finalizer frees what native.Handle points to
+                if (rc == (int)Status.OK || rc == (int)Status.ESTALE) return;  // ESTALE: given back already
+            }
+            else if (handle > 0)
             {
                 rc = FastPath.Release(native, handle, lease, broken ? 1 : 0);
                 if (rc == (int)Status.ESTALE) return;  // given back already, through another copy

@@ -362,6 +362,65 @@ CONNPOOL_API int connpool_acquire_async(connpool_pool_t *pool, int priority, int
  */
 CONNPOOL_API int connpool_pool_explain(connpool_pool_t *pool, int status, char *buf, size_t len);
 
+/*
+ * Lock-free tries (1.2), for callers that must not block at all, such as a Mono "raw internal
+ * call" (the C# binding's hot path), which runs in GC-unsafe mode: while it runs, the runtime
+ * cannot stop the world for a collection. These functions never block, never take a lock,
+ * never call a factory callback or a log callback, never allocate and return within a few
+ * hundred instructions. Whenever the ordinary call would need any of that (nothing idle, a
+ * validation or reset due, a lifetime over, waiters queued, a pool draining or closed, a
+ * shared-connection pool, a stale lease, ...) they decline with CONNPOOL_ETIMEOUT having
+ * changed nothing, counted nothing and recorded nothing: then make the ordinary call, which
+ * does and counts everything exactly once. Trying first and falling back therefore gives the
+ * same outcomes, stats and callbacks as the ordinary call alone.
+ *
+ *     rc = connpool_try_acquire_fast(pool, 0, &lease, &conn);
+ *     if (rc == CONNPOOL_PENDING) rc = connpool_acquire_claimed(pool, 0, timeout_ms, lease, &lease, &conn);
+ *     else if (rc != CONNPOOL_OK) rc = connpool_acquire_priority(pool, 0, timeout_ms, &lease, &conn);
+ *     ...
+ *     if (connpool_try_release_fast(pool, lease) != CONNPOOL_OK) connpool_release(pool, lease);
+ */
+
+/**
+ * Takes an idle connection by one compare-and-swap, if that is all it takes.
+ *   - CONNPOOL_OK: a lease in *lease_out and the connection in *conn_out (may be NULL), as
+ *     connpool_acquire_priority(pool, priority, ...) would have given it.
+ *   - CONNPOOL_ETIMEOUT: declined; nothing claimed (*lease_out 0).
+ *   - CONNPOOL_PENDING: an idle connection was claimed for the caller, but it needs a check
+ *     that may call the factory (its lifetime is over, a validation is due, a drain began).
+ *     *lease_out holds the claim (*conn_out NULL): pass it to connpool_acquire_claimed, which
+ *     finishes it. Until then it counts as a lease out (in_use, leaks); a claim that will never
+ *     be finished must be given back with connpool_release_broken.
+ *   - CONNPOOL_EINVAL: `pool` or `lease_out` NULL.
+ */
+CONNPOOL_API int connpool_try_acquire_fast(connpool_pool_t *pool, int priority,
+                                           connpool_lease_t *lease_out, void **conn_out);
+
+/**
+ * Finishes a claim that connpool_try_acquire_fast returned with CONNPOOL_PENDING, exactly as
+ * connpool_acquire_priority(pool, priority, timeout_ms, ...) would have gone on after claiming
+ * that connection itself: it runs the due checks (a validation is bounded by the acquire's
+ * deadline and validation_timeout_ms); a connection that passes is returned (*lease_out ==
+ * `claim`), one that fails is retired and the call acquires another within `timeout_ms`.
+ * Returns what connpool_acquire_priority returns, and CONNPOOL_ESTALE (nothing changes) when
+ * `claim` is not an unfinished claim of this pool: finished already, or an ordinary lease.
+ * Blocking as connpool_acquire_priority; call it from where blocking is allowed.
+ */
+CONNPOOL_API int connpool_acquire_claimed(connpool_pool_t *pool, int priority, int64_t timeout_ms,
+                                          connpool_lease_t claim, connpool_lease_t *lease_out,
+                                          void **conn_out);
+
+/**
+ * Gives a lease back by one compare-and-swap, if that is all it takes: CONNPOOL_OK, the lease
+ * is back as connpool_release would have put it back. CONNPOOL_ETIMEOUT: declined, nothing
+ * done, the lease is still out: give it back with connpool_release (or _broken). Declined, among
+ * others, when a reset is due (reset_on_release with a reset callback), with max_uses, when a
+ * waiter is queued, for a stale lease, and when the lease's hold time is to be recorded in
+ * lease_hold_us (a lease timed precisely, which a thread's first 16 leases per coarse clock
+ * tick are, or one held two ticks or more). CONNPOOL_EINVAL for a NULL pool.
+ */
+CONNPOOL_API int connpool_try_release_fast(connpool_pool_t *pool, connpool_lease_t lease);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Health and stats                                                                           */
 /* ------------------------------------------------------------------------------------------ */
