@@ -287,8 +287,8 @@ void Pool::Close() {
   // No helper starts once the lifetime is stopping, so the list is stable; AwaitHelpersLocked
   // detached those still inside a job. The others are not interrupted: each finishes the jobs
   // still queued (a create a connector submitted just before closing must give its slot back,
-  // or creating_ never reaches 0 and the pool is never deleted) and leaves once the queue is
-  // empty; the notify_all above woke those that were waiting.
+  // or the connector's creates in flight never reach 0 and the pool is never deleted) and
+  // leaves once the queue is empty; the notify_all above woke those that were waiting.
   connector_.JoinHelpers();
   bool del;
   OrderedLogQueue::Batch logs;
