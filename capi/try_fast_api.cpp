@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // connpool_try_acquire_fast, connpool_acquire_claimed, connpool_try_release_fast: the
-// lock-free tries (core/pool/pool_try_fast.cpp says what they decline and why).
+// lock-free tries (core/pool/fast_tries.cpp says what they decline and why).
 //
 // The two tries may run where blocking is forbidden (a Mono raw internal call), so their
 // bodies here add nothing that could: argument checks and the core call. Catch is Guard

@@ -37,13 +37,13 @@ thread_local const void* t_dispatching = nullptr;
 Status AsyncAcquires::Acquire(int priority, int64_t timeout_ms, CancelToken* cancel, AsyncAcquireCallback cb,
                               void* ud, uint64_t* lease, void** conn) {
   if (cancel != nullptr && cancel->Triggered()) {  // refused even when a connection is idle
-    pool_.counters_.canceled.fetch_add(1, std::memory_order_relaxed);
+    pool_.metrics_.counters.canceled.fetch_add(1, std::memory_order_relaxed);
     return Status::kECANCELED;
   }
   if (timeout_ms < 0) timeout_ms = pool_.cfg_.acquire_timeout_ms;
   uint32_t idx;
   uint64_t gen;
-  if (!pool_.mux_ && pool_.accepting_.load(std::memory_order_acquire) && pool_.slots_.ClaimIdle(false, &idx, &gen)) {
+  if (!pool_.traits_.mux && pool_.accepting_.load(std::memory_order_acquire) && pool_.slots_.ClaimIdle(false, &idx, &gen)) {
     Slot& s = pool_.SlotAt(idx);
     const int64_t now = pool_.clock_->CoarseNowNs();
     // Lifetime, validation and a drain that began all need a factory callback, which must not
@@ -57,7 +57,7 @@ Status AsyncAcquires::Acquire(int priority, int64_t timeout_ms, CancelToken* can
     std::lock_guard<std::mutex> lk(pool_.mu_);
     if (w == nullptr || !StartDispatcherLocked()) {
       delete w;
-      pool_.failed_claims_.fetch_add(1, std::memory_order_relaxed);  // the generation bump was no lease
+      pool_.metrics_.failed_claims.fetch_add(1, std::memory_order_relaxed);  // the generation bump was no lease
       pool_.PutBackLocked(idx);
       return Status::kENOMEM;
     }
@@ -92,7 +92,7 @@ Status AsyncAcquires::Acquire(int priority, int64_t timeout_ms, CancelToken* can
   }
   w->seq = pool_.next_seq_++;
   Status st = Status::kETIMEOUT;
-  if (pool_.mux_) {  // shared connections are served under mu_ (shared_leases.cpp)
+  if (pool_.traits_.mux) {  // shared connections are served under mu_ (shared_leases.cpp)
     st = pool_.shared_.AcquireMuxNowLocked(w, lease, conn);
     if (st == Status::kOK) {
       pool_.LeaveAcquireLocked(lk, Status::kOK);  // we hold a lease: the pool stays
@@ -147,7 +147,7 @@ Status AsyncAcquires::QueueAsyncLocked(Waiter* w) {
     ReadyClaimedLocked(w, idx, gen);
     return Status::kOK;
   }
-  if (pool_.mux_) {
+  if (pool_.traits_.mux) {
     int64_t shared = pool_.shared_.PickSharedLocked();
     if (shared >= 0) {
       pool_.shared_.ReadySharedLocked(w, static_cast<uint32_t>(shared));
@@ -173,7 +173,7 @@ Status AsyncAcquires::QueueAsyncLocked(Waiter* w) {
 
 void AsyncAcquires::ReadyClaimedLocked(Waiter* w, uint32_t idx, uint64_t gen) {
   w->slot = idx;
-  w->lease = MakeLease(pool_.tag_, idx, gen);
+  w->lease = MakeLease(pool_.traits_.tag, idx, gen);
   w->status = Status::kOK;
   w->fresh = false;
   w->done = true;
@@ -236,7 +236,7 @@ void AsyncAcquires::DeliverLocked(std::unique_lock<std::mutex>& lk, Waiter* w) {
     lease = w->mux_lease;
     conn = w->mux_conn;
     const int64_t waited = pool_.clock_->NowNs() - w->start_ns;
-    if (waited > 0) pool_.acquire_wait_us_.Record(static_cast<uint64_t>(waited / 1000));
+    if (waited > 0) pool_.metrics_.acquire_wait_us.Record(static_cast<uint64_t>(waited / 1000));
     lk.unlock();
   } else {
     lk.unlock();
@@ -251,7 +251,7 @@ void AsyncAcquires::DeliverLocked(std::unique_lock<std::mutex>& lk, Waiter* w) {
       if (again != Status::kOK) CompleteAsyncLocked(w, again);
       return;
     }
-    if (st == Status::kOK && pool_.mux_) {  // the checked connection becomes a shared one
+    if (st == Status::kOK && pool_.traits_.mux) {  // the checked connection becomes a shared one
       lk.lock();
       pool_.shared_.AdoptLocked(w->slot);
       lease = pool_.shared_.IssueMuxLeaseLocked(w->slot, true);

@@ -71,7 +71,7 @@ void Connector::KeepCreatedLocked(std::unique_lock<std::mutex>& lk, uint32_t idx
 bool Connector::FinishCreateLocked(uint32_t idx, CreateResult r, void* conn, const std::string& err,
                               int64_t t0_ns, int64_t t1_ns) {
   --creating_;
-  pool_.create_us_.Record(t1_ns > t0_ns ? static_cast<uint64_t>((t1_ns - t0_ns) / 1000) : 0);
+  pool_.metrics_.create_us.Record(t1_ns > t0_ns ? static_cast<uint64_t>((t1_ns - t0_ns) / 1000) : 0);
   Slot& s = pool_.SlotAt(idx);
   std::string why = err;
   if (r == CreateResult::kOk && conn == nullptr) {
@@ -81,7 +81,7 @@ bool Connector::FinishCreateLocked(uint32_t idx, CreateResult r, void* conn, con
   if (r != CreateResult::kOk) {
     if (why.empty()) why = r == CreateResult::kFatal ? "create failed permanently" : "create failed";
     pool_.slots_.FreeLocked(idx);
-    pool_.counters_.create_failures.fetch_add(1, std::memory_order_relaxed);
+    pool_.metrics_.counters.create_failures.fetch_add(1, std::memory_order_relaxed);
     pool_.OnCreateFailureLocked(t1_ns, r, why, t0_ns);
     if (pool_.lifetime_.draining() && pool_.live_ + creating_ == 0) pool_.state_cv_.notify_all();
     return false;
@@ -99,7 +99,7 @@ bool Connector::FinishCreateLocked(uint32_t idx, CreateResult r, void* conn, con
   }
   ++pool_.live_;
   pool_.sizing_.UpdateOverCapacityLocked();  // a create that was in flight when the pool shrank
-  pool_.counters_.created.fetch_add(1, std::memory_order_relaxed);
+  pool_.metrics_.counters.created.fetch_add(1, std::memory_order_relaxed);
   pool_.ApplyHealthLocked(pool_.health_machine_.OnCreateSucceeded(t1_ns));
   return true;
 }

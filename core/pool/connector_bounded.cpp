@@ -40,8 +40,8 @@ void Connector::AbandonCreateLocked(int64_t now_ns) {
   --creating_;
   ++abandoned_creates_;
   ++abandoned_calls_;
-  pool_.counters_.creates_abandoned.fetch_add(1, std::memory_order_relaxed);
-  pool_.counters_.create_failures.fetch_add(1, std::memory_order_relaxed);
+  pool_.metrics_.counters.creates_abandoned.fetch_add(1, std::memory_order_relaxed);
+  pool_.metrics_.counters.create_failures.fetch_add(1, std::memory_order_relaxed);
   // A silent backend is an outage like a refused connection: backoff, degraded, and after
   // unavailable_after_ms unavailable, so acquires fail fast instead of waiting out their timeout.
   // Treated as started now, so it schedules the next probe itself (it never counts as one of
@@ -59,7 +59,7 @@ void Connector::FinishAbandonedCreateLocked(std::unique_lock<std::mutex>& lk, ui
   Slot& s = pool_.SlotAt(idx);
   if (r == CreateResult::kOk && conn != nullptr) {
     // Counted as made and destroyed, so created - destroyed stays the live count.
-    pool_.counters_.created.fetch_add(1, std::memory_order_relaxed);
+    pool_.metrics_.counters.created.fetch_add(1, std::memory_order_relaxed);
     ++pool_.live_;
     s.conn = conn;
     lk.unlock();
@@ -91,7 +91,7 @@ Connector::ResetOutcome Connector::ResetForRelease(uint32_t idx) {
   if (AwaitLocked(lk, job, SaturatingDeadline(pool_.clock_->NowNs(), pool_.cfg_.reset_timeout_ms), OffloadJob::kResetTimeout,
                   /*abandon_on_close=*/false))
     return job->ok ? ResetOutcome::kUsable : ResetOutcome::kFailed;
-  pool_.counters_.resets_abandoned.fetch_add(1, std::memory_order_relaxed);
+  pool_.metrics_.counters.resets_abandoned.fetch_add(1, std::memory_order_relaxed);
   ++abandoned_calls_;
   pool_.logs_.AddLocked(CONNPOOL_LOG_WARN, "pool '" + pool_.cfg_.name + "': reset did not return within reset_timeout_ms (" +
                                                     std::to_string(pool_.cfg_.reset_timeout_ms) +

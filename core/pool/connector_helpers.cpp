@@ -123,8 +123,8 @@ Connector::Checked Connector::ValidateForAcquire(uint32_t idx, int64_t until_ns,
     return ok ? Checked::kValid : Checked::kInvalid;
   }
   if (job->abandoned == OffloadJob::kValidationTimeout) {
-    pool_.counters_.validation_failures.fetch_add(1, std::memory_order_relaxed);
-    pool_.counters_.validations_abandoned.fetch_add(1, std::memory_order_relaxed);
+    pool_.metrics_.counters.validation_failures.fetch_add(1, std::memory_order_relaxed);
+    pool_.metrics_.counters.validations_abandoned.fetch_add(1, std::memory_order_relaxed);
     ++abandoned_calls_;
     pool_.logs_.AddLocked(CONNPOOL_LOG_WARN,
                                "pool '" + pool_.cfg_.name + "': validate did not answer within validation_timeout_ms (" +
@@ -280,7 +280,7 @@ void Connector::RunJobLocked(std::unique_lock<std::mutex>& lk, HelperSeat& seat,
   }
   // A failed validate nobody saw yet is counted here (a timed-out one was, by the acquirer).
   const bool failed = why == OffloadJob::kCallerDeadline && !pool_.lifetime_.draining();
-  if (failed) pool_.counters_.validation_failures.fetch_add(1, std::memory_order_relaxed);
+  if (failed) pool_.metrics_.counters.validation_failures.fetch_add(1, std::memory_order_relaxed);
   lk.unlock();
   pool_.SafeDestroy(s.conn);
   lk.lock();

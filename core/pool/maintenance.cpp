@@ -34,7 +34,7 @@ void Maintenance::MaintenanceLoop() {
   try {
     std::unique_lock<std::mutex> lk(pool_.mu_);
     // Anchored to the pool's creation, not to when this thread got scheduled.
-    int64_t next = pool_.created_ns_ + pool_.cfg_.maintenance_interval_ms * 1'000'000;
+    int64_t next = pool_.traits_.created_ns + pool_.cfg_.maintenance_interval_ms * 1'000'000;
     while (!pool_.lifetime_.stopping()) {
       const int64_t now = pool_.clock_->NowNs();
       if (now >= next) {
@@ -73,7 +73,7 @@ void Maintenance::RunMaintenance() {
     if (pool_.sizing_.over_capacity()) pool_.sizing_.TrimIdleLocked(lk);  // adaptive limit lowered
     if (pool_.lifetime_.draining()) return;
     warm_floor = pool_.sizing_.WarmFloorLocked();
-    canary = pool_.has_validate_ && pool_.health_machine_.capacity_limited();
+    canary = pool_.traits_.has_validate && pool_.health_machine_.capacity_limited();
     pool_.logs_.FlushLocked(lk);
   }
   const uint32_t cap = pool_.slots_.Capacity();
@@ -91,7 +91,7 @@ void Maintenance::RunMaintenance() {
     } else if (const int64_t since_check =
                    // A use proves the connection as well as a validation does.
                    now - std::max(s.checked_ns, s.last_used_ns.load(std::memory_order_relaxed));
-               pool_.has_validate_ && ((pool_.cfg_.validate_interval_ms > 0 && since_check >= pool_.cfg_.validate_interval_ms * 1'000'000) ||
+               pool_.traits_.has_validate && ((pool_.cfg_.validate_interval_ms > 0 && since_check >= pool_.cfg_.validate_interval_ms * 1'000'000) ||
                                  (canary && since_check >= pool_.cfg_.validation_idle_ms * 1'000'000))) {
       canary = false;
       // On a helper, bounded by validation_timeout_ms: a hung keepalive must not stop
@@ -110,7 +110,7 @@ void Maintenance::RunMaintenance() {
       if (c == Connector::Checked::kValid) {
         s.checked_ns = now;
       } else {
-        pool_.counters_.validation_failures.fetch_add(1, std::memory_order_relaxed);
+        pool_.metrics_.counters.validation_failures.fetch_add(1, std::memory_order_relaxed);
         retire = Pool::Reason::kValidation;
       }
     }
@@ -133,14 +133,14 @@ void Maintenance::RunMaintenance() {
 }
 
 void Maintenance::LogLeaks(int64_t now_ns) {
-  if (pool_.cfg_.leak_threshold_ms <= 0 || pool_.mux_) return;  // shared connections: not reported yet
+  if (pool_.cfg_.leak_threshold_ms <= 0 || pool_.traits_.mux) return;  // shared connections: not reported yet
   const uint32_t cap = pool_.slots_.Capacity();
   if (leak_logged_.size() < cap) leak_logged_.resize(cap, 0);
   const int64_t threshold = pool_.cfg_.leak_threshold_ms * 1'000'000;
   pool_.slots_.ForEach([&](uint32_t i, SlotWord w, const Slot& s) {
     if (i >= cap || w.state() != kLeased) return;  // a slot made since: next pass
     int64_t held = now_ns - StartNs(s.lease_start_ns.load(std::memory_order_relaxed));
-    uint64_t lease = MakeLease(pool_.tag_, i, w.gen());
+    uint64_t lease = MakeLease(pool_.traits_.tag, i, w.gen());
     if (held < threshold || leak_logged_[i] == lease) return;
     leak_logged_[i] = lease;  // once per lease
     Log(CONNPOOL_LOG_WARN, "pool '" + pool_.cfg_.name + "': lease " + std::to_string(lease) + " held for " +
@@ -151,7 +151,7 @@ void Maintenance::LogLeaks(int64_t now_ns) {
 }
 
 void Maintenance::CheckStallLocked(int64_t now_ns) {
-  if (pool_.cfg_.stall_after_ms <= 0 || pool_.mux_ || pool_.lifetime_.draining()) return;
+  if (pool_.cfg_.stall_after_ms <= 0 || pool_.traits_.mux || pool_.lifetime_.draining()) return;
   int64_t newest = -1;
   uint64_t idle = 0, out = 0;
   pool_.slots_.ForEach([&](uint32_t, SlotWord w, const Slot& s) {
@@ -163,7 +163,7 @@ void Maintenance::CheckStallLocked(int64_t now_ns) {
     }
     newest = std::max(newest, s.last_used_ns.load(std::memory_order_relaxed));
   });
-  const uint64_t timeouts = pool_.counters_.timeouts.load(std::memory_order_relaxed);
+  const uint64_t timeouts = pool_.metrics_.counters.timeouts.load(std::memory_order_relaxed);
   if (newest > stall_.last_change_ns) {
     stall_.last_change_ns = newest;
     stall_.timeouts_mark = timeouts;
@@ -175,7 +175,7 @@ void Maintenance::CheckStallLocked(int64_t now_ns) {
   stall_.stalled = stalled;
   if (stalled) {
     stall_.since_ns = now_ns;
-    pool_.counters_.stalls.fetch_add(1, std::memory_order_relaxed);
+    pool_.metrics_.counters.stalls.fetch_add(1, std::memory_order_relaxed);
     pool_.logs_.AddLocked(CONNPOOL_LOG_WARN,
                                "pool '" + pool_.cfg_.name + "': stalled: all " + std::to_string(out) +
                                    " connections leased, acquires waiting or timing out, and no lease back for " +

@@ -26,6 +26,18 @@ uint64_t NextTag() { return g_next_tag.fetch_add(1, std::memory_order_relaxed) %
 
 // The coarse word of a clock that keeps none: always 0, so the fast paths ask the clock.
 const std::atomic<int64_t> kNoCoarseWord{0};
+
+PoolTraits MakeTraits(const Config& cfg, const Factory& factory, Clock* clock) {
+  PoolTraits t{};
+  t.steady_clock = clock == SteadyClock::Instance();
+  t.tag = NextTag();
+  t.created_ns = clock->NowNs();
+  t.has_validate = factory.HasValidate();
+  t.reset_on_release = cfg.reset_on_release && factory.HasReset();
+  t.exclusive_release = t.reset_on_release || cfg.max_uses > 0;
+  t.mux = cfg.max_leases_per_conn > 1;
+  return t;
+}
 }  // namespace
 
 Status Pool::Create(const Config& cfg, std::unique_ptr<Factory> factory, const PoolOptions& opts,
@@ -68,16 +80,10 @@ Pool::Pool(const Config& cfg, std::unique_ptr<Factory> factory, const PoolOption
     : cfg_(cfg),
       factory_(std::move(factory)),
       clock_(opts.clock ? opts.clock : const_cast<Clock*>(SteadyClock::Instance())),
-      steady_clock_(clock_ == SteadyClock::Instance()),
       coarse_word_(clock_->CoarseWord() ? clock_->CoarseWord() : &kNoCoarseWord),
-      tag_(NextTag()),
-      created_ns_(clock_->NowNs()),
-      has_validate_(factory_->HasValidate()),
-      reset_on_release_(cfg.reset_on_release && factory_->HasReset()),
-      exclusive_release_(reset_on_release_ || cfg.max_uses > 0),
-      mux_(cfg.max_leases_per_conn > 1),
+      traits_(MakeTraits(cfg, *factory_, clock_)),
       slots_(static_cast<uint32_t>(kMaxPoolSize)),
-      health_machine_(cfg, created_ns_),
+      health_machine_(cfg, traits_.created_ns),
       rng_(opts.seed ? opts.seed : std::random_device{}()) {
   clock_->AddListener(this);
 }
@@ -92,7 +98,7 @@ Pool::~Pool() {
 bool Pool::ReserveSlotLocked(uint32_t* idx) {
   bool is_new = false;
   if (!slots_.ReserveLocked(idx, &is_new)) return false;
-  if (is_new && reset_on_release_ && cfg_.reset_timeout_ms > 0) connector_.AddResetJobLocked(*idx);
+  if (is_new && traits_.reset_on_release && cfg_.reset_timeout_ms > 0) connector_.AddResetJobLocked(*idx);
   return true;
 }
 
@@ -104,20 +110,20 @@ bool Pool::SlotEmptiedLocked(uint32_t idx, Reason reason) {
   s.holder_thread.store(0, std::memory_order_relaxed);
   slots_.FreeLocked(idx);
   --live_;
-  counters_.destroyed.fetch_add(1, std::memory_order_relaxed);
+  metrics_.counters.destroyed.fetch_add(1, std::memory_order_relaxed);
   switch (reason) {
     case Reason::kBroken:
     case Reason::kValidation: {
-      counters_.closed_broken.fetch_add(1, std::memory_order_relaxed);
+      metrics_.counters.closed_broken.fetch_add(1, std::memory_order_relaxed);
       // Evidence for the health logic: connections stop counting as working (health_machine.h).
       health_machine_.OnConnectionBroken(clock_->NowNs());
       break;
     }
-    case Reason::kIdle: counters_.closed_idle.fetch_add(1, std::memory_order_relaxed); break;
-    case Reason::kLifetime: counters_.closed_lifetime.fetch_add(1, std::memory_order_relaxed); break;
-    case Reason::kMaxUses: counters_.closed_max_uses.fetch_add(1, std::memory_order_relaxed); break;
+    case Reason::kIdle: metrics_.counters.closed_idle.fetch_add(1, std::memory_order_relaxed); break;
+    case Reason::kLifetime: metrics_.counters.closed_lifetime.fetch_add(1, std::memory_order_relaxed); break;
+    case Reason::kMaxUses: metrics_.counters.closed_max_uses.fetch_add(1, std::memory_order_relaxed); break;
     case Reason::kShrink:
-      counters_.closed_shrink.fetch_add(1, std::memory_order_relaxed);
+      metrics_.counters.closed_shrink.fetch_add(1, std::memory_order_relaxed);
       sizing_.ShrinkDoneLocked();
       break;
     case Reason::kNone: break;
@@ -157,7 +163,7 @@ void Pool::HandToWaiterLocked(uint32_t idx, Waiter* w, bool fresh) {
   s.holder_priority.store(w->priority, std::memory_order_relaxed);
   const uint64_t gen = slots_.LeaseOwnedLocked(idx);  // publishes the holder fields
   w->slot = idx;
-  w->lease = MakeLease(tag_, idx, gen);
+  w->lease = MakeLease(traits_.tag, idx, gen);
   w->status = Status::kOK;
   w->fresh = fresh;
   w->done = true;

@@ -42,7 +42,10 @@
 #include "pool/cancel_token.h"
 #include "pool/connector.h"
 #include "pool/factory.h"
+#include "pool/fast_tries.h"
 #include "pool/maintenance.h"
+#include "pool/pool_metrics.h"
+#include "pool/pool_traits.h"
 #include "pool/shared_leases.h"
 #include "pool/slot.h"
 #include "pool/sizing.h"
@@ -166,7 +169,7 @@ class Pool final : private ClockListener {
   const Config& config() const { return cfg_; }
   StatsSnapshot Snapshot();
   // Prometheus needs the raw histogram buckets.
-  const Histogram& acquire_wait_histogram() const { return acquire_wait_us_; }
+  const Histogram& acquire_wait_histogram() const { return metrics_.acquire_wait_us; }
   // Acquires that returned a lease without waiting (not recorded in the histogram itself).
   uint64_t zero_wait_acquires() const;
   // Leases ever issued: the sum of every slot's generation (each lease bumps one), less the
@@ -182,7 +185,7 @@ class Pool final : private ClockListener {
   // waiters, divided by max_size. Lock-free, O(pool size), a momentary reading (pool_stats.cpp).
   double Load() const;
 
-  // --- the lock-free tries (pool_try_fast.cpp): connpool_try_acquire_fast and
+  // --- the lock-free tries (fast_tries.h): connpool_try_acquire_fast and
   // connpool_try_release_fast, for callers that must not block at all (a Mono raw internal
   // call, which runs in GC-unsafe mode). Neither takes a lock, waits, allocates, calls the
   // factory or touches a counter; each declines (kETIMEOUT, nothing changed) whenever the
@@ -192,20 +195,25 @@ class Pool final : private ClockListener {
   // nothing claimed. kPENDING: an idle slot is claimed as *lease (*conn is null), but it needs
   // the checks that may call the factory (lifetime over, validation due, a drain began): hand
   // it to AcquireClaimed, which finishes it or goes on as Acquire.
-  Status TryAcquireFast(int priority, uint64_t* lease, void** conn);
+  Status TryAcquireFast(int priority, uint64_t* lease, void** conn) {
+    return FastTries::TryAcquire(*this, priority, lease, conn);
+  }
   // Finishes TryAcquireFast's kPENDING claim exactly as Acquire finishes a claim of its own
   // fast path: kOK with a lease (the claim's own, or another one if the claim failed its
   // checks), or what Acquire(priority, timeout_ms) would return. kESTALE: `claim` is no
   // unfinished claim of this pool (finished already, or a lease); nothing changes.
-  Status AcquireClaimed(uint64_t claim, int priority, int64_t timeout_ms, uint64_t* lease, void** conn);
+  Status AcquireClaimed(uint64_t claim, int priority, int64_t timeout_ms, uint64_t* lease, void** conn) {
+    return FastTries::FinishClaimed(*this, claim, priority, timeout_ms, lease, conn);
+  }
   // kOK: given back by Release's one CAS. kETIMEOUT: nothing done, the lease is still out:
   // Release it (a reset, a retirement, a hand-off to a waiter, a stale lease or a hold time
-  // to record is due; see pool_try_fast.cpp).
-  Status TryReleaseFast(uint64_t lease);
+  // to record is due; see fast_tries.cpp).
+  Status TryReleaseFast(uint64_t lease) { return FastTries::TryRelease(*this, lease); }
 
  private:
   friend class AsyncAcquires;
   friend class Connector;
+  friend class FastTries;
   friend class Maintenance;
   friend class SharedLeases;
   friend class Sizing;
@@ -236,7 +244,7 @@ class Pool final : private ClockListener {
   void OnClockAdvanced() override;
 
   // --- hot path (pool_acquire.cpp)
-  int64_t CoarseNowNs() const { return steady_clock_ ? ReadCoarseMonotonicNs() : clock_->CoarseNowNs(); }
+  int64_t CoarseNowNs() const { return traits_.steady_clock ? ReadCoarseMonotonicNs() : clock_->CoarseNowNs(); }
   // Checks a just-claimed connection (lifetime, validation). True: the lease is issued.
   // `fresh`: created for this very claim, so validation is skipped.
   // `*start_ns` and `timeout_ms` give the acquire's deadline, which bounds a validation; a
@@ -320,17 +328,10 @@ class Pool final : private ClockListener {
   const Config cfg_;
   const std::unique_ptr<Factory> factory_;
   Clock* const clock_;
-  const bool steady_clock_;  // clock_ is the SteadyClock: CoarseNowNs() reads it inline
   // clock_'s coarse time word (Clock::CoarseWord), or a word that stays 0 for a clock without
   // one: the fast paths read the time with one load and take a slower way on a 0.
   const std::atomic<int64_t>* const coarse_word_;
-  const uint64_t tag_;
-  const int64_t created_ns_;
-  const bool has_validate_;
-  const bool reset_on_release_;
-  // Release must own the slot before deciding (reset callback or max_uses in play).
-  const bool exclusive_release_;
-  const bool mux_;  // max_leases_per_conn > 1
+  const PoolTraits traits_;  // fixed at construction (pool_traits.h)
 
   // Fast-path state: read without mu_.
   std::atomic<bool> accepting_{true};  // false once unavailable, draining or closed
@@ -341,14 +342,8 @@ class Pool final : private ClockListener {
   // The slots and their words; its free list is guarded by mu_ (the *Locked members).
   SlotTable slots_;
 
-  std::atomic<uint64_t> failed_claims_{0};  // generation bumps that did not become a lease
-  mutable std::atomic<uint64_t> acquired_reported_{0};  // keeps `acquired` monotonic
-  mutable std::atomic<uint64_t> zero_wait_reported_{0};  // keeps zero_wait_acquires() monotonic
-  // The monotonic counts bumped off the fast path, one per row of stats/counters.h.
-  PoolCounters counters_;
-  Histogram acquire_wait_us_;
-  Histogram lease_hold_us_;
-  Histogram create_us_;
+  // Counts and histograms, lock-free (pool_metrics.h).
+  PoolMetrics metrics_;
 
   mutable std::mutex mu_;
   WaiterQueue queue_;                       // guarded by mu_

@@ -57,7 +57,7 @@ constexpr int kSpinYields = 16;
 }  // namespace
 
 bool Pool::NeedsValidation(const Slot& s, int64_t now, bool fresh) const {
-  if (!has_validate_ || fresh) return false;
+  if (!traits_.has_validate || fresh) return false;
   ValidateMode mode = cfg_.validate_mode();
   // >=, so that validation_idle_ms = 0 trusts nothing: a connection given back in the same
   // coarse tick (4 ms) is validated too.
@@ -71,7 +71,7 @@ bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t* start_
   Slot& s = SlotAt(idx);
   const int64_t now = CoarseNowNs();
   if (s.expires_ns != 0 && now >= s.expires_ns) {
-    failed_claims_.fetch_add(1, std::memory_order_relaxed);
+    metrics_.failed_claims.fetch_add(1, std::memory_order_relaxed);
     RetireClaimed(idx, Reason::kLifetime);
     return false;
   }
@@ -87,23 +87,23 @@ bool Pool::FinishClaim(uint32_t idx, uint64_t gen, int priority, int64_t* start_
       case Connector::Checked::kValid:
         break;
       case Connector::Checked::kInvalid:
-        counters_.validation_failures.fetch_add(1, std::memory_order_relaxed);
-        failed_claims_.fetch_add(1, std::memory_order_relaxed);
+        metrics_.counters.validation_failures.fetch_add(1, std::memory_order_relaxed);
+        metrics_.failed_claims.fetch_add(1, std::memory_order_relaxed);
         RetireClaimed(idx, Reason::kValidation);
         return false;
       case Connector::Checked::kPoolClosing:
-        failed_claims_.fetch_add(1, std::memory_order_relaxed);
+        metrics_.failed_claims.fetch_add(1, std::memory_order_relaxed);
         RetireClaimed(idx, Reason::kNone);
         return false;
       case Connector::Checked::kGaveUp:  // the helper owns the slot now; the pool is pinned for us
-        failed_claims_.fetch_add(1, std::memory_order_relaxed);
+        metrics_.failed_claims.fetch_add(1, std::memory_order_relaxed);
         return false;
     }
     s.checked_ns = now;
   }
   // Drain may have begun while we held the slot: do not lend from a closing pool.
   if (slots_.IsClosing(idx)) {
-    failed_claims_.fetch_add(1, std::memory_order_relaxed);
+    metrics_.failed_claims.fetch_add(1, std::memory_order_relaxed);
     RetireClaimed(idx, Reason::kNone);
     return false;
   }
@@ -119,7 +119,7 @@ __attribute__((always_inline)) inline void Pool::IssueLeaseInline(Slot& s, uint3
   s.lease_start_ns.store(lease_start, std::memory_order_relaxed);
   s.holder_thread.store(thread_id, std::memory_order_relaxed);
   s.holder_priority.store(priority, std::memory_order_relaxed);
-  *lease_out = MakeLease(tag_, idx, gen);
+  *lease_out = MakeLease(traits_.tag, idx, gen);
   if (conn_out) *conn_out = s.conn;
 }
 
@@ -130,7 +130,7 @@ void Pool::IssueLease(uint32_t idx, uint64_t gen, int priority, int64_t now, int
   const uint64_t thread_id = ThisThreadId();
   if (start_ns != 0) {  // zero-wait acquires are derived in Snapshot(), not counted here
     int64_t waited = clock_->NowNs() - start_ns;
-    acquire_wait_us_.Record(waited > 0 ? static_cast<uint64_t>(waited / 1000) : 0);
+    metrics_.acquire_wait_us.Record(waited > 0 ? static_cast<uint64_t>(waited / 1000) : 0);
   }
   IssueLeaseInline(SlotAt(idx), idx, gen, priority, lease_start, thread_id, lease_out, conn_out);
 }
@@ -155,7 +155,7 @@ void Pool::RetireClaimed(uint32_t idx, Reason reason) {
 // and whose arguments fit in registers (a jump), so that this function needs no stack frame
 // and saves no register. FinishClaim makes the same checks in the same order for the rest.
 Status Pool::Acquire(int priority, int64_t timeout_ms, uint64_t* lease, void** conn) {
-  if (mux_) return shared_.AcquireMux(priority, timeout_ms < 0 ? cfg_.acquire_timeout_ms : timeout_ms, lease, conn);
+  if (traits_.mux) return shared_.AcquireMux(priority, timeout_ms < 0 ? cfg_.acquire_timeout_ms : timeout_ms, lease, conn);
   uint32_t idx;
   uint64_t gen;
   Slot* s;
@@ -166,7 +166,7 @@ Status Pool::Acquire(int priority, int64_t timeout_ms, uint64_t* lease, void** c
   if (__builtin_expect(now == 0 || (s->expires_ns != 0 && now >= s->expires_ns) || NeedsValidation(*s, now, false) ||
                            SlotTable::IsClosing(*s) || !LeaseTimingSpent(t.lease_timing, now) || t.thread_id == 0,
                        0))
-    return FinishFastClaim(MakeLease(tag_, idx, gen), priority, timeout_ms, lease, conn);
+    return FinishFastClaim(MakeLease(traits_.tag, idx, gen), priority, timeout_ms, lease, conn);
   IssueLeaseInline(*s, idx, gen, priority, UntimedStart(now), t.thread_id, lease, conn);  // no wait to record
   return Status::kOK;
 }
@@ -206,11 +206,11 @@ Status Pool::AdmissionLocked() const {
 // Unlocks `lk`; the caller must not touch the pool afterwards.
 void Pool::CountFailure(Status st) {
   switch (st) {
-    case Status::kETIMEOUT: counters_.timeouts.fetch_add(1, std::memory_order_relaxed); break;
-    case Status::kEUNAVAILABLE: counters_.unavailable.fetch_add(1, std::memory_order_relaxed); break;
-    case Status::kEOVERLOAD: counters_.overload.fetch_add(1, std::memory_order_relaxed); break;
-    case Status::kECLOSED: counters_.closed_rejected.fetch_add(1, std::memory_order_relaxed); break;
-    case Status::kECANCELED: counters_.canceled.fetch_add(1, std::memory_order_relaxed); break;
+    case Status::kETIMEOUT: metrics_.counters.timeouts.fetch_add(1, std::memory_order_relaxed); break;
+    case Status::kEUNAVAILABLE: metrics_.counters.unavailable.fetch_add(1, std::memory_order_relaxed); break;
+    case Status::kEOVERLOAD: metrics_.counters.overload.fetch_add(1, std::memory_order_relaxed); break;
+    case Status::kECLOSED: metrics_.counters.closed_rejected.fetch_add(1, std::memory_order_relaxed); break;
+    case Status::kECANCELED: metrics_.counters.canceled.fetch_add(1, std::memory_order_relaxed); break;
     default: break;
   }
 }
@@ -356,7 +356,7 @@ Status Pool::CreateForCaller(std::unique_lock<std::mutex>& lk, int priority, int
 
 __attribute__((always_inline)) inline Status Pool::GiveBackInline(Slot& s, SlotWord w, uint64_t lease, bool broken,
                                                                   int64_t now) {
-  if (!broken && !exclusive_release_ && !w.flagged() && (s.expires_ns == 0 || now < s.expires_ns) &&
+  if (!broken && !traits_.exclusive_release && !w.flagged() && (s.expires_ns == 0 || now < s.expires_ns) &&
       !sizing_.over_capacity() && waiters_count_.load(std::memory_order_seq_cst) == 0) {
     s.last_used_ns.store(now, std::memory_order_relaxed);
     // The last touch of pool memory: after it the slot may be leased again, or the pool freed.
@@ -370,13 +370,13 @@ __attribute__((always_inline)) inline Status Pool::GiveBackInline(Slot& s, SlotW
 // (lease_timing.h: at most 16 per thread per coarse tick) and untimed ones held two ticks or
 // more touch the shared histogram (ReleaseTimed); Snapshot() counts the rest as 0.
 Status Pool::Release(uint64_t lease, bool broken) {
-  if (mux_) return shared_.ReleaseMux(lease, broken);  // shared_leases.cpp
+  if (traits_.mux) return shared_.ReleaseMux(lease, broken);  // shared_leases.cpp
   auto stale = [this] {
-    counters_.stale_releases.fetch_add(1, std::memory_order_relaxed);
+    metrics_.counters.stale_releases.fetch_add(1, std::memory_order_relaxed);
     return Status::kESTALE;
   };
   const uint32_t idx = static_cast<uint32_t>(LeaseIndex(lease));
-  if (__builtin_expect(LeaseTag(lease) != tag_ || idx >= slots_.Capacity(), 0)) return stale();
+  if (__builtin_expect(LeaseTag(lease) != traits_.tag || idx >= slots_.Capacity(), 0)) return stale();
   Slot& s = SlotAt(idx);
   SlotWord w;
   if (__builtin_expect(!SlotTable::HoldsLease(s, LeaseGen(lease), &w), 0)) return stale();
@@ -392,7 +392,7 @@ Status Pool::Release(uint64_t lease, bool broken) {
 __attribute__((noinline)) Status Pool::ReleaseTimed(uint64_t lease, bool broken, uint64_t seen, int64_t start) {
   const int64_t now = CoarseNowNs();
   const int64_t held_us = HeldUs(start, now, clock_->CoarseTickNs(), [this] { return clock_->NowNs(); });
-  if (held_us >= 0) lease_hold_us_.Record(static_cast<uint64_t>(held_us));
+  if (held_us >= 0) metrics_.lease_hold_us.Record(static_cast<uint64_t>(held_us));
   return GiveBackInline(SlotAt(static_cast<uint32_t>(LeaseIndex(lease))), SlotWord{seen}, lease, broken, now);
 }
 
@@ -401,7 +401,7 @@ Status Pool::ReleaseExclusive(uint64_t lease, bool broken, int64_t now) {
   Slot& s = SlotAt(idx);
   SlotWord w;
   if (!slots_.TakeBack(idx, LeaseGen(lease), &w)) {
-    counters_.stale_releases.fetch_add(1, std::memory_order_relaxed);
+    metrics_.counters.stale_releases.fetch_add(1, std::memory_order_relaxed);
     return Status::kESTALE;
   }
   // The slot is ours now.
@@ -413,11 +413,11 @@ Status Pool::ReleaseExclusive(uint64_t lease, bool broken, int64_t now) {
     std::lock_guard<std::mutex> lk(mu_);  // the pool shrank: this connection may be one too many
     if (sizing_.TakeShrinkLocked()) retire = Reason::kShrink;
   }
-  if (retire == Reason::kNone && !closing && reset_on_release_) {
+  if (retire == Reason::kNone && !closing && traits_.reset_on_release) {
     switch (connector_.ResetForRelease(idx)) {  // bounded by reset_timeout_ms (connector_bounded.cpp)
       case Connector::ResetOutcome::kUsable: break;
       case Connector::ResetOutcome::kFailed:
-        counters_.reset_failures.fetch_add(1, std::memory_order_relaxed);
+        metrics_.counters.reset_failures.fetch_add(1, std::memory_order_relaxed);
         retire = Reason::kBroken;
         break;
       case Connector::ResetOutcome::kPoolClosing: closing = true; break;
@@ -461,13 +461,13 @@ Status Pool::AcquireCancellable(int priority, int64_t timeout_ms, CancelToken* c
                                 void** conn) {
   if (cancel == nullptr) return Acquire(priority, timeout_ms, lease, conn);
   if (cancel->Triggered()) {  // already triggered: refused even when a connection is idle
-    counters_.canceled.fetch_add(1, std::memory_order_relaxed);
+    metrics_.counters.canceled.fetch_add(1, std::memory_order_relaxed);
     return Status::kECANCELED;
   }
   if (timeout_ms < 0) timeout_ms = cfg_.acquire_timeout_ms;
   int pins = 0;
   int64_t start = 0;
-  if (!mux_ && accepting_.load(std::memory_order_acquire)) {
+  if (!traits_.mux && accepting_.load(std::memory_order_acquire)) {
     uint32_t idx;
     uint64_t gen;
     if (slots_.ClaimIdle(false, &idx, &gen)) {
@@ -482,7 +482,7 @@ Status Pool::AcquireCancellable(int priority, int64_t timeout_ms, CancelToken* c
   CancelToken::Registration reg;
   reg.pool = this;
   cancel->Register(&reg);
-  Status st = mux_ ? shared_.AcquireMux(priority, timeout_ms, lease, conn, cancel)
+  Status st = traits_.mux ? shared_.AcquireMux(priority, timeout_ms, lease, conn, cancel)
                    : AcquireSlow(priority, timeout_ms, start, pins, lease, conn, cancel);
   cancel->Unregister(&reg);
   bool del;

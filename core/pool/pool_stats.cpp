@@ -19,14 +19,14 @@ uint64_t Pool::MonotonicAcquired(uint64_t generations, uint64_t failed_claims) c
   // A claim bumps its slot's generation before it can fail, so a reading taken mid-claim may
   // run ahead by a claim that is later refused: report the largest value ever computed.
   uint64_t v = generations > failed_claims ? generations - failed_claims : 0;
-  uint64_t prev = acquired_reported_.load(std::memory_order_relaxed);
-  while (v > prev && !acquired_reported_.compare_exchange_weak(prev, v, std::memory_order_relaxed)) {
+  uint64_t prev = metrics_.acquired_reported.load(std::memory_order_relaxed);
+  while (v > prev && !metrics_.acquired_reported.compare_exchange_weak(prev, v, std::memory_order_relaxed)) {
   }
   return std::max(v, prev);
 }
 
 uint64_t Pool::AcquiredTotal() const {
-  const uint64_t failed_claims = failed_claims_.load(std::memory_order_acquire);
+  const uint64_t failed_claims = metrics_.failed_claims.load(std::memory_order_acquire);
   uint64_t generations = shared_.extra_acquires();
   generations += slots_.Count().generations;
   return MonotonicAcquired(generations, failed_claims);
@@ -34,13 +34,13 @@ uint64_t Pool::AcquiredTotal() const {
 
 uint64_t Pool::zero_wait_acquires() const {
   uint64_t acquired = AcquiredTotal();
-  uint64_t waited = acquire_wait_us_.Read().count;
+  uint64_t waited = metrics_.acquire_wait_us.Read().count;
   uint64_t v = acquired > waited ? acquired - waited : 0;
   // A waited acquire is in `acquired` a moment before its wait is recorded, so v can dip;
   // report the largest value ever computed (the zero bucket of a Prometheus histogram is a
   // counter and must not go backwards).
-  uint64_t prev = zero_wait_reported_.load(std::memory_order_relaxed);
-  while (v > prev && !zero_wait_reported_.compare_exchange_weak(prev, v, std::memory_order_relaxed)) {
+  uint64_t prev = metrics_.zero_wait_reported.load(std::memory_order_relaxed);
+  while (v > prev && !metrics_.zero_wait_reported.compare_exchange_weak(prev, v, std::memory_order_relaxed)) {
   }
   return std::max(v, prev);
 }
@@ -54,7 +54,7 @@ StatsSnapshot Pool::Snapshot() {
   s.min_idle = sizing_.min_idle();
   s.leak_threshold_ms = cfg_.leak_threshold_ms;
   s.otel_metrics = cfg_.otel_metrics;
-  s.uptime_ms = (now - created_ns_) / 1'000'000;
+  s.uptime_ms = (now - traits_.created_ns) / 1'000'000;
   {
     std::lock_guard<std::mutex> lk(mu_);
     const HealthMachine& hm = health_machine_;
@@ -97,8 +97,8 @@ StatsSnapshot Pool::Snapshot() {
   }
   // One pass over the slot words: the gauges are consistent with each other by construction.
   // Leak reports name leases; a shared connection's slot lease is not one (not reported yet).
-  const int64_t threshold = mux_ ? 0 : cfg_.leak_threshold_ms * 1'000'000;
-  const uint64_t failed_claims = failed_claims_.load(std::memory_order_acquire);
+  const int64_t threshold = traits_.mux ? 0 : cfg_.leak_threshold_ms * 1'000'000;
+  const uint64_t failed_claims = metrics_.failed_claims.load(std::memory_order_acquire);
   uint64_t generations = shared_.extra_acquires();
   slots_.ForEach([&](uint32_t i, SlotWord w, const Slot& slot) {
     generations += w.gen();
@@ -111,7 +111,7 @@ StatsSnapshot Pool::Snapshot() {
         if (threshold > 0 && w.state() == kLeased) {
           int64_t held = coarse - StartNs(slot.lease_start_ns.load(std::memory_order_relaxed));
           if (held >= threshold)
-            s.leaks.push_back({MakeLease(tag_, i, w.gen()), held / 1'000'000,
+            s.leaks.push_back({MakeLease(traits_.tag, i, w.gen()), held / 1'000'000,
                                slot.holder_thread.load(std::memory_order_relaxed),
                                slot.holder_priority.load(std::memory_order_relaxed)});
         }
@@ -124,12 +124,12 @@ StatsSnapshot Pool::Snapshot() {
   s.total = s.idle + s.in_use + s.creating;
   s.busy = s.in_use;
   s.max_leases_per_conn = cfg_.max_leases_per_conn;
-  if (mux_) {
+  if (traits_.mux) {
     std::lock_guard<std::mutex> lk(mu_);
     s.in_use = static_cast<uint64_t>(shared_.leases_out_locked());
   }
   s.acquired = MonotonicAcquired(generations, failed_claims);
-  counters_.CopyTo(&s);
+  metrics_.counters.CopyTo(&s);
   s.stall_after_ms = cfg_.stall_after_ms;
   // Fast-path acquires and the holds of leases over a thread's timing budget (lease_timing.h)
   // are not recorded one by one (that would put shared atomics and precise clock reads on the
@@ -144,10 +144,10 @@ StatsSnapshot Pool::Snapshot() {
     }
     return c;
   };
-  s.acquire_wait_us = with_zeros(acquire_wait_us_, s.acquired).Summarize();
-  s.lease_hold_counts = with_zeros(lease_hold_us_, s.acquired > s.in_use ? s.acquired - s.in_use : 0);
+  s.acquire_wait_us = with_zeros(metrics_.acquire_wait_us, s.acquired).Summarize();
+  s.lease_hold_counts = with_zeros(metrics_.lease_hold_us, s.acquired > s.in_use ? s.acquired - s.in_use : 0);
   s.lease_hold_us = s.lease_hold_counts.Summarize();
-  s.create_counts = create_us_.Read();
+  s.create_counts = metrics_.create_us.Read();
   s.create_us = s.create_counts.Summarize();
   return s;
 }

@@ -51,7 +51,7 @@ uint64_t SharedLeases::IssueMuxLeaseLocked(uint32_t idx, bool first) {
   ++leases_out_;
   // The first lease on a claimed slot bumped its generation, which `acquired` counts already.
   if (!first) extra_acquires_.fetch_add(1, std::memory_order_relaxed);
-  return MakeLease(pool_.tag_, idx, next_token_);
+  return MakeLease(pool_.traits_.tag, idx, next_token_);
 }
 
 void SharedLeases::ReadySharedLocked(Waiter* w, uint32_t idx) {
@@ -86,7 +86,7 @@ Status SharedLeases::AcquireMuxNowLocked(Waiter* w, uint64_t* lease, void** conn
       return Status::kOK;
     }
     if (!pool_.async_.StartDispatcherLocked()) {
-      pool_.failed_claims_.fetch_add(1, std::memory_order_relaxed);  // the generation bump was no lease
+      pool_.metrics_.failed_claims.fetch_add(1, std::memory_order_relaxed);  // the generation bump was no lease
       pool_.PutBackLocked(idx);
       return Status::kENOMEM;
     }
@@ -133,7 +133,7 @@ Status SharedLeases::AcquireMux(int priority, int64_t timeout_ms, uint64_t* leas
   auto leave = [&](Status st) { return pool_.LeaveAcquireLocked(lk, st); };
   auto record_wait = [&] {
     int64_t waited = pool_.clock_->NowNs() - start;
-    if (waited > 0) pool_.acquire_wait_us_.Record(static_cast<uint64_t>(waited / 1000));
+    if (waited > 0) pool_.metrics_.acquire_wait_us.Record(static_cast<uint64_t>(waited / 1000));
   };
   // A slot this call owns (claimed idle, handed over, or created) becomes a shared connection.
   // Returns false when its checks failed (it was retired; the claim's pin is undone here).
@@ -206,15 +206,15 @@ Status SharedLeases::AcquireMux(int priority, int64_t timeout_ms, uint64_t* leas
 }
 
 Status SharedLeases::ReleaseMux(uint64_t lease, bool broken) {
-  if (LeaseTag(lease) != pool_.tag_ || LeaseIndex(lease) >= pool_.slots_.Capacity()) {
-    pool_.counters_.stale_releases.fetch_add(1, std::memory_order_relaxed);
+  if (LeaseTag(lease) != pool_.traits_.tag || LeaseIndex(lease) >= pool_.slots_.Capacity()) {
+    pool_.metrics_.counters.stale_releases.fetch_add(1, std::memory_order_relaxed);
     return Status::kESTALE;
   }
   const uint32_t idx = static_cast<uint32_t>(LeaseIndex(lease));
   const uint64_t token = LeaseGen(lease);
   std::unique_lock<std::mutex> lk(pool_.mu_);
   auto stale = [&] {
-    pool_.counters_.stale_releases.fetch_add(1, std::memory_order_relaxed);
+    pool_.metrics_.counters.stale_releases.fetch_add(1, std::memory_order_relaxed);
     return Status::kESTALE;
   };
   if (idx >= conns_.size() || !conns_[idx].adopted) return stale();
@@ -222,7 +222,7 @@ Status SharedLeases::ReleaseMux(uint64_t lease, bool broken) {
   auto it = std::find_if(m.leases.begin(), m.leases.end(), [&](const auto& l) { return l.first == token; });
   if (it == m.leases.end()) return stale();
   const int64_t held = pool_.clock_->NowNs() - it->second;
-  pool_.lease_hold_us_.Record(held > 0 ? static_cast<uint64_t>(held / 1000) : 0);
+  pool_.metrics_.lease_hold_us.Record(held > 0 ? static_cast<uint64_t>(held / 1000) : 0);
   const int64_t now = pool_.clock_->CoarseNowNs();
   m.leases.erase(it);
   --leases_out_;
@@ -250,12 +250,12 @@ Status SharedLeases::ReleaseMux(uint64_t lease, bool broken) {
     pool_.RetireOwned(idx, retire);  // may delete the pool: nothing after this touches it
     return Status::kOK;
   }
-  if (pool_.reset_on_release_) {
+  if (pool_.traits_.reset_on_release) {
     lk.unlock();  // the slot is kLeased and no longer adopted: nobody else touches it
     switch (pool_.connector_.ResetForRelease(idx)) {  // bounded by reset_timeout_ms (connector_bounded.cpp)
       case Connector::ResetOutcome::kUsable: break;
       case Connector::ResetOutcome::kFailed:
-        pool_.counters_.reset_failures.fetch_add(1, std::memory_order_relaxed);
+        pool_.metrics_.counters.reset_failures.fetch_add(1, std::memory_order_relaxed);
         pool_.RetireOwned(idx, Pool::Reason::kBroken);
         return Status::kOK;
       case Connector::ResetOutcome::kPoolClosing: pool_.RetireOwned(idx, Pool::Reason::kNone); return Status::kOK;

@@ -32,13 +32,13 @@ void Sizing::AdaptLocked(int64_t now_ns, uint64_t in_use) {
   if (!adaptive_) return;
   AdaptiveFeed::Totals totals;
   totals.acquired = pool_.AcquiredTotal();
-  totals.wait_us = pool_.acquire_wait_us_.Sum();
-  totals.timeouts = pool_.counters_.timeouts.load(std::memory_order_relaxed);
+  totals.wait_us = pool_.metrics_.acquire_wait_us.Sum();
+  totals.timeouts = pool_.metrics_.counters.timeouts.load(std::memory_order_relaxed);
   // Leases given back so far: issued minus out now (as Snapshot() counts lease holds); their
-  // hold times are in lease_hold_us_ (a lease over its thread's timing budget counts as 0).
-  const uint64_t out = pool_.mux_ ? static_cast<uint64_t>(pool_.shared_.leases_out_locked()) : in_use;
+  // hold times are in metrics_.lease_hold_us (a lease over its thread's timing budget counts as 0).
+  const uint64_t out = pool_.traits_.mux ? static_cast<uint64_t>(pool_.shared_.leases_out_locked()) : in_use;
   totals.completed = totals.acquired - std::min(totals.acquired, out);
-  totals.hold_us = pool_.lease_hold_us_.Sum();
+  totals.hold_us = pool_.metrics_.lease_hold_us.Sum();
   AdaptiveFeed::Now seen;
   seen.waiters = pool_.queue_.Size();
   seen.in_use = out;

@@ -73,7 +73,7 @@ inline constexpr CounterRow kPoolCounterRows[] = {
 #undef CONNPOOL_COUNTER_ROW
 };
 
-// The live counts behind the bumped rows, one per row and named as the row: `counters_.timeouts`
+// The live counts behind the bumped rows, one per row and named as the row: `Pool::metrics_.counters.timeouts`
 // is what StatsSnapshot::timeouts reads. Relaxed: each is a monotonic count read on its own, and
 // no other data is published through it.
 struct PoolCounters {

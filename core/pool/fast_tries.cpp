@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The lock-free tries: connpool_try_acquire_fast, connpool_acquire_claimed and
+// FastTries (fast_tries.h): connpool_try_acquire_fast, connpool_acquire_claimed and
 // connpool_try_release_fast.
 //
 // Why: a caller that runs where it must not block (a Mono raw internal call runs in GC-unsafe
@@ -34,6 +34,8 @@
 // are the same SlotTable calls, and the waiters' count is read seq_cst before the give-back.
 #include <cstdint>
 
+#include "pool/fast_tries.h"
+
 #include "pool/lease_timing.h"
 #include "pool/pool.h"
 
@@ -47,62 +49,63 @@ constexpr uint64_t kUncheckedClaim = UINT64_MAX;
 
 }  // namespace
 
-Status Pool::TryAcquireFast(int priority, uint64_t* lease, void** conn) {
-  if (mux_ || !accepting_.load(std::memory_order_acquire)) return Status::kETIMEOUT;
+Status FastTries::TryAcquire(Pool& p, int priority, uint64_t* lease, void** conn) {
+  if (p.traits_.mux || !p.accepting_.load(std::memory_order_acquire)) return Status::kETIMEOUT;
   uint32_t idx;
   uint64_t gen;
-  if (!slots_.ClaimIdle(false, &idx, &gen)) return Status::kETIMEOUT;
+  if (!p.slots_.ClaimIdle(false, &idx, &gen)) return Status::kETIMEOUT;
   // Acquire's inline checks, in its order.
-  Slot& s = SlotAt(idx);
-  const int64_t now = CoarseNowNs();
-  if ((s.expires_ns == 0 || now < s.expires_ns) && !NeedsValidation(s, now, false) && !slots_.IsClosing(idx)) {
-    IssueLease(idx, gen, priority, now, 0, lease, conn);
+  Slot& s = p.SlotAt(idx);
+  const int64_t now = p.CoarseNowNs();
+  if ((s.expires_ns == 0 || now < s.expires_ns) && !p.NeedsValidation(s, now, false) && !p.slots_.IsClosing(idx)) {
+    p.IssueLease(idx, gen, priority, now, 0, lease, conn);
     return Status::kOK;
   }
   // The claim is ours; say so in the slot (leak reports read these at any time).
   s.lease_start_ns.store(UntimedStart(now), std::memory_order_relaxed);
   s.holder_priority.store(priority, std::memory_order_relaxed);
   s.holder_thread.store(kUncheckedClaim, std::memory_order_relaxed);
-  *lease = MakeLease(tag_, idx, gen);
+  *lease = MakeLease(p.traits_.tag, idx, gen);
   if (conn != nullptr) *conn = nullptr;
   return Status::kPENDING;
 }
 
-Status Pool::AcquireClaimed(uint64_t claim, int priority, int64_t timeout_ms, uint64_t* lease, void** conn) {
-  if (timeout_ms < 0) timeout_ms = cfg_.acquire_timeout_ms;
-  if (mux_ || LeaseTag(claim) != tag_ || LeaseIndex(claim) >= slots_.Capacity()) return Status::kESTALE;
+Status FastTries::FinishClaimed(Pool& p, uint64_t claim, int priority, int64_t timeout_ms, uint64_t* lease,
+                                void** conn) {
+  if (timeout_ms < 0) timeout_ms = p.cfg_.acquire_timeout_ms;
+  if (p.traits_.mux || LeaseTag(claim) != p.traits_.tag || LeaseIndex(claim) >= p.slots_.Capacity()) return Status::kESTALE;
   const uint32_t idx = static_cast<uint32_t>(LeaseIndex(claim));
   SlotWord w;
-  if (!slots_.HoldsLease(idx, LeaseGen(claim), &w)) return Status::kESTALE;
+  if (!p.slots_.HoldsLease(idx, LeaseGen(claim), &w)) return Status::kESTALE;
   uint64_t mark = kUncheckedClaim;
-  if (!SlotAt(idx).holder_thread.compare_exchange_strong(mark, 0, std::memory_order_acq_rel)) return Status::kESTALE;
+  if (!p.SlotAt(idx).holder_thread.compare_exchange_strong(mark, 0, std::memory_order_acq_rel)) return Status::kESTALE;
   // From here on as Acquire after its claim: the same checks, then the slow path with the pin
   // a failed claim leaves (RetireClaimed, or a helper that took over a validation).
   int64_t start = 0;
-  if (FinishClaim(idx, w.gen(), priority, &start, timeout_ms, false, lease, conn)) return Status::kOK;
-  return AcquireSlow(priority, timeout_ms, start, 1, lease, conn);
+  if (p.FinishClaim(idx, w.gen(), priority, &start, timeout_ms, false, lease, conn)) return Status::kOK;
+  return p.AcquireSlow(priority, timeout_ms, start, 1, lease, conn);
 }
 
-Status Pool::TryReleaseFast(uint64_t lease) {
+Status FastTries::TryRelease(Pool& p, uint64_t lease) {
   // A stale lease is declined too: Release counts it in stale_releases.
-  if (mux_ || exclusive_release_ || LeaseTag(lease) != tag_ || LeaseIndex(lease) >= slots_.Capacity())
+  if (p.traits_.mux || p.traits_.exclusive_release || LeaseTag(lease) != p.traits_.tag || LeaseIndex(lease) >= p.slots_.Capacity())
     return Status::kETIMEOUT;
   const uint32_t idx = static_cast<uint32_t>(LeaseIndex(lease));
-  Slot& s = SlotAt(idx);
+  Slot& s = p.SlotAt(idx);
   SlotWord w;
-  if (!slots_.HoldsLease(idx, LeaseGen(lease), &w) || w.flagged()) return Status::kETIMEOUT;
-  const int64_t now = CoarseNowNs();
+  if (!p.slots_.HoldsLease(idx, LeaseGen(lease), &w) || w.flagged()) return Status::kETIMEOUT;
+  const int64_t now = p.CoarseNowNs();
   const int64_t start = s.lease_start_ns.load(std::memory_order_relaxed);
   // Release's condition for recording the hold time (see the file comment).
   if (IsTimedStart(start) || now - start > 1) return Status::kETIMEOUT;
-  if ((s.expires_ns != 0 && now >= s.expires_ns) || sizing_.over_capacity() ||
-      waiters_count_.load(std::memory_order_seq_cst) != 0)
+  if ((s.expires_ns != 0 && now >= s.expires_ns) || p.sizing_.over_capacity() ||
+      p.waiters_count_.load(std::memory_order_seq_cst) != 0)
     return Status::kETIMEOUT;
   // Release stores it too before its CAS, and again if it has to go on: a failed CAS below
   // leaves the same value Release itself would leave.
   s.last_used_ns.store(now, std::memory_order_relaxed);
   // The last touch of pool memory: after it the slot may be leased again, or the pool freed.
-  return slots_.TryGiveBack(idx, w) ? Status::kOK : Status::kETIMEOUT;
+  return p.slots_.TryGiveBack(idx, w) ? Status::kOK : Status::kETIMEOUT;
 }
 
 }  // namespace connpool
