@@ -99,9 +99,7 @@ Connector::ResetOutcome Connector::ResetForRelease(uint32_t idx) {
                                                     "reset returns");
   // The helper owns the slot now; it stays counted in live_ until the helper empties it, so
   // the pool outlives this call.
-  OrderedLogQueue::Batch logs = pool_.logs_.TakeLocked();
-  lk.unlock();
-  pool_.logs_.Deliver(std::move(logs));
+  pool_.UnlockDeliverMaybeDelete(lk, false);
   return ResetOutcome::kGaveUp;
 }
 

@@ -132,9 +132,7 @@ Connector::Checked Connector::ValidateForAcquire(uint32_t idx, int64_t until_ns,
                                    " ms); the connection is destroyed when it returns");
   }
   pool_.lifetime_.Pin();  // the pin RetireClaimed would have taken
-  OrderedLogQueue::Batch logs = pool_.logs_.TakeLocked();
-  lk.unlock();
-  pool_.logs_.Deliver(std::move(logs));
+  pool_.UnlockDeliverMaybeDelete(lk, false);
   return Checked::kGaveUp;
 }
 

@@ -144,15 +144,9 @@ bool Pool::ShouldDeleteLocked() {
 
 void Pool::RetireOwned(uint32_t idx, Reason reason) {
   SafeDestroy(SlotAt(idx).conn);
-  bool del;
-  OrderedLogQueue::Batch logs;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    del = SlotEmptiedLocked(idx, reason);
-    logs = logs_.TakeLocked();
-  }
-  logs_.Deliver(std::move(logs));
-  if (del) DeleteSelf();
+  std::unique_lock<std::mutex> lk(mu_);
+  const bool del = SlotEmptiedLocked(idx, reason);
+  UnlockDeliverMaybeDelete(lk, del);
 }
 
 void Pool::HandToWaiterLocked(uint32_t idx, Waiter* w, bool fresh) {
@@ -296,16 +290,10 @@ void Pool::Close() {
   // or the connector's creates in flight never reach 0 and the pool is never deleted) and
   // leaves once the queue is empty; the notify_all above woke those that were waiting.
   connector_.JoinHelpers();
-  bool del;
-  OrderedLogQueue::Batch logs;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    lifetime_.MarkFreed();
-    del = ShouldDeleteLocked();
-    logs = logs_.TakeLocked();
-  }
-  logs_.Deliver(std::move(logs));
-  if (del) DeleteSelf();
+  std::unique_lock<std::mutex> lk(mu_);
+  lifetime_.MarkFreed();
+  const bool del = ShouldDeleteLocked();
+  UnlockDeliverMaybeDelete(lk, del);
 }
 
 // --- callbacks: a throwing factory must never unwind through the pool.
@@ -408,6 +396,13 @@ void Pool::ApplyHealthLocked(const HealthMachine::Outcome& o) {
       msg += " (last error: " + last_error + ")";
     logs_.AddLocked(level, std::move(msg));
   }
+}
+
+void Pool::UnlockDeliverMaybeDelete(std::unique_lock<std::mutex>& lk, bool del) {
+  OrderedLogQueue::Batch logs = logs_.TakeLocked();
+  lk.unlock();
+  logs_.Deliver(std::move(logs));
+  if (del) DeleteSelf();
 }
 
 void Pool::DeleteSelf() {

@@ -317,6 +317,11 @@ class Pool final : private ClockListener {
   void ApplyHealthLocked(const HealthMachine::Outcome& o);
   // Deletes the pool once every log batch already taken has been delivered (logs_).
   void DeleteSelf();
+  // The end of every mutex section after which the pool may have to go: takes the log lines
+  // made under mu_, unlocks `lk`, delivers them (user code, never under mu_) and, when `del`
+  // (SlotEmptiedLocked's or ShouldDeleteLocked's answer, taken under the lock), deletes the
+  // pool. After a true `del` the caller must not touch `this` again.
+  void UnlockDeliverMaybeDelete(std::unique_lock<std::mutex>& lk, bool del);
   double UnitRandomLocked();
 
   // --- callbacks, exception-safe

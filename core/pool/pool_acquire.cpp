@@ -137,16 +137,12 @@ void Pool::IssueLease(uint32_t idx, uint64_t gen, int priority, int64_t now, int
 
 void Pool::RetireClaimed(uint32_t idx, Reason reason) {
   SafeDestroy(SlotAt(idx).conn);
-  OrderedLogQueue::Batch logs;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    // Pin first: if Close() ran while we validated, emptying the pool's last slot must not
-    // delete it under this acquire, which goes on into AcquireSlow (where the pin is undone).
-    lifetime_.Pin();
-    SlotEmptiedLocked(idx, reason);  // cannot ask for deletion while pinned
-    logs = logs_.TakeLocked();
-  }
-  logs_.Deliver(std::move(logs));
+  std::unique_lock<std::mutex> lk(mu_);
+  // Pin first: if Close() ran while we validated, emptying the pool's last slot must not
+  // delete it under this acquire, which goes on into AcquireSlow (where the pin is undone).
+  lifetime_.Pin();
+  SlotEmptiedLocked(idx, reason);  // cannot ask for deletion while pinned
+  UnlockDeliverMaybeDelete(lk, false);
 }
 
 // The fast path: the hinted slot claimed, the coarse time in its word, not expired, no
@@ -218,11 +214,8 @@ void Pool::CountFailure(Status st) {
 Status Pool::LeaveAcquireLocked(std::unique_lock<std::mutex>& lk, Status st) {
   CountFailure(st);
   lifetime_.Unpin();
-  bool del = ShouldDeleteLocked();
-  OrderedLogQueue::Batch logs = logs_.TakeLocked();
-  lk.unlock();
-  logs_.Deliver(std::move(logs));
-  if (del) DeleteSelf();
+  const bool del = ShouldDeleteLocked();
+  UnlockDeliverMaybeDelete(lk, del);
   return st;
 }
 
@@ -485,16 +478,10 @@ Status Pool::AcquireCancellable(int priority, int64_t timeout_ms, CancelToken* c
   Status st = traits_.mux ? shared_.AcquireMux(priority, timeout_ms, lease, conn, cancel)
                    : AcquireSlow(priority, timeout_ms, start, pins, lease, conn, cancel);
   cancel->Unregister(&reg);
-  bool del;
-  OrderedLogQueue::Batch logs;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    lifetime_.Unpin();
-    del = ShouldDeleteLocked();
-    logs = logs_.TakeLocked();
-  }
-  logs_.Deliver(std::move(logs));
-  if (del) DeleteSelf();
+  std::unique_lock<std::mutex> lk(mu_);
+  lifetime_.Unpin();
+  const bool del = ShouldDeleteLocked();
+  UnlockDeliverMaybeDelete(lk, del);
   return st;
 }
 

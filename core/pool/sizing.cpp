@@ -121,11 +121,8 @@ Status Sizing::Resize(int64_t min_idle, int64_t max_size, std::string* err) {
   if (over_capacity_.load(std::memory_order_relaxed)) TrimIdleLocked(lk);
   pool_.connector_.WakeLocked();  // growing: waiters and the warm floor may create now
   pool_.maintenance_.WakeLocked();
-  bool del = pool_.ShouldDeleteLocked();
-  OrderedLogQueue::Batch logs = pool_.logs_.TakeLocked();
-  lk.unlock();
-  pool_.logs_.Deliver(std::move(logs));
-  if (del) pool_.DeleteSelf();
+  const bool del = pool_.ShouldDeleteLocked();
+  pool_.UnlockDeliverMaybeDelete(lk, del);
   return Status::kOK;
 }
 
