@@ -322,7 +322,7 @@ class LeaseByHandle {
   // Set() for a pool whose connections carry one lease at a time (max_leases_per_conn 1): a
   // plain load and store instead of a compare-and-swap. Nothing else writes the entry of a
   // handle that is not leased: the previous lease's owner emptied it before connpool_release
-  // (Take, TakeIf or TakeOwned), and the pool's hand-off of the connection to this acquire
+  // (Take or TakeIf), and the pool's hand-off of the connection to this acquire
   // orders that store before this load. Still false for an entry that is not empty (a lease
   // that never came back through the table), as Set().
   bool SetExclusive(int64_t handle, uint64_t lease) {
@@ -358,20 +358,6 @@ class LeaseByHandle {
     Entry* chunk = Fits(handle) && lease != 0 ? Chunk(handle, /*make=*/false) : nullptr;
     return chunk != nullptr &&
            chunk[handle % kChunk].lease.compare_exchange_strong(lease, 0, std::memory_order_relaxed);
-  }
-  // Take() for a caller that gives each lease back exactly once (Java's Lease, whose close()
-  // is idempotent on its own): a plain load and store instead of an atomic exchange. Safe
-  // because nothing else writes a handle's entry while it holds a lease: Set() only succeeds
-  // on an empty entry (a shared connection's second lease spills, see Set), and the one owner
-  // empties it before it calls connpool_release, after which a new lease of the handle may
-  // be Set (ordered after this store by the pool's own hand-off of the connection).
-  uint64_t TakeOwned(int64_t handle) {
-    Entry* chunk = Fits(handle) ? Chunk(handle, /*make=*/false) : nullptr;
-    if (chunk == nullptr) return 0;
-    std::atomic<uint64_t>& e = chunk[handle % kChunk].lease;
-    const uint64_t lease = e.load(std::memory_order_relaxed);
-    if (lease != 0) e.store(0, std::memory_order_relaxed);
-    return lease;
   }
   uint64_t Peek(int64_t handle) {
     Entry* chunk = Fits(handle) ? Chunk(handle, /*make=*/false) : nullptr;
@@ -539,22 +525,37 @@ class Pool {
     return rc;
   }
 
-  // The handle fast path (LeaseByHandle): acquireAsyncTicket with the whole outcome in the
-  // return value, so the language reads no out-parameters. > 0: served, the value is the
-  // connection's handle and its lease stays here for releaseHandle(). <= 0: minus
-  // (status | ticket << 8 | spill_handle << 8): the status in the low byte; for
-  // CONNPOOL_PENDING the ticket above it (the outcome comes as Factory::acquired); for
-  // kSpilled (a handle that cannot hold the lease here: a shared connection, or too large)
-  // the handle above it, and takeSpilledLease() gives the lease on this thread.
+  // The handle fast paths: an acquire with the whole outcome in the return value, so the
+  // language reads no out-parameters. > 0: served, the value is the connection's handle.
+  // <= 0: minus (status | ticket << 8 | spill_handle << 8): the status in the low byte; for
+  // CONNPOOL_PENDING (the asynchronous acquire only) the ticket above it (the outcome comes as
+  // Factory::acquired); for kSpilled (a handle that cannot hold the lease in the table here:
+  // a shared connection, or too large) the handle above it, and takeSpilledLease() gives the
+  // lease on this thread.
   static constexpr int kSpilled = 255;
-  int64_t acquireHandle(int64_t timeout_ms, int priority, CancelToken* cancel) {
-    int64_t lease = 0, handle = 0, ticket = 0;
-    int rc = acquireAsyncTicket(timeout_ms, priority, cancel, &lease, &handle, &ticket);
+#ifndef SWIG
+  // For a language whose lease object keeps the lease value itself (Java's Lease): the
+  // asynchronous acquire (acquireAsyncTicket), its lease written to *lease_out and not kept
+  // in the table, so the release is release(lease), by value. Never kSpilled: a shared
+  // connection's lease comes back like any other. Why by value: the pool's own
+  // compare-and-swap then refuses a late second release, where a take from the table by plain
+  // load and store needed the language to let only one release through with an atomic of
+  // its own on every close.
+  int64_t acquireHandleLease(int64_t timeout_ms, int priority, CancelToken* cancel, int64_t* lease_out) {
+    int64_t handle = 0, ticket = 0;
+    const int rc = acquireAsyncTicket(timeout_ms, priority, cancel, lease_out, &handle, &ticket);
     if (rc == CONNPOOL_PENDING) return -((ticket << 8) | rc);
     if (rc != CONNPOOL_OK) return -static_cast<int64_t>(rc);
-    return KeepLease(lease, handle);
+    if (handle <= 0) {  // not a handle the language gave out: nothing it could look up
+      release(*lease_out, true);
+      *lease_out = 0;
+      return -static_cast<int64_t>(CONNPOOL_EINTERNAL);
+    }
+    return handle;
   }
-  // The same for the plain blocking acquire (C#'s Acquire): no PENDING, no ticket.
+#endif
+  // The plain blocking acquire, its lease kept in the table for releaseHandle() (C#'s and
+  // Go's Acquire): no PENDING, no ticket.
   int64_t acquireHandleBlocking(int64_t timeout_ms, int priority) {
     int64_t lease = 0, handle = 0;
     int rc = acquire(timeout_ms, priority, &lease, &handle);
@@ -566,25 +567,14 @@ class Pool {
     spilled_lease() = 0;
     return lease;
   }
-  // Gives back the lease acquireHandle() kept for `handle`; CONNPOOL_ESTALE if it has none.
+  // Gives back the lease acquireHandleBlocking() kept for `handle`; CONNPOOL_ESTALE if it has
+  // none.
   // Valid after close(), as release().
   int releaseHandle(int64_t handle, bool broken) {
     const uint64_t lease = leases_.Take(handle);
     if (lease == 0) return CONNPOOL_ESTALE;
     return release(static_cast<int64_t>(lease), broken);
   }
-#ifndef SWIG
-  // releaseHandle() for a caller that guarantees it gives each of acquireHandle()'s leases
-  // back once, never twice and never from two threads (Java's Lease: its close() and
-  // discard() let only the first call through): one plain load and store of the lease table
-  // instead of an atomic exchange (LeaseByHandle::TakeOwned). CONNPOOL_ESTALE if the handle
-  // holds no lease.
-  int releaseHandleOnce(int64_t handle, bool broken) {
-    const uint64_t lease = leases_.TakeOwned(handle);
-    if (lease == 0) return CONNPOOL_ESTALE;
-    return release(static_cast<int64_t>(lease), broken);
-  }
-#endif
   // The lease `handle` holds now (0: none), for logs.
   int64_t leaseOfHandle(int64_t handle) { return static_cast<int64_t>(leases_.Peek(handle)); }
 #ifndef SWIG
@@ -831,7 +821,7 @@ class Pool {
   int status_ = CONNPOOL_OK;
   std::string error_;
   connpool_util::EntryGate gate_;
-  LeaseByHandle leases_;  // acquireHandle()'s leases, by handle
+  LeaseByHandle leases_;  // acquireHandleBlocking()'s leases, by handle (C#, Go)
   // max_leases_per_conn is 1: a connection has one lease at a time (LeaseByHandle::SetExclusive).
   bool exclusive_ = false;
   // The config's max_leases_per_conn (default 1), read from its JSON (the C ABI has no getter
@@ -846,7 +836,7 @@ class Pool {
     const long n = std::strtol(json.c_str() + at + sizeof kKey - 1, &end, 10);
     return end != json.c_str() + at + sizeof kKey - 1 ? n : 0;
   }
-  // acquireHandle()'s result for a served acquire: the handle, its lease kept here; or the
+  // acquireHandleBlocking()'s result for a served acquire: the handle, its lease kept here; or the
   // handle spilled with its lease parked for takeSpilledLease().
   int64_t KeepLease(int64_t lease, int64_t handle) {
     if (LeaseByHandle::Fits(handle) &&
@@ -856,7 +846,7 @@ class Pool {
     spilled_lease() = lease;
     return -((handle << 8) | kSpilled);
   }
-  // The lease of acquireHandle()'s kSpilled outcome, until takeSpilledLease() on this thread.
+  // The lease of a kSpilled outcome, until takeSpilledLease() on this thread.
   static int64_t& spilled_lease() {
     static thread_local int64_t lease = 0;
     return lease;

@@ -74,18 +74,18 @@ TEST(LeaseByHandle, RacingSetsOnOneHandleNeverLoseALease) {
   EXPECT_GT(set.load(), 0);
 }
 
-// The plain-store pair (a pool whose connections carry one lease at a time, and a caller that
-// releases each lease once): handles go from thread to thread through a stand-in for the
-// pool's hand-off (a mutex-guarded free list), each holder sets its lease with SetExclusive
-// and takes it back with TakeOwned before handing the handle on; no lease is lost or seen by
-// a later holder, and a non-empty entry still refuses a new lease.
-TEST(LeaseByHandle, ExclusiveSetAndOwnedTakeThroughAHandOff) {
+// The plain-store set (a pool whose connections carry one lease at a time): handles go from
+// thread to thread through a stand-in for the pool's hand-off (a mutex-guarded free list),
+// each holder sets its lease with SetExclusive and takes it back with Take before handing the
+// handle on; no lease is lost or seen by a later holder, and a non-empty entry still refuses
+// a new lease.
+TEST(LeaseByHandle, ExclusiveSetAndTakeThroughAHandOff) {
   LeaseByHandle t;
   ASSERT_TRUE(t.SetExclusive(11, 5));
   EXPECT_FALSE(t.SetExclusive(11, 6)) << "an entry that holds a lease refuses another";
-  EXPECT_EQ(t.TakeOwned(11), 5u);
-  EXPECT_EQ(t.TakeOwned(11), 0u);
-  EXPECT_EQ(t.TakeOwned(4000), 0u) << "no chunk yet: nothing to take";
+  EXPECT_EQ(t.Take(11), 5u);
+  EXPECT_EQ(t.Take(11), 0u);
+  EXPECT_EQ(t.Take(4000), 0u) << "no chunk yet: nothing to take";
 
   std::mutex mu;
   std::vector<int64_t> idle = {1, 2, 3, 1500};  // one handle in a second chunk
@@ -102,7 +102,7 @@ TEST(LeaseByHandle, ExclusiveSetAndOwnedTakeThroughAHandOff) {
           idle.pop_back();
         }
         const uint64_t lease = (static_cast<uint64_t>(i + 1) << 32) | static_cast<uint64_t>(r + 1);
-        if (!t.SetExclusive(h, lease) || t.Peek(h) != lease || t.TakeOwned(h) != lease) lost.fetch_add(1);
+        if (!t.SetExclusive(h, lease) || t.Peek(h) != lease || t.Take(h) != lease) lost.fetch_add(1);
         std::lock_guard<std::mutex> lk(mu);
         idle.push_back(h);
       }

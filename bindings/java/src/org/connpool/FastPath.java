@@ -14,11 +14,19 @@ final class FastPath {
 
   private FastPath() {}
 
-  /** NativePool.acquireHandle on the native pool {@code pool}, cancel token {@code cancel} (0: none). */
-  static native long acquire(long pool, long timeoutMs, int priority, long cancel);
+  /**
+   * The facade's acquireHandleLease on the native pool {@code pool}, cancel token
+   * {@code cancel} (0: none): > 0 the connection's handle, with the lease written to the 8
+   * bytes at {@code leaseOut} (a direct buffer's {@link #address}); else minus (status |
+   * ticket << 8).
+   */
+  static native long acquire(long pool, long timeoutMs, int priority, long cancel, long leaseOut);
 
-  /** NativePool.releaseHandle; {@code broken} 0 or 1. */
-  static native int release(long pool, long handle, int broken);
+  /** The facade's release of {@code lease} by its value; {@code broken} 0 or 1. */
+  static native int release(long pool, long lease, int broken);
+
+  /** The native address of a direct buffer (0: the JVM gives none). */
+  static native long address(java.nio.ByteBuffer direct);
 
   static long pointer(NativePool p) {
     return NativePool.getCPtr(p);

@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 package org.connpool;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-
 /**
  * One borrowed connection. Use it in try-with-resources: {@link #close()} gives it back
  * (reset first when configured), {@link #discard()} reports it broken so the pool destroys
@@ -14,30 +11,20 @@ import java.lang.invoke.VarHandle;
  */
 public final class Lease<T> implements AutoCloseable {
   private final Pool<T> pool;
-  /**
-   * The native lease. On the fast path the native facade holds it by {@link #handle} (> 0) and
-   * this is 0 until {@link #id()} asks for it.
-   */
-  private long id;
-  private final long handle;
+  /** The native lease (an unsigned 64-bit value), given back by its value. */
+  private final long id;
   private final T connection;
-  /** 1 once given back; a field of its own (not an AtomicBoolean) saves an object per lease. */
-  private volatile int done;
+  /**
+   * 1 once given back. A plain field: a lease is one thread's at a time, so close() only has
+   * to stop that thread's second call, and a second call racing in from another thread is
+   * refused by the pool itself (its compare-and-swap on the slot sees the lease is back and
+   * changes nothing), which is why no atomic is needed here on every close.
+   */
+  private int done;
 
-  private static final VarHandle DONE;
-
-  static {
-    try {
-      DONE = MethodHandles.lookup().findVarHandle(Lease.class, "done", int.class);
-    } catch (ReflectiveOperationException e) {
-      throw new ExceptionInInitializerError(e);
-    }
-  }
-
-  Lease(Pool<T> pool, long id, long handle, T connection) {
+  Lease(Pool<T> pool, long id, T connection) {
     this.pool = pool;
     this.id = id;
-    this.handle = handle;
     this.connection = connection;
   }
 
@@ -47,31 +34,23 @@ public final class Lease<T> implements AutoCloseable {
     return connection;
   }
 
-  /**
-   * The native lease value (for logs; matches "lease" in the stats' leaks list); ask while the
-   * lease is out (afterwards it is the value asked for then, or 0).
-   */
+  /** The native lease value (for logs; matches "lease" in the stats' leaks list). */
   public long id() {
-    if (id == 0 && handle != 0 && done == 0) id = pool.leaseOfHandle(handle);
     return id;
   }
 
   /** Returns the connection to the pool. Idempotent. */
   @Override
   public void close() {
-    if (DONE.compareAndSet(this, 0, 1)) giveBack(false);
+    if (done != 0) return;
+    done = 1;
+    pool.release(id, false);
   }
 
   /** Returns the connection as broken: the pool destroys it instead of reusing it. */
   public void discard() {
-    if (DONE.compareAndSet(this, 0, 1)) giveBack(true);
-  }
-
-  private void giveBack(boolean broken) {
-    if (handle != 0) {
-      pool.releaseHandle(handle, broken);
-    } else {
-      pool.release(id, broken);
-    }
+    if (done != 0) return;
+    done = 1;
+    pool.release(id, true);
   }
 }

@@ -2,6 +2,8 @@
 package org.connpool;
 
 import java.lang.ref.Cleaner;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.lang.ref.Reference;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -102,12 +104,22 @@ public final class Pool<T> implements AutoCloseable {
   private static final int OK = Status.OK.swigValue();
   private static final int PENDING = Status.PENDING.swigValue();
   private static final int CANCELED = Status.ECANCELED.swigValue();
-  private static final int SPILLED = NativePool.kSpilled;
-  /** Per thread: its cancel token for blocking acquires, replaced once an interrupt triggered it. */
+  private static final int STALE = Status.ESTALE.swigValue();
+  /**
+   * Per thread: its cancel token for blocking acquires, replaced once an interrupt triggered
+   * it, and the 8 bytes the native acquire writes the lease into (so that one call returns
+   * both the connection's handle and its lease, and a cycle allocates nothing for them).
+   */
   private static final class ThreadState {
     CancelHandle cancel;
     /** cancel's native token address (0: none), for FastPath.acquire. */
     long cancelPtr;
+    final ByteBuffer leaseOut = ByteBuffer.allocateDirect(Long.BYTES).order(ByteOrder.nativeOrder());
+    final long leaseOutPtr = FastPath.address(leaseOut);
+
+    ThreadState() {
+      if (leaseOutPtr == 0) throw new UnsupportedOperationException("this JVM gives no address for direct buffers");
+    }
 
     CancelHandle renew() {
       CancelHandle c = new CancelHandle();
@@ -133,13 +145,12 @@ public final class Pool<T> implements AutoCloseable {
       // The asynchronous call serves a free connection at once, like connpool_acquire; only a
       // wait goes through the dispatcher, so the waiting thread parks in Java, where an
       // interrupt reaches it (a thread blocked in native code would not notice one).
-      // One number back: the connection's handle (its lease stays in the native facade until
-      // releaseHandle), or minus the status with the ticket or the spilled handle above it.
-      long r = FastPath.acquire(ptr, timeoutMs, priority, state.cancelPtr);
-      if (r > 0) return adoptHandle(r);
+      // One number back: the connection's handle, with its lease in the thread's leaseOut, or
+      // minus the status with the ticket above it.
+      long r = FastPath.acquire(ptr, timeoutMs, priority, state.cancelPtr, state.leaseOutPtr);
+      if (r > 0) return adopt(state.leaseOut.getLong(0), r);
       long v = -r;
       int rc = (int) (v & 0xff);
-      if (rc == SPILLED) return adopt(NativePool.takeSpilledLease(), v >>> 8);
       if (rc != PENDING) throw failure(rc);
       return awaitPending(v >>> 8, cancel, state);
     } finally {
@@ -231,14 +242,20 @@ public final class Pool<T> implements AutoCloseable {
     return PoolException.of(rc, why);
   }
 
-  void release(long lease, boolean broken) {
+  /**
+   * Gives {@code lease} back by its value. CONNPOOL_ESTALE (the pool's compare-and-swap
+   * refused a lease that is back already, and nothing changed) is returned, not thrown, for
+   * {@link Lease}'s close to ignore; other failures throw.
+   */
+  int release(long lease, boolean broken) {
     int rc;
     try {
-      rc = nat.release(lease, broken);
+      rc = FastPath.release(ptr, lease, broken ? 1 : 0);
     } finally {
       Reference.reachabilityFence(this);
     }
-    if (rc != 0) throw PoolException.of(rc, "release of lease " + lease);
+    if (rc != 0 && rc != STALE) throw PoolException.of(rc, "release of lease " + Long.toUnsignedString(lease));
+    return rc;
   }
 
   /** Waits until the pool is ready or degraded. */
@@ -441,42 +458,14 @@ public final class Pool<T> implements AutoCloseable {
   }
 
   /** Wraps a lease that a Group took on this pool, so closing it releases it here. */
-  /** A lease of the handle fast path: the native facade holds the lease value. */
-  private Lease<T> adoptHandle(long handle) {
-    T conn = adapter.connection(handle);
-    if (conn == null) {
-      nat.releaseHandle(handle, true);
-      throw PoolException.of(Status.EINTERNAL.swigValue(), "leased connection has no Java object");
-    }
-    return new Lease<>(this, 0, handle, conn);
-  }
-
-  void releaseHandle(long handle, boolean broken) {
-    int rc;
-    try {
-      rc = FastPath.release(ptr, handle, broken ? 1 : 0);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
-    if (rc != 0) throw PoolException.of(rc, "release of the lease of connection handle " + handle);
-  }
-
-  long leaseOfHandle(long handle) {
-    try {
-      return nat.leaseOfHandle(handle);
-    } finally {
-      Reference.reachabilityFence(this);
-    }
-  }
-
   Lease<T> adopt(long lease, long handle) {
     try {
       T conn = adapter.connection(handle);
       if (conn == null) {
-        nat.release(lease, true);
+        FastPath.release(ptr, lease, 1);
         throw PoolException.of(Status.EINTERNAL.swigValue(), "leased connection has no Java object");
       }
-      return new Lease<>(this, lease, 0, conn);
+      return new Lease<>(this, lease, conn);
     } finally {
       Reference.reachabilityFence(this);
     }

@@ -62,6 +62,29 @@ class PoolTest {
     }
   }
 
+  // Lease.close() lets its own thread through once with a plain field; a second release of the
+  // same lease value from anywhere else (a racing close) reaches the pool, whose compare-and-swap
+  // refuses it even after the connection went to a new holder.
+  @Test
+  void lateSecondReleaseOfALeaseIsRefusedByThePoolAndLeavesTheNewHolderAlone() {
+    FakeFactory f = new FakeFactory();
+    try (Pool<FakeFactory.Conn> pool = pool(f, 1)) {
+      Lease<FakeFactory.Conn> first = pool.acquire(LONG);
+      long firstId = first.id();
+      assertNotEquals(0L, firstId);
+      first.close();
+      try (Lease<FakeFactory.Conn> second = pool.acquire(LONG)) {
+        assertNotEquals(firstId, second.id(), "a new lease of the same connection");
+        assertEquals(Status.ESTALE.swigValue(), pool.release(firstId, false));
+        assertEquals(1L, pool.stats().connections().inUse(), "the new holder keeps its lease");
+        assertEquals(1L, counters(pool).staleReleases());
+        assertNotNull(second.get());
+      }
+      assertEquals(0L, pool.stats().connections().inUse());
+      assertEquals(1L, counters(pool).staleReleases());
+    }
+  }
+
   @Test
   void timeoutIsPoolTimeoutExceptionWithCodeAndHttpStatus() {
     FakeFactory f = new FakeFactory();
