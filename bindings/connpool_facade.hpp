@@ -508,8 +508,11 @@ class Pool {
       static std::atomic<int64_t> next_ticket{1};
       spare->id = next_ticket.fetch_add(1, std::memory_order_relaxed);
     }
-    spare->pool = pool_;
-    spare->factory = factory_;
+    // Stored only when they change: each thread's spare is a small heap block, which may share
+    // a cache line with another thread's, and a store on every acquire would bounce that line
+    // between cores.
+    if (spare->pool != pool_) spare->pool = pool_;
+    if (spare->factory != factory_) spare->factory = factory_;
     const int64_t id = spare->id;
     connpool_lease_t lease = 0;
     void* conn = nullptr;

@@ -114,7 +114,9 @@ public final class Pool<T> implements AutoCloseable {
     CancelHandle cancel;
     /** cancel's native token address (0: none), for FastPath.acquire. */
     long cancelPtr;
-    final ByteBuffer leaseOut = ByteBuffer.allocateDirect(Long.BYTES).order(ByteOrder.nativeOrder());
+    // A cache line of its own: the native acquire stores into it on every call, and a buffer
+    // that shared its line with another thread's would bounce between cores.
+    final ByteBuffer leaseOut = ByteBuffer.allocateDirect(128).alignedSlice(64).order(ByteOrder.nativeOrder());
     final long leaseOutPtr = FastPath.address(leaseOut);
 
     ThreadState() {
