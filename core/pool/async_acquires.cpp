@@ -34,8 +34,8 @@ namespace {
 thread_local const void* t_dispatching = nullptr;
 }  // namespace
 
-Status AsyncAcquires::Acquire(int priority, int64_t timeout_ms, CancelToken* cancel, AsyncAcquireCallback cb,
-                              void* ud, uint64_t* lease, void** conn) {
+Status AsyncAcquires::Acquire(int priority, int64_t timeout_ms, CancelToken* cancel, AsyncAcquireCallback cb, void* ud,
+                              uint64_t* lease, void** conn) {
   if (cancel != nullptr && cancel->Triggered()) {  // refused even when a connection is idle
     pool_.metrics_.counters.canceled.fetch_add(1, std::memory_order_relaxed);
     return Status::kECANCELED;
@@ -43,9 +43,10 @@ Status AsyncAcquires::Acquire(int priority, int64_t timeout_ms, CancelToken* can
   if (timeout_ms < 0) timeout_ms = pool_.cfg_.acquire_timeout_ms;
   uint32_t idx;
   uint64_t gen;
-  if (!pool_.traits_.mux && pool_.accepting_.load(std::memory_order_acquire) && pool_.slots_.ClaimIdle(false, &idx, &gen)) {
+  if (!pool_.traits_.mux && pool_.accepting_.load(std::memory_order_acquire) &&
+      pool_.slots_.ClaimIdle(false, &idx, &gen)) {
     Slot& s = pool_.SlotAt(idx);
-    const int64_t now = pool_.clock_->CoarseNowNs();
+    const int64_t now = pool_.CoarseNowNs();
     // Lifetime, validation and a drain that began all need a factory callback, which must not
     // run here: those go to the dispatcher like a queued acquire.
     if ((s.expires_ns == 0 || now < s.expires_ns) && !pool_.NeedsValidation(s, now, false) &&
@@ -167,7 +168,7 @@ Status AsyncAcquires::QueueAsyncLocked(Waiter* w) {
   }
   deadlines_.Push(w);
   if (deadlines_.Front() == w) cv_.notify_one();  // the dispatcher must wake sooner
-  pool_.connector_.WakeLocked();                                 // demand grew
+  pool_.connector_.WakeLocked();                  // demand grew
   return Status::kOK;
 }
 
@@ -240,9 +241,8 @@ void AsyncAcquires::DeliverLocked(std::unique_lock<std::mutex>& lk, Waiter* w) {
     lk.unlock();
   } else {
     lk.unlock();
-    if (st == Status::kOK &&
-        !pool_.FinishClaim(w->slot, LeaseGen(w->lease), w->priority, &w->start_ns, w->timeout_ms, w->fresh, &lease,
-                     &conn)) {
+    if (st == Status::kOK && !pool_.FinishClaim(w->slot, LeaseGen(w->lease), w->priority, &w->start_ns, w->timeout_ms,
+                                                w->fresh, &lease, &conn)) {
       // The handed connection failed its checks (and was retired, pinning the pool): the
       // acquire goes back to its place in the queue, or ends if it cannot wait any more.
       lk.lock();

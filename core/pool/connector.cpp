@@ -24,13 +24,14 @@ bool Connector::CanCreateNowLocked(int64_t now_ns, int64_t* wake_at) const {
 
 bool Connector::ShouldCreateLocked(int64_t now_ns, int64_t* wake_at) const {
   *wake_at = HealthMachine::kNever;
-  if (pool_.lifetime_.draining() || pool_.lifetime_.stopping() || pool_.live_ + creating_ + abandoned_creates_ >= pool_.sizing_.LiveCapLocked())
+  if (pool_.lifetime_.draining() || pool_.lifetime_.stopping() ||
+      pool_.live_ + creating_ + abandoned_creates_ >= pool_.sizing_.LiveCapLocked())
     return false;
   const int64_t idle = static_cast<int64_t>(pool_.slots_.Count().idle_or_reserved());
   // Each create in flight covers one waiter, or max_leases_per_conn of them when shared.
   bool demand = static_cast<int64_t>(pool_.queue_.Size()) > creating_ * pool_.cfg_.max_leases_per_conn ||
-                idle + creating_ < pool_.sizing_.WarmFloorLocked() ||              // warm floor (HikariCP's minimumIdle)
-                (creating_ == 0 && pool_.health_machine_.WantsProbe());     // probe an outage, prove the backend
+                idle + creating_ < pool_.sizing_.WarmFloorLocked() ||    // warm floor (HikariCP's minimumIdle)
+                (creating_ == 0 && pool_.health_machine_.WantsProbe());  // probe an outage, prove the backend
   if (!demand) return false;
   return CanCreateNowLocked(now_ns, wake_at);
 }
@@ -68,8 +69,8 @@ void Connector::KeepCreatedLocked(std::unique_lock<std::mutex>& lk, uint32_t idx
   pool_.PutBackLocked(idx, /*fresh=*/true);
 }
 
-bool Connector::FinishCreateLocked(uint32_t idx, CreateResult r, void* conn, const std::string& err,
-                              int64_t t0_ns, int64_t t1_ns) {
+bool Connector::FinishCreateLocked(uint32_t idx, CreateResult r, void* conn, const std::string& err, int64_t t0_ns,
+                                   int64_t t1_ns) {
   --creating_;
   pool_.metrics_.create_us.Record(t1_ns > t0_ns ? static_cast<uint64_t>((t1_ns - t0_ns) / 1000) : 0);
   Slot& s = pool_.SlotAt(idx);

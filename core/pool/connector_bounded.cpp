@@ -26,7 +26,8 @@ bool Connector::CreateBoundedLocked(std::unique_lock<std::mutex>& lk, uint32_t i
     delete job;
     return RunCreateLocked(lk, idx);
   }
-  if (AwaitLocked(lk, job, SaturatingDeadline(pool_.clock_->NowNs(), pool_.cfg_.create_timeout_ms), OffloadJob::kCreateTimeout)) {
+  if (AwaitLocked(lk, job, SaturatingDeadline(pool_.clock_->NowNs(), pool_.cfg_.create_timeout_ms),
+                  OffloadJob::kCreateTimeout)) {
     const bool ok = FinishCreateLocked(idx, job->result, job->conn, job->err, job->t0_ns, job->t1_ns);
     delete job;
     return ok;
@@ -47,13 +48,15 @@ void Connector::AbandonCreateLocked(int64_t now_ns) {
   // Treated as started now, so it schedules the next probe itself (it never counts as one of
   // the burst of creates that were in flight when the outage began).
   pool_.OnCreateFailureLocked(now_ns, CreateResult::kRetry,
-                        "create did not return within create_timeout_ms (" + std::to_string(pool_.cfg_.create_timeout_ms) +
-                            " ms); abandoned, what it returns is destroyed",
-                        now_ns);
+                              "create did not return within create_timeout_ms (" +
+                                  std::to_string(pool_.cfg_.create_timeout_ms) +
+                                  " ms); abandoned, what it returns is destroyed",
+                              now_ns);
   if (pool_.lifetime_.draining() && pool_.live_ + creating_ == 0) pool_.state_cv_.notify_all();
 }
 
-void Connector::FinishAbandonedCreateLocked(std::unique_lock<std::mutex>& lk, uint32_t idx, CreateResult r, void* conn) {
+void Connector::FinishAbandonedCreateLocked(std::unique_lock<std::mutex>& lk, uint32_t idx, CreateResult r,
+                                            void* conn) {
   --abandoned_creates_;
   --abandoned_calls_;
   Slot& s = pool_.SlotAt(idx);
@@ -88,15 +91,17 @@ Connector::ResetOutcome Connector::ResetForRelease(uint32_t idx) {
     return pool_.SafeReset(s.conn) ? ResetOutcome::kUsable : ResetOutcome::kFailed;
   }
   // Through a drain as well: the release then decides as if reset had run on this thread.
-  if (AwaitLocked(lk, job, SaturatingDeadline(pool_.clock_->NowNs(), pool_.cfg_.reset_timeout_ms), OffloadJob::kResetTimeout,
+  if (AwaitLocked(lk, job, SaturatingDeadline(pool_.clock_->NowNs(), pool_.cfg_.reset_timeout_ms),
+                  OffloadJob::kResetTimeout,
                   /*abandon_on_close=*/false))
     return job->ok ? ResetOutcome::kUsable : ResetOutcome::kFailed;
   pool_.metrics_.counters.resets_abandoned.fetch_add(1, std::memory_order_relaxed);
   ++abandoned_calls_;
-  pool_.logs_.AddLocked(CONNPOOL_LOG_WARN, "pool '" + pool_.cfg_.name + "': reset did not return within reset_timeout_ms (" +
-                                                    std::to_string(pool_.cfg_.reset_timeout_ms) +
-                                                    " ms); the release returns, the connection is destroyed when "
-                                                    "reset returns");
+  pool_.logs_.AddLocked(CONNPOOL_LOG_WARN, "pool '" + pool_.cfg_.name +
+                                               "': reset did not return within reset_timeout_ms (" +
+                                               std::to_string(pool_.cfg_.reset_timeout_ms) +
+                                               " ms); the release returns, the connection is destroyed when "
+                                               "reset returns");
   // The helper owns the slot now; it stays counted in live_ until the helper empties it, so
   // the pool outlives this call.
   pool_.UnlockDeliverMaybeDelete(lk, false);
@@ -132,11 +137,10 @@ void Connector::AwaitHelpersLocked(std::unique_lock<std::mutex>& lk) {
     ++detached;
   }
   if (detached > 0)
-    pool_.logs_.AddLocked(CONNPOOL_LOG_WARN,
-                               "pool '" + pool_.cfg_.name + "': " + std::to_string(detached) +
-                                   " factory callback(s) still running at free (close_wait_ms=" +
-                                   std::to_string(pool_.cfg_.close_wait_ms) +
-                                   "); the pool is released when the last of them returns");
+    pool_.logs_.AddLocked(CONNPOOL_LOG_WARN, "pool '" + pool_.cfg_.name + "': " + std::to_string(detached) +
+                                                 " factory callback(s) still running at free (close_wait_ms=" +
+                                                 std::to_string(pool_.cfg_.close_wait_ms) +
+                                                 "); the pool is released when the last of them returns");
 }
 
 }  // namespace connpool

@@ -54,10 +54,10 @@ bool Connector::SpawnHelperLocked() {
   try {
     auto seat = std::make_shared<HelperSeat>();
     threads_.emplace_back(boost::thread([this, seat] {
-                                   pthread_setname_np(pthread_self(), "connpool-call");
-                                   HelperLoop(seat);
-                                 }),
-                                 seat);
+                            pthread_setname_np(pthread_self(), "connpool-call");
+                            HelperLoop(seat);
+                          }),
+                          seat);
   } catch (const std::exception&) {
     return false;
   }
@@ -82,7 +82,7 @@ bool Connector::SubmitLocked(OffloadJob* job) {
 }
 
 bool Connector::AwaitLocked(std::unique_lock<std::mutex>& lk, OffloadJob* job, int64_t until_ns, int on_timeout,
-                       bool abandon_on_close) {
+                            bool abandon_on_close) {
   job->prev_waited = nullptr;
   job->next_waited = waited_head_;
   if (waited_head_ != nullptr) waited_head_->prev_waited = job;
@@ -126,10 +126,10 @@ Connector::Checked Connector::ValidateForAcquire(uint32_t idx, int64_t until_ns,
     pool_.metrics_.counters.validation_failures.fetch_add(1, std::memory_order_relaxed);
     pool_.metrics_.counters.validations_abandoned.fetch_add(1, std::memory_order_relaxed);
     ++abandoned_calls_;
-    pool_.logs_.AddLocked(CONNPOOL_LOG_WARN,
-                               "pool '" + pool_.cfg_.name + "': validate did not answer within validation_timeout_ms (" +
-                                   std::to_string(pool_.cfg_.validation_timeout_ms) +
-                                   " ms); the connection is destroyed when it returns");
+    pool_.logs_.AddLocked(CONNPOOL_LOG_WARN, "pool '" + pool_.cfg_.name +
+                                                 "': validate did not answer within validation_timeout_ms (" +
+                                                 std::to_string(pool_.cfg_.validation_timeout_ms) +
+                                                 " ms); the connection is destroyed when it returns");
   }
   pool_.lifetime_.Pin();  // the pin RetireClaimed would have taken
   pool_.UnlockDeliverMaybeDelete(lk, false);
@@ -241,8 +241,7 @@ void Connector::RunJobLocked(std::unique_lock<std::mutex>& lk, HelperSeat& seat,
   if (job->kind == OffloadJob::kReset) {  // the slot's own job (offload_.reset_jobs): never deleted
     // An abandoned reset's connection is destroyed anyway: no round trip for it.
     bool usable = false;
-    if (job->abandoned == OffloadJob::kNo)
-      CallOffLock(lk, seat, done_cv_, [&] { usable = pool_.SafeReset(s.conn); });
+    if (job->abandoned == OffloadJob::kNo) CallOffLock(lk, seat, done_cv_, [&] { usable = pool_.SafeReset(s.conn); });
     if (job->abandoned == OffloadJob::kNo) {
       job->ok = usable;
       job->done = true;
@@ -261,7 +260,8 @@ void Connector::RunJobLocked(std::unique_lock<std::mutex>& lk, HelperSeat& seat,
   // Validate. Not worth a round trip when the answer can no longer be used.
   const bool wanted = job->abandoned == OffloadJob::kNo || job->abandoned == OffloadJob::kCallerDeadline;
   bool valid = false;
-  if (wanted && !pool_.lifetime_.draining()) CallOffLock(lk, seat, done_cv_, [&] { valid = pool_.SafeValidate(s.conn); });
+  if (wanted && !pool_.lifetime_.draining())
+    CallOffLock(lk, seat, done_cv_, [&] { valid = pool_.SafeValidate(s.conn); });
   if (job->abandoned == OffloadJob::kNo) {
     job->ok = valid;
     job->done = true;
@@ -282,7 +282,8 @@ void Connector::RunJobLocked(std::unique_lock<std::mutex>& lk, HelperSeat& seat,
   lk.unlock();
   pool_.SafeDestroy(s.conn);
   lk.lock();
-  pool_.SlotEmptiedLocked(idx, failed || why == OffloadJob::kValidationTimeout ? Pool::Reason::kValidation : Pool::Reason::kNone);
+  pool_.SlotEmptiedLocked(
+      idx, failed || why == OffloadJob::kValidationTimeout ? Pool::Reason::kValidation : Pool::Reason::kNone);
 }
 
 Connector::~Connector() {

@@ -32,9 +32,9 @@
 //
 // Memory orders are Acquire's and Release's (pool_acquire.cpp): the claim and the give-back
 // are the same SlotTable calls, and the waiters' count is read seq_cst before the give-back.
-#include <cstdint>
-
 #include "pool/fast_tries.h"
+
+#include <cstdint>
 
 #include "pool/lease_timing.h"
 #include "pool/pool.h"
@@ -73,7 +73,8 @@ Status FastTries::TryAcquire(Pool& p, int priority, uint64_t* lease, void** conn
 Status FastTries::FinishClaimed(Pool& p, uint64_t claim, int priority, int64_t timeout_ms, uint64_t* lease,
                                 void** conn) {
   if (timeout_ms < 0) timeout_ms = p.cfg_.acquire_timeout_ms;
-  if (p.traits_.mux || LeaseTag(claim) != p.traits_.tag || LeaseIndex(claim) >= p.slots_.Capacity()) return Status::kESTALE;
+  if (p.traits_.mux || LeaseTag(claim) != p.traits_.tag || LeaseIndex(claim) >= p.slots_.Capacity())
+    return Status::kESTALE;
   const uint32_t idx = static_cast<uint32_t>(LeaseIndex(claim));
   SlotWord w;
   if (!p.slots_.HoldsLease(idx, LeaseGen(claim), &w)) return Status::kESTALE;
@@ -88,7 +89,8 @@ Status FastTries::FinishClaimed(Pool& p, uint64_t claim, int priority, int64_t t
 
 Status FastTries::TryRelease(Pool& p, uint64_t lease) {
   // A stale lease is declined too: Release counts it in stale_releases.
-  if (p.traits_.mux || p.traits_.exclusive_release || LeaseTag(lease) != p.traits_.tag || LeaseIndex(lease) >= p.slots_.Capacity())
+  if (p.traits_.mux || p.traits_.exclusive_release || LeaseTag(lease) != p.traits_.tag ||
+      LeaseIndex(lease) >= p.slots_.Capacity())
     return Status::kETIMEOUT;
   const uint32_t idx = static_cast<uint32_t>(LeaseIndex(lease));
   Slot& s = p.SlotAt(idx);

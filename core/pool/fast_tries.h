@@ -24,8 +24,7 @@ class Pool;
 class FastTries {
  public:
   static Status TryAcquire(Pool& p, int priority, uint64_t* lease, void** conn);
-  static Status FinishClaimed(Pool& p, uint64_t claim, int priority, int64_t timeout_ms, uint64_t* lease,
-                              void** conn);
+  static Status FinishClaimed(Pool& p, uint64_t claim, int priority, int64_t timeout_ms, uint64_t* lease, void** conn);
   static Status TryRelease(Pool& p, uint64_t lease);
 };
 

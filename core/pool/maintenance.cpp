@@ -90,13 +90,15 @@ void Maintenance::RunMaintenance() {
       retire = Pool::Reason::kIdle;
     } else if (const int64_t since_check =
                    // A use proves the connection as well as a validation does.
-                   now - std::max(s.checked_ns, s.last_used_ns.load(std::memory_order_relaxed));
-               pool_.traits_.has_validate && ((pool_.cfg_.validate_interval_ms > 0 && since_check >= pool_.cfg_.validate_interval_ms * 1'000'000) ||
-                                 (canary && since_check >= pool_.cfg_.validation_idle_ms * 1'000'000))) {
+               now - std::max(s.checked_ns, s.last_used_ns.load(std::memory_order_relaxed));
+               pool_.traits_.has_validate &&
+               ((pool_.cfg_.validate_interval_ms > 0 && since_check >= pool_.cfg_.validate_interval_ms * 1'000'000) ||
+                (canary && since_check >= pool_.cfg_.validation_idle_ms * 1'000'000))) {
       canary = false;
       // On a helper, bounded by validation_timeout_ms: a hung keepalive must not stop
       // maintenance (which also reports stalls).
-      Connector::Checked c = pool_.connector_.ValidateForAcquire(i, SaturatingDeadline(pool_.clock_->NowNs(), pool_.cfg_.validation_timeout_ms), true);
+      Connector::Checked c = pool_.connector_.ValidateForAcquire(
+          i, SaturatingDeadline(pool_.clock_->NowNs(), pool_.cfg_.validation_timeout_ms), true);
       if (c == Connector::Checked::kGaveUp || c == Connector::Checked::kPoolClosing) {
         std::unique_lock<std::mutex> lk(pool_.mu_);
         if (c == Connector::Checked::kGaveUp) {
@@ -177,15 +179,15 @@ void Maintenance::CheckStallLocked(int64_t now_ns) {
     stall_.since_ns = now_ns;
     pool_.metrics_.counters.stalls.fetch_add(1, std::memory_order_relaxed);
     pool_.logs_.AddLocked(CONNPOOL_LOG_WARN,
-                               "pool '" + pool_.cfg_.name + "': stalled: all " + std::to_string(out) +
-                                   " connections leased, acquires waiting or timing out, and no lease back for " +
-                                   std::to_string((now_ns - stall_.last_change_ns) / 1'000'000) +
-                                   " ms (stall_after_ms=" + std::to_string(pool_.cfg_.stall_after_ms) + ")");
+                          "pool '" + pool_.cfg_.name + "': stalled: all " + std::to_string(out) +
+                              " connections leased, acquires waiting or timing out, and no lease back for " +
+                              std::to_string((now_ns - stall_.last_change_ns) / 1'000'000) +
+                              " ms (stall_after_ms=" + std::to_string(pool_.cfg_.stall_after_ms) + ")");
     pool_.ApplyHealthLocked(pool_.health_machine_.OnStalled(now_ns));  // ready -> degraded
     return;
   }
   pool_.logs_.AddLocked(CONNPOOL_LOG_INFO, "pool '" + pool_.cfg_.name + "': stall over after " +
-                                                    std::to_string((now_ns - stall_.since_ns) / 1'000'000) + " ms");
+                                               std::to_string((now_ns - stall_.since_ns) / 1'000'000) + " ms");
   // Back to ready, unless degraded for a create outage as well: that one ends with a successful create.
   pool_.ApplyHealthLocked(pool_.health_machine_.OnStallOver(now_ns));
 }

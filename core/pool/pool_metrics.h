@@ -18,7 +18,7 @@
 namespace connpool {
 
 struct PoolMetrics {
-  std::atomic<uint64_t> failed_claims{0};  // generation bumps that did not become a lease
+  std::atomic<uint64_t> failed_claims{0};               // generation bumps that did not become a lease
   mutable std::atomic<uint64_t> acquired_reported{0};   // keeps `acquired` monotonic
   mutable std::atomic<uint64_t> zero_wait_reported{0};  // keeps zero_wait_acquires() monotonic
   // The counts bumped off the fast path, one per row of stats/counters.h.

@@ -13,10 +13,10 @@
 namespace connpool {
 
 struct PoolTraits {
-  bool steady_clock;  // the pool's clock is the SteadyClock: Pool::CoarseNowNs() reads it inline
-  uint64_t tag;       // in every lease of this pool (slot.h, MakeLease), so a lease of another pool is stale
-  int64_t created_ns;  // when the pool was made (uptime, the health machine's start)
-  bool has_validate;   // the factory has a validate callback
+  bool steady_clock;      // the pool's clock is the SteadyClock: Pool::CoarseNowNs() reads it inline
+  uint64_t tag;           // in every lease of this pool (slot.h, MakeLease), so a lease of another pool is stale
+  int64_t created_ns;     // when the pool was made (uptime, the health machine's start)
+  bool has_validate;      // the factory has a validate callback
   bool reset_on_release;  // config reset_on_release and the factory has a reset callback
   // Release must own the slot before deciding (a reset callback or max_uses in play).
   bool exclusive_release;

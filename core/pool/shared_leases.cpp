@@ -125,7 +125,7 @@ void SharedLeases::ServeMuxWaitersLocked(uint32_t idx) {
 }
 
 Status SharedLeases::AcquireMux(int priority, int64_t timeout_ms, uint64_t* lease, void** conn,
-                        const CancelToken* cancel) {
+                                const CancelToken* cancel) {
   int64_t start = pool_.clock_->NowNs();  // FinishClaim may read it (the deadline of a validation)
   const int64_t deadline = SaturatingDeadline(start, timeout_ms);
   std::unique_lock<std::mutex> lk(pool_.mu_);

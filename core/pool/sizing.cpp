@@ -52,15 +52,14 @@ void Sizing::AdaptLocked(int64_t now_ns, uint64_t in_use) {
   pool_.connector_.WakeLocked();
   if (LogEnabled())
     pool_.logs_.AddLocked(CONNPOOL_LOG_INFO, "pool '" + pool_.cfg_.name + "': adaptive sizing " +
-                                                      AdaptiveSizer::ActionName(d.action) + "s the warm floor " +
-                                                      std::to_string(d.from) + " -> " + std::to_string(d.to) +
-                                                      " (" + d.reason + ")");
+                                                 AdaptiveSizer::ActionName(d.action) + "s the warm floor " +
+                                                 std::to_string(d.from) + " -> " + std::to_string(d.to) + " (" +
+                                                 d.reason + ")");
 }
 
 void Sizing::UpdateOverCapacityLocked() {
   bool over = pool_.live_ - shrink_pending_ > LiveCapLocked();
-  if (over != over_capacity_.load(std::memory_order_relaxed))
-    over_capacity_.store(over, std::memory_order_seq_cst);
+  if (over != over_capacity_.load(std::memory_order_relaxed)) over_capacity_.store(over, std::memory_order_seq_cst);
 }
 
 bool Sizing::TakeShrinkLocked() {
@@ -115,9 +114,10 @@ Status Sizing::Resize(int64_t min_idle, int64_t max_size, std::string* err) {
   UpdateOverCapacityLocked();
   if (adaptive_) adaptive_->sizer().Clamp(min_idle, max_size);
   if (LogEnabled())
-    pool_.logs_.AddLocked(CONNPOOL_LOG_INFO, "pool '" + pool_.cfg_.name + "': resized min_idle " + std::to_string(old_min) +
-                                                      " -> " + std::to_string(min_idle) + ", max_size " +
-                                                      std::to_string(old_max) + " -> " + std::to_string(max_size));
+    pool_.logs_.AddLocked(CONNPOOL_LOG_INFO, "pool '" + pool_.cfg_.name + "': resized min_idle " +
+                                                 std::to_string(old_min) + " -> " + std::to_string(min_idle) +
+                                                 ", max_size " + std::to_string(old_max) + " -> " +
+                                                 std::to_string(max_size));
   if (over_capacity_.load(std::memory_order_relaxed)) TrimIdleLocked(lk);
   pool_.connector_.WakeLocked();  // growing: waiters and the warm floor may create now
   pool_.maintenance_.WakeLocked();
