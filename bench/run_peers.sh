@@ -25,7 +25,7 @@
 #   RUNS         default 2; each run is a separate invocation and file (run1.txt, run2.txt, ...)
 #   REV          build libconnpool from this commit (git archive) instead of the working tree, so
 #                that a measurement names exactly what it measured; commits with the same
-#                core/, capi/ and CMake files share one build
+#                core/, capi/, bindings/ and CMake files share one build
 #   RERUN_ABOVE  (with RUNS=0 and an existing OUT: only this) re-measure each line whose other_cpu_pct (CPU that other processes used while it
 #                was measured) is above this, up to RERUN_TRIES (3) times, each after waiting up
 #                to RERUN_WAIT (120) s for a 1-minute load average under 1; the line measured on
@@ -51,9 +51,11 @@ RERUN_WAIT=${RERUN_WAIT:-120}
 
 if [[ -n $REV ]]; then
   sha=$(git -C "$ROOT" rev-parse --short "$REV^{commit}")
-  # Keyed by the content that makes the library, so a commit that only touched docs or tests
-  # reuses the previous build.
-  key=$(git -C "$ROOT" rev-parse "$sha:core" "$sha:capi" "$sha:cmake" "$sha:CMakeLists.txt" | git hash-object --stdin | cut -c1-10)
+  # Keyed by the content that makes the library and the Java binding (connpool_java is built
+  # from the same tree), so a commit that only touched docs or tests reuses the previous build
+  # and one that changed bindings/ does not measure the old binding.
+  key=$(git -C "$ROOT" rev-parse "$sha:core" "$sha:capi" "$sha:bindings" "$sha:cmake" "$sha:CMakeLists.txt" |
+    git hash-object --stdin | cut -c1-10)
   SRC=$ROOT/build/src-$key
   if [[ ! -f $SRC/CMakeLists.txt ]]; then
     mkdir -p "$SRC"
