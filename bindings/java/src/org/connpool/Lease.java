@@ -42,15 +42,17 @@ public final class Lease<T> implements AutoCloseable {
   /** Returns the connection to the pool. Idempotent. */
   @Override
   public void close() {
-    if (done != 0) return;
-    done = 1;
-    pool.release(id, false);
+    giveBack(false);
   }
 
   /** Returns the connection as broken: the pool destroys it instead of reusing it. */
   public void discard() {
+    giveBack(true);
+  }
+
+  private void giveBack(boolean broken) {
     if (done != 0) return;
     done = 1;
-    pool.release(id, true);
+    pool.release(id, broken);
   }
 }
