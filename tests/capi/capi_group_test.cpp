@@ -10,7 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "../common/log_capture.h"
+
 namespace {
+
+using connpool_test::LogCapture;  // tests/common/log_capture.h
 
 struct Backend {
   std::atomic<int> created{0}, destroyed{0}, ctx_freed{0};
@@ -39,21 +43,6 @@ connpool_pool_t* NewPool(Backend* b, const char* name) {
   return p;
 }
 
-struct LogSink {
-  std::mutex mu;
-  std::vector<std::string> lines;
-  static void Cb(void* ud, int level, const char* msg) {
-    auto* s = static_cast<LogSink*>(ud);
-    std::lock_guard<std::mutex> lk(s->mu);
-    if (level == CONNPOOL_LOG_WARN) s->lines.push_back(msg);
-  }
-  bool Saw(const std::string& needle) {
-    std::lock_guard<std::mutex> lk(mu);
-    for (const auto& l : lines)
-      if (l.find(needle) != std::string::npos) return true;
-    return false;
-  }
-};
 
 std::string GroupStats(connpool_group_t* g) {
   char* s = connpool_group_stats_json(g);
@@ -63,14 +52,13 @@ std::string GroupStats(connpool_group_t* g) {
 }
 
 TEST(CapiGroup, NullsAndBadValuesAreEinvalAndExplained) {
-  LogSink sink;
-  connpool_set_log_callback(LogSink::Cb, &sink);
+  LogCapture sink(CONNPOOL_LOG_WARN);
   connpool_group_t* g = reinterpret_cast<connpool_group_t*>(0x1);
   EXPECT_EQ(connpool_group_new(nullptr, &g), CONNPOOL_EINVAL);
   EXPECT_EQ(connpool_group_new("x", nullptr), CONNPOOL_EINVAL);
   EXPECT_EQ(connpool_group_new("", &g), CONNPOOL_EINVAL);
   EXPECT_EQ(g, nullptr);
-  EXPECT_TRUE(sink.Saw("name is NULL or empty"));
+  EXPECT_TRUE(sink.AnyContains("name is NULL or empty"));
   EXPECT_EQ(connpool_group_add(nullptr, "m", CONNPOOL_ROLE_PRIMARY, nullptr), CONNPOOL_EINVAL);
 
   Backend b;
@@ -78,7 +66,7 @@ TEST(CapiGroup, NullsAndBadValuesAreEinvalAndExplained) {
   ASSERT_EQ(connpool_group_new("orders", &g), CONNPOOL_OK);
   EXPECT_EQ(connpool_group_add(g, nullptr, CONNPOOL_ROLE_PRIMARY, p), CONNPOOL_EINVAL);
   EXPECT_EQ(connpool_group_add(g, "m", 42, p), CONNPOOL_EINVAL);
-  EXPECT_TRUE(sink.Saw("unknown role 42"));
+  EXPECT_TRUE(sink.AnyContains("unknown role 42"));
   EXPECT_EQ(connpool_group_add(g, "m", CONNPOOL_ROLE_PRIMARY, nullptr), CONNPOOL_EINVAL);
   EXPECT_EQ(connpool_group_add(g, "m", CONNPOOL_ROLE_PRIMARY, p), CONNPOOL_OK);
   EXPECT_EQ(connpool_group_add(g, "m2", CONNPOOL_ROLE_REPLICA, p), CONNPOOL_EINVAL);
@@ -94,7 +82,7 @@ TEST(CapiGroup, NullsAndBadValuesAreEinvalAndExplained) {
   EXPECT_EQ(connpool_group_acquire(g, CONNPOOL_INTENT_READ, 0, nullptr, &lease, &conn), CONNPOOL_EINVAL);
   EXPECT_EQ(connpool_group_acquire(g, CONNPOOL_INTENT_READ, 0, &member, nullptr, &conn), CONNPOOL_EINVAL);
   EXPECT_EQ(connpool_group_acquire(g, 3, 0, &member, &lease, &conn), CONNPOOL_EINVAL);
-  EXPECT_TRUE(sink.Saw("unknown intent 3"));
+  EXPECT_TRUE(sink.AnyContains("unknown intent 3"));
   EXPECT_EQ(connpool_group_acquire_key(g, 1, 0, &member, &lease, nullptr), CONNPOOL_EINVAL);
   EXPECT_EQ(connpool_group_acquire_key(nullptr, 1, 0, &member, &lease, nullptr), CONNPOOL_EINVAL);
   EXPECT_EQ(connpool_group_stats_json(nullptr), nullptr);
@@ -108,14 +96,13 @@ TEST(CapiGroup, NullsAndBadValuesAreEinvalAndExplained) {
   connpool_pool_free(p);
   EXPECT_EQ(b.created.load(), b.destroyed.load());
   EXPECT_EQ(b.ctx_freed.load(), 1);
-  connpool_set_log_callback(nullptr, nullptr);
+  sink.Stop();
 }
 
 // The *_ex variants (1.2): each EINVAL's reason in the caller's buffer, the group's
 // last_error as before, and nothing logged.
 TEST(CapiGroup, ExVariantsWriteTheReasonIntoTheCallersBuffer) {
-  LogSink sink;
-  connpool_set_log_callback(LogSink::Cb, &sink);
+  LogCapture sink(CONNPOOL_LOG_WARN);
   char err[256] = "stale";
   connpool_group_t* g = reinterpret_cast<connpool_group_t*>(0x1);
   EXPECT_EQ(connpool_group_new_ex("", &g, err, sizeof err), CONNPOOL_EINVAL);
@@ -157,10 +144,10 @@ TEST(CapiGroup, ExVariantsWriteTheReasonIntoTheCallersBuffer) {
   connpool_group_free(g);
   connpool_pool_free(p);
   EXPECT_EQ(b.created.load(), b.destroyed.load());
-  connpool_set_log_callback(nullptr, nullptr);
-  EXPECT_FALSE(sink.Saw("unknown role 42")) << "the _ex variants do not log";
-  EXPECT_FALSE(sink.Saw("already belongs"));
-  EXPECT_FALSE(sink.Saw("group is NULL"));
+  sink.Stop();
+  EXPECT_FALSE(sink.AnyContains("unknown role 42")) << "the _ex variants do not log";
+  EXPECT_FALSE(sink.AnyContains("already belongs"));
+  EXPECT_FALSE(sink.AnyContains("group is NULL"));
 }
 
 // pool_free on a pool still in a group detaches it; the group keeps working; the group can

@@ -10,7 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "../common/log_capture.h"
+
 namespace {
+
+using connpool_test::LogCapture;  // tests/common/log_capture.h
 
 struct Backend {
   std::atomic<int> created{0}, destroyed{0}, ctx_freed{0};
@@ -201,27 +205,18 @@ TEST(CapiPool, FactoryFailuresMapToStatusCodes) {
   connpool_pool_free(p);
 }
 
-namespace {
-std::mutex g_log_mu;
-std::vector<std::string> g_log;
-void Collect(void*, int, const char* msg) {
-  std::lock_guard<std::mutex> lk(g_log_mu);
-  g_log.push_back(msg);
-}
-}  // namespace
 
 TEST(CapiPool, LogsTransitionsOnceWithoutSecrets) {
-  connpool_set_log_callback(Collect, nullptr);
+  LogCapture log;
   Backend b;
   b.create_rc = CONNPOOL_FACTORY_FATAL;
   connpool_pool_t* p = NewPool(&b, R"({"name": "billing"})");
   connpool_lease_t l;
   for (int i = 0; i < 100000 && connpool_pool_state(p) != CONNPOOL_STATE_UNAVAILABLE; ++i) connpool_acquire(p, 0, &l, nullptr);
   connpool_pool_free(p);
-  connpool_set_log_callback(nullptr, nullptr);
-  std::lock_guard<std::mutex> lk(g_log_mu);
+  log.Stop();
   int unavailable = 0;
-  for (const std::string& m : g_log) {
+  for (const std::string& m : log.Lines()) {
     EXPECT_EQ(m.find("hunter2"), std::string::npos) << m;
     if (m.find("starting -> unavailable") != std::string::npos) ++unavailable;
   }
@@ -229,11 +224,7 @@ TEST(CapiPool, LogsTransitionsOnceWithoutSecrets) {
 }
 
 TEST(CapiPool, ResizeGrowsShrinksAndExplainsBadInputInTheLog) {
-  {
-    std::lock_guard<std::mutex> lk(g_log_mu);
-    g_log.clear();
-  }
-  connpool_set_log_callback(Collect, nullptr);
+  LogCapture log;
   Backend b;
   connpool_pool_t* p = NewPool(&b, R"({"name": "sized", "max_size": 1})");
   EXPECT_EQ(connpool_pool_resize(nullptr, 0, 2), CONNPOOL_EINVAL);
@@ -254,10 +245,9 @@ TEST(CapiPool, ResizeGrowsShrinksAndExplainsBadInputInTheLog) {
   EXPECT_EQ(connpool_pool_drain(p, 0), CONNPOOL_OK);
   EXPECT_EQ(connpool_pool_resize(p, 0, 3), CONNPOOL_ECLOSED);
   connpool_pool_free(p);
-  connpool_set_log_callback(nullptr, nullptr);
-  std::lock_guard<std::mutex> lk(g_log_mu);
+  log.Stop();
   auto logged = [&](const char* text) {
-    for (const std::string& m : g_log)
+    for (const std::string& m : log.Lines())
       if (m.find(text) != std::string::npos) return true;
     return false;
   };
@@ -271,11 +261,7 @@ TEST(CapiPool, ResizeGrowsShrinksAndExplainsBadInputInTheLog) {
 // connpool_pool_resize_ex (1.2): the same checks, the reason in the caller's buffer, nothing
 // in the log; a short buffer truncates, a NULL one is allowed.
 TEST(CapiPool, ResizeExWritesTheReasonIntoTheCallersBuffer) {
-  {
-    std::lock_guard<std::mutex> lk(g_log_mu);
-    g_log.clear();
-  }
-  connpool_set_log_callback(Collect, nullptr);
+  LogCapture log;
   Backend b;
   connpool_pool_t* p = NewPool(&b, R"({"name": "sized_ex", "max_size": 1})");
   char err[256] = "stale";
@@ -300,7 +286,6 @@ TEST(CapiPool, ResizeExWritesTheReasonIntoTheCallersBuffer) {
   EXPECT_EQ(connpool_pool_resize_ex(p, 0, 3, err, sizeof err), CONNPOOL_ECLOSED);
   EXPECT_STREQ(err, "connpool_pool_resize: the pool is draining or closed");
   connpool_pool_free(p);
-  connpool_set_log_callback(nullptr, nullptr);
-  std::lock_guard<std::mutex> lk(g_log_mu);
-  for (const std::string& m : g_log) EXPECT_EQ(m.find("connpool_pool_resize:"), std::string::npos) << m;
+  log.Stop();
+  for (const std::string& m : log.Lines()) EXPECT_EQ(m.find("connpool_pool_resize:"), std::string::npos) << m;
 }

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/log_capture.h"
 #include "pg_factory.h"
 #include "pg_test_util.h"
 
@@ -22,30 +23,7 @@ namespace {
 
 constexpr double kRetryMaxMs = 500, kRetryJitter = 0.2;  // kResilience
 
-// Collects the library's log lines while alive (the sink is process-wide).
-class LogCapture {
- public:
-  LogCapture() { connpool_set_log_callback(&LogCapture::Sink, this); }
-  ~LogCapture() { connpool_set_log_callback(nullptr, nullptr); }
-  std::vector<std::string> lines() const {
-    std::lock_guard<std::mutex> lk(mu_);
-    return lines_;
-  }
-  bool AnyContains(const std::string& s) const {
-    for (const std::string& l : lines())
-      if (l.find(s) != std::string::npos) return true;
-    return false;
-  }
-
- private:
-  static void Sink(void* ud, int, const char* msg) {
-    auto* self = static_cast<LogCapture*>(ud);
-    std::lock_guard<std::mutex> lk(self->mu_);
-    self->lines_.push_back(msg);
-  }
-  mutable std::mutex mu_;
-  std::vector<std::string> lines_;
-};
+using connpool_test::LogCapture;  // tests/common/log_capture.h
 
 std::string RandomSecret(const char* prefix) {
   std::random_device rd;
@@ -122,7 +100,7 @@ TEST_F(PgTest, WrongPasswordIsFatalFailsFastAndIsNeverEchoed) {
   // The pool logs state changes after releasing its lock, so the line may trail the state.
   EXPECT_TRUE(WaitUntil([&] { return logs.AnyContains("unavailable"); }, 2000))
       << "expected a log line about the state change";
-  for (const std::string& line : logs.lines()) EXPECT_EQ(line.find(wrong), std::string::npos) << line;
+  for (const std::string& line : logs.Lines()) EXPECT_EQ(line.find(wrong), std::string::npos) << line;
 
   // Once the server accepts that password, the next probe recovers the pool by itself.
   std::string err;
@@ -135,7 +113,7 @@ TEST_F(PgTest, WrongPasswordIsFatalFailsFastAndIsNeverEchoed) {
   ASSERT_EQ(connpool_acquire(pool, 5000, &lease, &conn), CONNPOOL_OK);
   EXPECT_TRUE(RunSql(conn, "SELECT 1"));
   connpool_release(pool, lease);
-  for (const std::string& line : logs.lines()) EXPECT_EQ(line.find(wrong), std::string::npos) << line;
+  for (const std::string& line : logs.Lines()) EXPECT_EQ(line.find(wrong), std::string::npos) << line;
   ExpectNoLeaks(pool);
 }
 
@@ -191,7 +169,7 @@ TEST_F(PgTest, PoolRedactsAPasswordTheFactoryEchoes) {
   EXPECT_NE(s.last_error.find("password authentication failed"), std::string::npos) << s.last_error;
   EXPECT_EQ(s.raw.find(wrong), std::string::npos) << s.raw;
   EXPECT_EQ(Metrics(pool).find(wrong), std::string::npos);
-  for (const std::string& line : logs.lines()) EXPECT_EQ(line.find(wrong), std::string::npos) << line;
+  for (const std::string& line : logs.Lines()) EXPECT_EQ(line.find(wrong), std::string::npos) << line;
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 
 #include "connpool/connpool.h"
 #include "../common/eventually.h"
+#include "../common/log_capture.h"
 
 namespace stats_test {
 
@@ -170,42 +171,7 @@ inline bool IsValidUtf8(const std::string& s) {
   return rc != static_cast<size_t>(-1) && il == 0;
 }
 
-// Collects log messages (process-wide sink) for the duration of a test.
-class LogCapture {
- public:
-  LogCapture() { connpool_set_log_callback(&LogCapture::Sink, this); }
-  ~LogCapture() { connpool_set_log_callback(nullptr, nullptr); }
-  LogCapture(const LogCapture&) = delete;
-  LogCapture& operator=(const LogCapture&) = delete;
-
-  struct Entry {
-    int level;
-    std::string msg;
-  };
-  std::vector<Entry> Entries() {
-    std::lock_guard<std::mutex> lk(mu_);
-    return entries_;
-  }
-  // Messages containing every one of `parts`.
-  size_t Count(const std::vector<std::string>& parts) {
-    size_t n = 0;
-    for (const Entry& e : Entries()) {
-      bool all = true;
-      for (const std::string& p : parts) all = all && e.msg.find(p) != std::string::npos;
-      n += all ? 1 : 0;
-    }
-    return n;
-  }
-
- private:
-  static void Sink(void* ud, int level, const char* msg) {
-    auto* self = static_cast<LogCapture*>(ud);
-    std::lock_guard<std::mutex> lk(self->mu_);
-    self->entries_.push_back({level, msg});
-  }
-  std::mutex mu_;
-  std::vector<Entry> entries_;
-};
+using connpool_test::LogCapture;  // tests/common/log_capture.h
 
 }  // namespace stats_test
 
