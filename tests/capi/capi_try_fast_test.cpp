@@ -12,7 +12,11 @@
 #include <thread>
 #include <vector>
 
+#include "../common/eventually.h"
+
 namespace {
+
+using connpool_test::Eventually;  // tests/common/eventually.h
 
 struct Conn {
   std::atomic<int> holders{0};  // leases on it now: more than 1 is a doubled connection
@@ -61,7 +65,7 @@ connpool_pool_t* NewPool(Backend* b, int size, const std::string& extra = "", bo
   EXPECT_EQ(connpool_pool_wait_ready(p, 10000), CONNPOOL_OK);
   // min_idle filled by the connectors, every create recorded (not only returned: a create still
   // in flight would be finished, or destroyed by a drain, later on a connector thread).
-  while (Stat(p, "idle") < size) std::this_thread::yield();
+  EXPECT_TRUE(Eventually([&] { return Stat(p, "idle") >= size; })) << "min_idle never filled";
   return p;
 }
 
@@ -218,7 +222,7 @@ TEST(CapiTryFast, QueuedWaiterGetsTheConnectionByHandOff) {
       EXPECT_EQ(connpool_release(p, lease), CONNPOOL_OK);
     }
   });
-  while (Stat(p, "waiters") != 1) std::this_thread::yield();
+  EXPECT_TRUE(Eventually([&] { return Stat(p, "waiters") == 1; })) << "never queued";
   EXPECT_EQ(connpool_try_release_fast(p, held), CONNPOOL_ETIMEOUT) << "a waiter is queued";
   EXPECT_EQ(Stat(p, "in_use"), 1) << "declined: the lease is still out";
   EXPECT_EQ(connpool_release(p, held), CONNPOOL_OK);  // hands it to the waiter
@@ -242,9 +246,9 @@ TEST(CapiTryFast, WaiterQueuedBehindAHandOffIsNotSkipped) {
     out->store(lease);
   };
   std::thread w1(wait_for, &first);
-  while (Stat(p, "waiters") != 1) std::this_thread::yield();
+  EXPECT_TRUE(Eventually([&] { return Stat(p, "waiters") == 1; })) << "never queued";
   std::thread w2(wait_for, &second);  // queued behind w1 (FIFO)
-  while (Stat(p, "waiters") != 2) std::this_thread::yield();
+  EXPECT_TRUE(Eventually([&] { return Stat(p, "waiters") == 2; })) << "never queued";
   ASSERT_EQ(connpool_release(p, held), CONNPOOL_OK);  // hands it to w1
   w1.join();
   ASSERT_NE(first.load(), 0u);
