@@ -26,6 +26,12 @@ void Fill(SlotTable& t, uint32_t n) {
   }
 }
 
+// Gives lease (idx, gen) back the fast way: the check, then the CAS. False if either refuses.
+bool GiveBack(SlotTable& t, uint32_t idx, uint64_t gen) {
+  SlotWord w;
+  return t.HoldsLease(idx, gen, &w) && t.TryGiveBack(idx, w);
+}
+
 TEST(SlotTable, ReserveHandsOutIndicesThenReusesFreedOnes) {
   SlotTable t(3);
   EXPECT_EQ(t.Capacity(), 0u);
@@ -71,9 +77,7 @@ TEST(SlotTable, ClaimBumpsTheGenerationAndGiveBackKeepsIt) {
   uint32_t other;
   uint64_t other_gen;
   EXPECT_FALSE(t.ClaimIdle(false, &other, &other_gen)) << "nothing idle";
-  SlotWord w;
-  ASSERT_TRUE(t.HoldsLease(0, gen, &w));
-  ASSERT_TRUE(t.TryGiveBack(0, w));
+  ASSERT_TRUE(GiveBack(t, 0, gen));
   EXPECT_EQ(t.Read(0).state(), kIdle);
   EXPECT_EQ(t.Read(0).gen(), 1u);
   ASSERT_TRUE(t.ClaimIdle(false, &idx, &gen));
@@ -87,10 +91,9 @@ TEST(SlotTable, StaleLeaseIsRefused) {
   uint32_t idx;
   uint64_t gen;
   ASSERT_TRUE(t.ClaimIdle(false, &idx, &gen));
-  SlotWord w;
-  ASSERT_TRUE(t.HoldsLease(idx, gen, &w));
-  ASSERT_TRUE(t.TryGiveBack(idx, w));
+  ASSERT_TRUE(GiveBack(t, idx, gen));
   // The same lease again: the slot is idle, and once leased anew, of another generation.
+  SlotWord w;
   EXPECT_FALSE(t.HoldsLease(idx, gen, &w));
   EXPECT_FALSE(t.TryGiveBack(idx, w)) << "a give-back needs the leased word it checked";
   EXPECT_FALSE(t.TakeBack(idx, gen, &w));
@@ -197,17 +200,12 @@ TEST(SlotTable, ClaimStartsAtThisThreadsHint) {
   }
   // Give back the last one claimed: the next claim must find that very slot again.
   const uint32_t last = held.back();
-  SlotWord w;
-  ASSERT_TRUE(t.HoldsLease(last, gen, &w));
-  ASSERT_TRUE(t.TryGiveBack(last, w));
+  ASSERT_TRUE(GiveBack(t, last, gen));
   ASSERT_TRUE(t.ClaimIdle(false, &idx, &gen));
   EXPECT_EQ(idx, last);
   // SetHint moves it (a slot handed over by a releaser).
-  ASSERT_TRUE(t.HoldsLease(idx, gen, &w));
-  ASSERT_TRUE(t.TryGiveBack(idx, w));
-  SlotWord w0;
-  ASSERT_TRUE(t.HoldsLease(held[0], 1, &w0));
-  ASSERT_TRUE(t.TryGiveBack(held[0], w0));
+  ASSERT_TRUE(GiveBack(t, idx, gen));
+  ASSERT_TRUE(GiveBack(t, held[0], 1));
   t.SetHint(held[0]);
   ASSERT_TRUE(t.ClaimIdle(false, &idx, &gen));
   EXPECT_EQ(idx, held[0]);
