@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -42,7 +41,6 @@ connpool_pool_t* NewPool(Backend* b, const char* name) {
   EXPECT_EQ(connpool_pool_wait_ready(p, 10000), CONNPOOL_OK);
   return p;
 }
-
 
 std::string GroupStats(connpool_group_t* g) {
   char* s = connpool_group_stats_json(g);

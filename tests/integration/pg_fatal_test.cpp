@@ -9,7 +9,6 @@
 
 #include <cstdio>
 #include <cstring>
-#include <mutex>
 #include <random>
 #include <string>
 #include <vector>

@@ -275,8 +275,7 @@ TEST(SlotTable, ConcurrentClaimsNeverShareASlot) {
         claims.fetch_add(1, std::memory_order_relaxed);
         if (holders[idx].fetch_add(1, std::memory_order_acq_rel) != 0) shared = true;
         holders[idx].fetch_sub(1, std::memory_order_acq_rel);
-        SlotWord w;
-        if (!t.HoldsLease(idx, gen, &w) || !t.TryGiveBack(idx, w)) shared = true;
+        if (!GiveBack(t, idx, gen)) shared = true;
       }
     });
   }
